@@ -1,0 +1,115 @@
+"""The pipeline's configuration: one pydantic model, validated at synth and at cold start.
+
+At synth it comes from the `pipeline` key of cdk.json context (overridable with `-c`).
+The deployed Lambdas receive the parts they need as environment variables
+(see `pipeline.settings`), and the quality thresholds also live in SSM so that
+operators can tune them without a redeploy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Modality = Literal["image", "audio", "video", "text", "document", "captions"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRouting(_Strict):
+    """Bedrock model ids (or inference profile ids) chosen per input modality."""
+
+    image: str = "us.amazon.nova-lite-v1:0"
+    document: str = "us.amazon.nova-lite-v1:0"
+    text: str = "us.amazon.nova-lite-v1:0"
+    # Nova accepts video input through Converse; Claude models do not.
+    video: str = "us.amazon.nova-lite-v1:0"
+    fusion: str = "us.amazon.nova-pro-v1:0"
+    max_output_tokens: int = Field(default=2048, ge=256, le=8192)
+
+    def for_modality(self, modality: str) -> str:
+        if modality in ("image", "document", "text", "video"):
+            return str(getattr(self, modality))
+        return self.text
+
+
+class Thresholds(_Strict):
+    """Quality-gate thresholds. Also published as SSM parameters (one per field)."""
+
+    transcript_min_confidence: float = Field(default=0.6, ge=0, le=1)
+    transcript_min_speech_coverage: float = Field(default=0.05, ge=0, le=1)
+    vision_min_fields: int = Field(default=2, ge=1)
+    alignment_min_score: float = Field(default=0.5, ge=0, le=1)
+    audio_max_clipping_ratio: float = Field(default=0.01, ge=0, le=1)
+    image_min_sharpness: float = Field(default=10.0, ge=0)
+    final_min_passed_ratio: float = Field(default=0.5, ge=0, le=1)
+
+
+class Limits(_Strict):
+    """Input limits. Anything over a limit is quarantined with the reason, never a crash."""
+
+    # Amazon Transcribe's own limits: 4 hours and 2 GB per file.
+    max_media_duration_s: float = Field(default=4 * 3600, gt=0)
+    max_media_bytes: int = Field(default=2 * 1024**3, gt=0)
+    # Decompression-bomb protection: Pillow refuses images above this many pixels.
+    max_image_pixels: int = Field(default=89_478_485, gt=0)
+    max_image_bytes: int = Field(default=50 * 1024**2, gt=0)
+    max_text_bytes: int = Field(default=5 * 1024**2, gt=0)
+    max_bundle_assets: int = Field(default=50, ge=1, le=500)
+    max_manifest_bytes: int = Field(default=256 * 1024, gt=0)
+    text_chunk_chars: int = Field(default=6000, ge=500)
+    text_chunk_overlap_chars: int = Field(default=400, ge=0)
+    # Longest edge sent to the model; larger images are resized down.
+    model_image_max_edge: int = Field(default=1568, ge=256, le=8000)
+
+
+class AlignmentJob(_Strict):
+    """Where the SageMaker Processing job runs (see docs/alignment-container.md)."""
+
+    # A SageMaker-managed image with Python 3 and pip; the job installs its pinned wheels
+    # from the code asset, offline. Override with your own image that has them baked in.
+    image_uri: str = (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    instance_type: str = "ml.m5.large"
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_s: int = Field(default=3600, ge=60, le=432000)
+
+
+class PipelineConfig(_Strict):
+    """Everything an operator can set, with sane defaults."""
+
+    ingest_prefix: str = "incoming/"
+    bundle_prefix: str = "incoming/bundles/"
+    models: ModelRouting = ModelRouting()
+    thresholds: Thresholds = Thresholds()
+    limits: Limits = Limits()
+    alignment: AlignmentJob = AlignmentJob()
+    alarm_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    log_retention_days: int = Field(default=90, ge=1)
+    results_retention_days: int | None = Field(default=None, ge=1)
+    # Rejected items per gate evaluation above which the gate-rejection alarm fires.
+    gate_rejection_alarm_ratio: float = Field(default=0.2, gt=0, le=1)
+    transcribe_timeout_s: int = Field(default=6 * 3600, ge=60)
+
+    @field_validator("ingest_prefix", "bundle_prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]+/", value) or value.startswith("/"):
+            raise ValueError("must be a relative S3 prefix ending in '/'")
+        return value
+
+    @model_validator(mode="after")
+    def _bundles_under_ingest(self) -> PipelineConfig:
+        if not self.bundle_prefix.startswith(self.ingest_prefix):
+            raise ValueError("bundle_prefix must sit under ingest_prefix")
+        return self
+
+
+def load_config(context: dict[str, object] | None) -> PipelineConfig:
+    """Validate the `pipeline` context block; an empty or missing block means all defaults."""
+    return PipelineConfig.model_validate(context or {})

@@ -1,0 +1,41 @@
+"""Typed exceptions: their class names are the contract with the state machine.
+
+Step Functions matches `Retry` and `Catch` on the error name, which for a Lambda is the
+exception's class name. Never rename one without changing statemachines/pipeline.asl.json.
+
+- Transient (retried with backoff and jitter): ServiceThrottled, ServiceUnavailable.
+- Permanent (caught, never retried): everything else here.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class; not raised directly."""
+
+
+class ServiceThrottled(PipelineError):
+    """An AWS service throttled the call. Retried."""
+
+
+class ServiceUnavailable(PipelineError):
+    """A transient service fault (5xx, timeout). Retried."""
+
+
+class ModelOutputInvalid(PipelineError):
+    """The model's answer did not validate, even after the repair attempt. Not retried."""
+
+
+class TranscriptionFailed(PipelineError):
+    """Transcribe reported the job FAILED. Not retried: the same media fails the same way."""
+
+
+class AlignmentFailed(PipelineError):
+    """The alignment job's output is missing or unreadable. Not retried."""
+
+
+class ResultWriteFailed(PipelineError):
+    """Results could not be validated for publication. Not retried."""
+
+
+TRANSIENT_ERRORS = (ServiceThrottled.__name__, ServiceUnavailable.__name__)

@@ -1,0 +1,1 @@
+"""Pydantic models for every boundary: manifests, state payloads, results and records."""
