@@ -114,3 +114,10 @@ class ItemPlan(_Payload):
     alignment_job_name: str = ""
     plan_uri: str = Field(default="", description="s3:// URI of this plan, for the alignment job.")
     work_prefix: str = Field(default="", description="Processed-bucket prefix for work files.")
+    # Where the alignment job reads media and writes its report (filled by the intake handler).
+    media_uri: str = ""
+    alignment_output_uri: str = ""
+    # Duration-aware bounds, so a stuck job times out in proportion to its media, not never.
+    transcribe_timeout_s: int = Field(default=3600, ge=60)
+    alignment_max_runtime_s: int = Field(default=3600, ge=60)
+    alignment_volume_size_gb: int = Field(default=30, ge=1)

@@ -1,0 +1,99 @@
+"""alignment.json: what the alignment job hands back (schema_version 1.0).
+
+The state machine's alignment gate reads `score`, `syncs[].score`,
+`quality.audio.*.clipping_ratio` and `quality.images.*.sharpness`. Adding optional fields is
+compatible; renaming or removing one bumps `schema_version`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+# The report keeps the first entries of the timeline; the whole of it is in timeline.jsonl.
+TIMELINE_REPORT_LIMIT = 2000
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SyncOutcome(_Model):
+    """One captions file synchronised to the speech of one audio or video asset."""
+
+    captions_path: str
+    media_path: str
+    offset_s: float = Field(description="Seconds added after scaling: t' = drift * t + offset_s.")
+    drift: float = Field(description="Rate applied to caption times; 1.0 means no drift.")
+    score: float = Field(ge=0, le=1, description="Share of cues confirmed by the speech.")
+    cues: int = Field(ge=0)
+    agreeing_cues: int = Field(ge=0)
+    corrected_captions: str | None = Field(
+        default=None, description="Corrected WebVTT, relative to the alignment folder."
+    )
+    mapping: str = "corrected = drift * original + offset_s"
+
+
+class Scene(_Model):
+    media_path: str
+    start_s: float = Field(ge=0)
+    end_s: float = Field(ge=0)
+    keyframe: str = Field(description="JPEG of the scene's first frame, relative file.")
+
+
+class AudioQuality(_Model):
+    duration_s: float = Field(ge=0)
+    loudness_lufs: float | None = Field(
+        default=None, description="Integrated loudness (ITU-R BS.1770-4 gating); None if silent."
+    )
+    rms_dbfs: float
+    peak_dbfs: float
+    silence_ratio: float = Field(ge=0, le=1)
+    clipping_ratio: float = Field(ge=0, le=1)
+
+
+class ImageQuality(_Model):
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+    sharpness: float = Field(ge=0, description="Variance of the Laplacian of the grey image.")
+
+
+class Quality(_Model):
+    audio: dict[str, AudioQuality] = Field(default_factory=dict)
+    images: dict[str, ImageQuality] = Field(default_factory=dict)
+
+
+class TimelineEntry(_Model):
+    start_s: float
+    end_s: float
+    kind: Literal["word", "cue", "scene"]
+    text: str | None = None
+    ref: str | None = Field(default=None, description="Source file (keyframe for scenes).")
+    cue: int | None = Field(default=None, description="Index of the cue this entry falls in.")
+    scene: int | None = Field(default=None, description="Index of the scene it falls in.")
+
+
+class TimelineCounts(_Model):
+    words: int = 0
+    cues: int = 0
+    scenes: int = 0
+    in_report: int = 0
+    full_timeline: str | None = Field(
+        default=None, description="JSON Lines file with every entry, relative file."
+    )
+
+
+class AlignmentReport(_Model):
+    schema_version: Literal["1.0"] = "1.0"
+    item_id: str | None = None
+    score: float | None = Field(
+        default=None, ge=0, le=1, description="Lowest sync score; None when nothing to align."
+    )
+    syncs: list[SyncOutcome] = Field(default_factory=list)
+    scenes: list[Scene] = Field(default_factory=list)
+    quality: Quality = Field(default_factory=Quality)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_counts: TimelineCounts = Field(default_factory=TimelineCounts)
+    warnings: list[str] = Field(default_factory=list)

@@ -1,0 +1,135 @@
+"""The SageMaker Processing job that runs processing/: its code asset and its role.
+
+The state machine creates one job per item (createProcessingJob.sync); this construct holds
+what every job shares. The job runs with network isolation: media, plan and code are staged
+in by SageMaker and the report is staged out, so it needs no internet and no AWS API calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from pipeline.config import PipelineConfig
+from stacks.constructs.grants import grant_object_read, grant_object_write, iam_acknowledgment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JOB_NAME_PREFIX = "mmp-align-"
+# The code asset is a zip (CDK zips directories); SageMaker stages it unopened, so the
+# container unpacks it before running the job module.
+ENTRYPOINT = (
+    "set -e; mkdir -p /tmp/job/processing; "
+    "python3 -m zipfile -e /opt/ml/processing/input/code/*.zip /tmp/job/processing; "
+    "cd /tmp/job; exec python3 -m processing.run_in_container"
+)
+
+
+class AlignmentJob(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        key: kms.IKey,
+        ingest_bucket: s3.IBucket,
+        processed_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config.alignment
+        self.code = s3_assets.Asset(
+            self,
+            "Code",
+            path=str(PROJECT_ROOT / "processing"),
+            exclude=["**/__pycache__", "**/*.pyc"],
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Alignment processing jobs: read staged inputs, write the report",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[f"arn:{Stack.of(self).partition}:s3:::{self.code.s3_bucket_name}/"
+                           f"{self.code.s3_object_key}"],
+            )
+        )
+        # SageMaker stages the media and the plan in, and the report out, as this role.
+        grant_object_read(self.role, ingest_bucket, config.ingest_prefix, key)
+        grant_object_read(self.role, processed_bucket, "work/", key)
+        grant_object_write(self.role, processed_bucket, "work/", key)
+        stack = Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:DescribeLogStreams"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/ProcessingJobs*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                # Metrics have no resource-level permissions; scoped by namespace instead.
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                # ecr:GetAuthorizationToken has no resource-level permissions; it is needed
+                # when image_uri names a private ECR image of your own.
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+                         "ecr:BatchGetImage"],
+                resources=[stack.format_arn(service="ecr", resource="repository",
+                                            resource_name="*", account="*")],
+            )
+        )
+        Validations.of(self.role).acknowledge(
+            iam_acknowledgment(
+                self,
+                "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/ProcessingJobs*",
+                "SageMaker writes every processing job's logs into this AWS-named group.",
+            ),
+            iam_acknowledgment(
+                self,
+                "Resource::*",
+                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited by namespace) "
+                "have no resource-level permissions.",
+            ),
+            iam_acknowledgment(
+                self,
+                "Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/*",
+                "The image is configuration (image_uri) and SageMaker-managed images live in "
+                "AWS-owned accounts that differ by region; pulls only.",
+            ),
+        )
+        self.job_arn_pattern = stack.format_arn(
+            service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
+        )
+
+    @property
+    def code_s3_uri(self) -> str:
+        return self.code.s3_object_url
+

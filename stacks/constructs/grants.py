@@ -1,0 +1,88 @@
+"""Least-privilege grants, written out action by action.
+
+CDK's `bucket.grant_read` and `key.grant_encrypt_decrypt` grant action wildcards
+(s3:GetObject*, s3:List*, kms:ReEncrypt*...). These grant exactly what the code calls, on
+exactly one prefix, and acknowledge the one cdk-nag finding a prefix grant must raise
+(an object ARN ending in `*`) right where it is granted, with the reason.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
+
+
+def _acknowledge_prefix(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
+    stack = Stack.of(bucket)
+    bucket_resource = bucket.node.default_child
+    logical_id = stack.resolve(stack.get_logical_id(bucket_resource))  # type: ignore[arg-type]
+    Validations.of(role).acknowledge(
+        iam_acknowledgment(
+            role,
+            f"Resource::<{logical_id}.Arn>/{prefix}*",
+            f"Objects under the '{prefix}' prefix only: item keys are not known at deploy time.",
+        )
+    )
+
+
+def iam_acknowledgment(scope: IConstruct, finding: str, reason: str) -> Acknowledgment:
+    """An IAM5 acknowledgment. cdk-nag writes the region and account into a finding when the
+    stack knows them (the CDK CLI sets a default region), so render them the same way."""
+    stack = Stack.of(scope)
+    for placeholder, value in (("<AWS::Region>", stack.region), ("<AWS::AccountId>", stack.account)):
+        if not Token.is_unresolved(value):
+            finding = finding.replace(placeholder, value)
+    return Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+
+
+def grant_object_read(
+    role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey
+) -> None:
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[bucket.arn_for_objects(f"{prefix}*")],
+        )
+    )
+    grant_key_decrypt(role, key)
+    _acknowledge_prefix(role, bucket, prefix)
+
+
+def grant_object_write(
+    role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey
+) -> None:
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{prefix}*")]
+        )
+    )
+    grant_key_encrypt(role, key)
+    _acknowledge_prefix(role, bucket, prefix)
+
+
+def grant_prefix_list(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    )
+
+
+def grant_key_decrypt(role: iam.IRole, key: kms.IKey) -> None:
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn])
+    )
+
+
+def grant_key_encrypt(role: iam.IRole, key: kms.IKey) -> None:
+    # Decrypt too: multipart uploads (large transcripts, copies) read back the data key.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]
+        )
+    )

@@ -1,0 +1,129 @@
+"""S3 events -> EventBridge rule -> SQS buffer (with DLQ) -> dispatcher -> state machine.
+
+The buffer absorbs bursts; the dispatcher starts one execution per item with a name derived
+from bucket + key + version, so a duplicate event cannot start a second execution.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from pipeline.config import PipelineConfig
+from stacks.constructs.grants import grant_object_read
+from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
+
+# SQS visibility must exceed the dispatcher's timeout (AWS recommends six times).
+DISPATCHER_TIMEOUT = Duration.seconds(60)
+
+
+def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class Ingestion(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        ingest_bucket: s3.IBucket,
+        key: kms.IKey,
+        shared: SharedLambdaCode,
+        state_machine: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = encrypted_queue(self, "BufferDeadLetters", key)
+        self.buffer = encrypted_queue(
+            self,
+            "Buffer",
+            key,
+            visibility_timeout=Duration.seconds(DISPATCHER_TIMEOUT.to_seconds() * 6),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+        )
+        self.rule = self._build_rule(config, ingest_bucket, key)
+        self.dispatcher = self._build_dispatcher(config, ingest_bucket, key, shared, state_machine)
+
+    def _build_rule(
+        self, config: PipelineConfig, ingest_bucket: s3.IBucket, key: kms.IKey
+    ) -> events.Rule:
+        rule = events.Rule(
+            self,
+            "ObjectCreated",
+            description="New objects under the ingest prefix go to the buffer queue",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [ingest_bucket.bucket_name]},
+                    "object": {"key": [{"prefix": config.ingest_prefix}]},
+                },
+            ),
+            targets=[targets.SqsQueue(self.buffer, dead_letter_queue=self.dead_letter_queue)],
+        )
+        # EventBridge must encrypt into the KMS-protected queue. Scoped to this account's
+        # rules (naming the rule's ARN here would make the key depend on the rule: a cycle).
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
+        return rule
+
+    def _build_dispatcher(
+        self,
+        config: PipelineConfig,
+        ingest_bucket: s3.IBucket,
+        key: kms.IKey,
+        shared: SharedLambdaCode,
+        state_machine: sfn.IStateMachine,
+    ) -> PipelineFunction:
+        dispatcher = PipelineFunction(
+            self,
+            "Dispatcher",
+            handler="dispatcher",
+            description="Starts one pipeline execution per ingested item (idempotent by name)",
+            shared=shared,
+            key=key,
+            config=config,
+            environment={
+                "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "INGEST_BUCKET": ingest_bucket.bucket_name,
+            },
+            timeout=DISPATCHER_TIMEOUT,
+            memory_mb=256,
+        )
+        dispatcher.function.add_event_source(
+            sources.SqsEventSource(
+                self.buffer,
+                batch_size=10,
+                max_batching_window=Duration.seconds(5),
+                report_batch_item_failures=True,
+                # Caps the start rate so a burst cannot throttle StartExecution.
+                max_concurrency=5,
+            )
+        )
+        state_machine.grant_start_execution(dispatcher.role)
+        # HeadObject only (it needs s3:GetObject), to resolve URL-encoded keys.
+        grant_object_read(dispatcher.role, ingest_bucket, config.ingest_prefix, key)
+        return dispatcher

@@ -1,0 +1,143 @@
+"""A pipeline Lambda function: its own role, its own encrypted log group, tracing on.
+
+Every function runs the same code asset (lambdas/) and dependency layer; only the handler,
+the environment and the grants differ. Grants are written next to the resources by the caller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Size, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from pipeline.config import PipelineConfig
+from stacks.constructs.grants import grant_key_decrypt, iam_acknowledgment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_SOURCE = PROJECT_ROOT / "lambdas"
+LAYER_SOURCE = PROJECT_ROOT / "build" / "lambda-layer"
+# The newest Lambda Python runtime: every wheel the layer needs is published for it.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# x86_64 so that the bundled libmagic in the layer is the one the tests load on this machine.
+ARCHITECTURE = lambda_.Architecture.X86_64
+
+
+class SharedLambdaCode(Construct):
+    """The code asset and the dependency layer, built once and shared by every function."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        if not (LAYER_SOURCE / "python").is_dir():
+            raise FileNotFoundError(
+                f"{LAYER_SOURCE}/python is missing: run `make layer` (part of `make dev`) once "
+                "to build the Lambda dependency layer before synthesizing."
+            )
+        self.code = lambda_.Code.from_asset(
+            str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]
+        )
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(LAYER_SOURCE)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Powertools, pydantic, python-magic with libmagic, Pillow, PyAV, pysubs2",
+        )
+
+
+class PipelineFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        shared: SharedLambdaCode,
+        key: kms.IKey,
+        config: PipelineConfig,
+        environment: dict[str, str] | None = None,
+        memory_mb: int = 512,
+        timeout: Duration = Duration.seconds(60),
+        ephemeral_storage_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=key,
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Least privilege for the {construct_id} function",
+        )
+        # Instead of the AWSLambdaBasicExecutionRole managed policy: only its own log group.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=f"pipeline.handlers.{handler}.handler",
+            code=shared.code,
+            layers=[shared.layer],
+            role=self.role,
+            memory_size=memory_mb,
+            timeout=timeout,
+            ephemeral_storage_size=Size.mebibytes(ephemeral_storage_mb),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment_encryption=key,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "multimodal-pipeline",
+                "POWERTOOLS_METRICS_NAMESPACE": "MultimodalPipeline",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "PIPELINE_CONFIG": config.model_dump_json(),
+                **(environment or {}),
+            },
+        )
+        grant_key_decrypt(self.role, key)
+        Validations.of(self.role).acknowledge(
+            iam_acknowledgment(
+                self,
+                "Resource::*",
+                "X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.",
+            )
+        )
+        self.function_arn = self.function.function_arn
+
+
+_RETENTION_STEPS = [
+    (1, logs.RetentionDays.ONE_DAY), (3, logs.RetentionDays.THREE_DAYS),
+    (5, logs.RetentionDays.FIVE_DAYS), (7, logs.RetentionDays.ONE_WEEK),
+    (14, logs.RetentionDays.TWO_WEEKS), (30, logs.RetentionDays.ONE_MONTH),
+    (60, logs.RetentionDays.TWO_MONTHS), (90, logs.RetentionDays.THREE_MONTHS),
+    (120, logs.RetentionDays.FOUR_MONTHS), (150, logs.RetentionDays.FIVE_MONTHS),
+    (180, logs.RetentionDays.SIX_MONTHS), (365, logs.RetentionDays.ONE_YEAR),
+    (400, logs.RetentionDays.THIRTEEN_MONTHS), (545, logs.RetentionDays.EIGHTEEN_MONTHS),
+    (731, logs.RetentionDays.TWO_YEARS), (1827, logs.RetentionDays.FIVE_YEARS),
+    (3653, logs.RetentionDays.TEN_YEARS),
+]
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The shortest retention CloudWatch offers that keeps logs at least `days` days."""
+    for step, retention in _RETENTION_STEPS:
+        if step >= days:
+            return retention
+    return logs.RetentionDays.TEN_YEARS

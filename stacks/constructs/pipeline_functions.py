@@ -1,0 +1,236 @@
+"""The Lambda functions the state machine calls, each with exactly the access it needs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from pipeline.config import PipelineConfig
+from stacks.constructs.grants import (
+    grant_object_read,
+    grant_object_write,
+    grant_prefix_list,
+    iam_acknowledgment,
+)
+from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
+from stacks.constructs.tables import Tables, grant_item_access
+from stacks.constructs.thresholds import ThresholdParameters
+
+# Work files of running items (plans, prepared media, transcripts, model answers).
+WORK = "work/"
+# Model ids that start with these name cross-region inference profiles.
+CROSS_REGION_PREFIXES = ("us", "eu", "apac", "global", "jp", "au", "ca")
+
+
+class PipelineFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        shared: SharedLambdaCode,
+        key: kms.IKey,
+        ingest_bucket: s3.IBucket,
+        processed_bucket: s3.IBucket,
+        tables: Tables,
+        thresholds: ThresholdParameters,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config, self._shared, self._key = config, shared, key
+        self._env = {
+            "INGEST_BUCKET": ingest_bucket.bucket_name,
+            "PROCESSED_BUCKET": processed_bucket.bucket_name,
+            "THRESHOLDS_PARAMETER_PATH": thresholds.path,
+        }
+        ingest = config.ingest_prefix
+
+        self.intake_gate = self._function(
+            "IntakeGate", "intake_gate", "Sniffs, decode-checks and plans an item (or rejects it)",
+            memory_mb=1769, timeout=Duration.minutes(5), ephemeral_storage_mb=10240,
+        )
+        grant_object_read(self.intake_gate.role, ingest_bucket, ingest, key)
+        grant_prefix_list(self.intake_gate.role, ingest_bucket, config.bundle_prefix)
+        grant_object_write(self.intake_gate.role, processed_bucket, WORK, key)
+
+        self.quarantine = self._function(
+            "Quarantine", "quarantine", "Copies rejected input to quarantine with its reason"
+        )
+        grant_object_read(self.quarantine.role, ingest_bucket, ingest, key)
+        grant_object_write(self.quarantine.role, processed_bucket, "quarantine/", key)
+
+        self.start_transcription = self._function(
+            "StartTranscription", "start_transcription",
+            "Starts a Transcribe job and parks the task token until its state-change event",
+        )
+        grant_item_access(tables.task_tokens, self.start_transcription.role, key)
+        # Transcribe reads the media and writes its output with the caller's permissions.
+        grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key)
+        grant_object_write(self.start_transcription.role, processed_bucket, WORK, key)
+        stack = Stack.of(self)
+        self.start_transcription.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob",
+                         "transcribe:TagResource"],
+                resources=[stack.format_arn(service="transcribe", resource="transcription-job",
+                                            resource_name="mmp-*")],
+            )
+        )
+        self.start_transcription.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["transcribe:CreateVocabulary", "transcribe:GetVocabulary"],
+                resources=[stack.format_arn(service="transcribe", resource="vocabulary",
+                                            resource_name="mmp-*")],
+            )
+        )
+        Validations.of(self.start_transcription.role).acknowledge(
+            iam_acknowledgment(
+                self,
+                "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
+                "transcription-job/mmp-*",
+                "Job names are derived per item at run time; all carry this pipeline's prefix.",
+            ),
+            iam_acknowledgment(
+                self,
+                "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
+                "vocabulary/mmp-*",
+                "Vocabulary names are derived from each manifest's phrases at run time.",
+            ),
+        )
+        self.start_transcription.function.add_environment(
+            "TASK_TOKENS_TABLE", tables.task_tokens.table_name
+        )
+
+        self.transcript_gate = self._function(
+            "TranscriptGate", "transcript_gate",
+            "Normalises the Transcribe output and checks confidence, coverage and language",
+            memory_mb=1024,
+        )
+        self._grant_work(self.transcript_gate.role, processed_bucket)
+        thresholds.grant_read(self.transcript_gate.role)
+
+        self.prepare_media = self._function(
+            "PrepareMedia", "prepare_media",
+            "Orients, resizes and strips images; chunks text; for the model",
+            memory_mb=2048, timeout=Duration.minutes(3), ephemeral_storage_mb=4096,
+        )
+        grant_object_read(self.prepare_media.role, ingest_bucket, ingest, key)
+        self._grant_work(self.prepare_media.role, processed_bucket)
+
+        self.analyze_media = self._function(
+            "AnalyzeMedia", "analyze_media", "Asks Bedrock (Converse) about one asset, for JSON",
+            timeout=Duration.minutes(5),
+        )
+        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key)
+        self._grant_work(self.analyze_media.role, processed_bucket)
+        self._allow_bedrock(self.analyze_media.role, config)
+
+        self.vision_gate = self._function(
+            "VisionGate", "vision_gate",
+            "Validates the model's JSON against its schema, with one repair attempt",
+            timeout=Duration.minutes(5),
+        )
+        self._grant_work(self.vision_gate.role, processed_bucket)
+        self._allow_bedrock(self.vision_gate.role, config)
+        thresholds.grant_read(self.vision_gate.role)
+
+        self.alignment_gate = self._function(
+            "AlignmentGate", "alignment_gate",
+            "Reads the alignment report and checks sync score and media quality",
+        )
+        self._grant_work(self.alignment_gate.role, processed_bucket)
+        thresholds.grant_read(self.alignment_gate.role)
+
+        self.fusion = self._function(
+            "Fusion", "fusion", "Merges branch results and reasons across modalities (Bedrock)",
+            memory_mb=1024, timeout=Duration.minutes(5),
+        )
+        self._grant_work(self.fusion.role, processed_bucket)
+        self._allow_bedrock(self.fusion.role, config)
+
+        self.final_gate = self._function(
+            "FinalGate", "final_gate", "Decides processed or degraded from every gate's verdict"
+        )
+        grant_object_read(self.final_gate.role, processed_bucket, WORK, key)
+        thresholds.grant_read(self.final_gate.role)
+
+        self.result_writer = self._function(
+            "ResultWriter", "result_writer",
+            "Publishes the ItemResult, derived files and the ItemProcessed event (idempotent)",
+            memory_mb=1024, timeout=Duration.minutes(2),
+        )
+        grant_object_read(self.result_writer.role, processed_bucket, WORK, key)
+        grant_object_read(self.result_writer.role, ingest_bucket, ingest, key)
+        grant_object_write(self.result_writer.role, processed_bucket, "results/", key)
+        grant_object_write(self.result_writer.role, processed_bucket, "derived/", key)
+        grant_item_access(tables.idempotency, self.result_writer.role, key)
+        self.result_writer.function.add_environment(
+            "IDEMPOTENCY_TABLE", tables.idempotency.table_name
+        )
+        self.result_writer.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[stack.format_arn(service="events", resource="event-bus",
+                                            resource_name="default")],
+            )
+        )
+
+        self.failure_recorder = self._function(
+            "FailureRecorder", "failure_recorder", "Writes the failure record of a failed item"
+        )
+        grant_object_write(self.failure_recorder.role, processed_bucket, "failures/", key)
+
+    @property
+    def all(self) -> list[PipelineFunction]:
+        return [
+            self.intake_gate, self.quarantine, self.start_transcription, self.transcript_gate,
+            self.prepare_media, self.analyze_media, self.vision_gate, self.alignment_gate,
+            self.fusion, self.final_gate, self.result_writer, self.failure_recorder,
+        ]
+
+    def _function(self, construct_id: str, handler: str, description: str,
+                  **sizing: object) -> PipelineFunction:
+        return PipelineFunction(
+            self, construct_id, handler=handler, description=description, shared=self._shared,
+            key=self._key, config=self._config, environment=dict(self._env),
+            **sizing,  # type: ignore[arg-type]
+        )
+
+    def _grant_work(self, role: iam.IRole, processed_bucket: s3.IBucket) -> None:
+        grant_object_read(role, processed_bucket, WORK, self._key)
+        grant_object_write(role, processed_bucket, WORK, self._key)
+
+    @staticmethod
+    def _allow_bedrock(role: iam.IRole, config: PipelineConfig) -> None:
+        stack = Stack.of(role)
+        model_ids = sorted({config.models.image, config.models.document, config.models.text,
+                            config.models.video, config.models.fusion})
+        resources: list[str] = []
+        for model_id in model_ids:
+            if model_id.split(".", 1)[0] in CROSS_REGION_PREFIXES:
+                # A cross-region inference profile, and the foundation model it routes to
+                # in whichever region it picks.
+                resources.append(stack.format_arn(service="bedrock", resource="inference-profile",
+                                                  resource_name=model_id))
+                resources.append(f"arn:{stack.partition}:bedrock:*::foundation-model/"
+                                 f"{model_id.split('.', 1)[1]}")
+            else:
+                resources.append(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/"
+                                 f"{model_id}")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources)
+        )
+        Validations.of(role).acknowledge(
+            *[
+                iam_acknowledgment(
+                    role,
+                    f"Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model_id.split('.', 1)[1]}",
+                    "A cross-region inference profile routes to this model in any of its regions.",
+                )
+                for model_id in model_ids
+                if model_id.split(".", 1)[0] in CROSS_REGION_PREFIXES
+            ]
+        )

@@ -1,0 +1,127 @@
+"""Branch planning: which parallel branches get which assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.domain.intake import plan_branches
+from pipeline.models.item import Asset, ObjectRef
+
+_FORMATS = {
+    "image": "png",
+    "audio": "wav",
+    "video": "mp4",
+    "text": "txt",
+    "document": "pdf",
+    "captions": "srt",
+}
+
+
+def _asset(name: str, modality: str, **fields: Any) -> Asset:
+    return Asset(
+        asset_id=f"a1-{name}",
+        path=f"{name}.{_FORMATS[modality]}",
+        source=ObjectRef(bucket="b", key=f"k/{name}"),
+        modality=modality,
+        media_format=_FORMATS[modality],
+        mime_type="application/octet-stream",
+        size_bytes=1,
+        **fields,
+    )
+
+
+def _paths(assets: list[Asset]) -> list[str]:
+    return [asset.path for asset in assets]
+
+
+def test_a_single_image_goes_to_vision_and_alignment():
+    # Given one image
+    # When branches are planned
+    plan = plan_branches([_asset("photo", "image")])
+    # Then vision and alignment have work, audio has none
+    assert (_paths(plan.vision), plan.audio, plan.alignment) == (["photo.png"], [], True)
+
+
+def test_audio_goes_to_transcription_and_alignment_only():
+    # Given one audio file
+    # When branches are planned
+    plan = plan_branches([_asset("call", "audio", has_audio=True)])
+    # Then it is transcribed and aligned, not sent to vision
+    assert (_paths(plan.audio), plan.vision, plan.alignment) == (["call.wav"], [], True)
+
+
+def test_video_with_sound_goes_everywhere_but_silent_video_is_not_transcribed():
+    # Given a video with sound and one without
+    talking = _asset("talk", "video", has_audio=True, has_video=True)
+    silent = _asset("silent", "video", has_audio=False, has_video=True)
+    # When branches are planned
+    plan = plan_branches([talking, silent])
+    # Then only the one with sound is transcribed; both are seen by the model
+    assert _paths(plan.audio) == ["talk.mp4"]
+    assert _paths(plan.vision) == ["talk.mp4", "silent.mp4"]
+    assert plan.alignment is True
+
+
+def test_text_alone_goes_to_vision_and_needs_no_alignment():
+    # Given a text file alone
+    # When branches are planned
+    plan = plan_branches([_asset("notes", "text")])
+    # Then the model reads it, nothing is transcribed or aligned
+    assert (_paths(plan.vision), plan.audio, plan.alignment) == (["notes.txt"], [], False)
+
+
+def test_text_next_to_a_picture_is_a_companion_not_a_vision_input():
+    # Given a product photo and its description
+    photo = _asset("photo", "image")
+    description = _asset("description", "text", role="description")
+    # When branches are planned
+    plan = plan_branches([photo, description])
+    # Then only the photo is a vision input (the text goes into its prompt)
+    assert _paths(plan.vision) == ["photo.png"]
+
+
+def test_text_next_to_a_document_is_a_companion_too():
+    # Given slides as a PDF and speaker notes
+    plan = plan_branches([_asset("slides", "document"), _asset("notes", "text")])
+    # When branches are planned
+    # Then the PDF is the vision input; a document alone needs no alignment
+    assert _paths(plan.vision) == ["slides.pdf"]
+    assert plan.alignment is False
+
+
+def test_text_next_to_audio_only_is_still_read():
+    # Given a recording and its transcript as text
+    recording = _asset("call", "audio", has_audio=True)
+    transcript = _asset("transcript", "text", role="transcript")
+    # When branches are planned
+    plan = plan_branches([recording, transcript])
+    # Then there is no picture, so the text is a vision (model) input; the role is not audio
+    assert _paths(plan.vision) == ["transcript.txt"]
+    assert _paths(plan.audio) == ["call.wav"]
+
+
+def test_audio_with_a_captions_or_transcript_role_is_not_transcribed():
+    # Given audio files declared as captions/transcript material
+    narrated = _asset("narration", "audio", has_audio=True, role="transcript")
+    described = _asset("described", "audio", has_audio=True, role="captions")
+    # When branches are planned
+    plan = plan_branches([narrated, described])
+    # Then they are not transcribed, but they are still aligned
+    assert plan.audio == []
+    assert plan.alignment is True
+
+
+def test_captions_are_neither_heard_nor_seen():
+    # Given captions alone
+    # When branches are planned
+    plan = plan_branches([_asset("subs", "captions", role="captions")])
+    # Then no branch has work
+    assert (plan.audio, plan.vision, plan.alignment) == ([], [], False)
+
+
+def test_manifest_order_is_kept():
+    # Given assets in a given order
+    assets = [_asset(n, "image") for n in ("c", "a", "b")]
+    # When branches are planned
+    # Then the vision inputs keep that order
+    assert _paths(plan_branches(assets).vision) == ["c.png", "a.png", "b.png"]
