@@ -97,3 +97,19 @@ class FailureRecord(_Record):
     failure: BranchFailure
     execution_arn: str | None = None
     recorded_at: str
+
+
+class FusionDraft(_Record):
+    """What fusion hands to the final gate and the result writer (work/<item>/fusion.json).
+
+    Branch bodies stay in their own files (BranchOutcome.result_uris); the writer inlines them.
+    """
+
+    item_id: str
+    branches: list[BranchOutcome]
+    degraded_branches: list[str] = Field(default_factory=list)
+    fused: FusedOutput | None = None
+    fusion_gate: GateResult
+    gates: list[GateResult] = Field(description="Every gate verdict so far, fusion's included.")
+    timeline: list[dict[str, Any]] = Field(default_factory=list)
+    model_ids: list[str] = Field(default_factory=list)
