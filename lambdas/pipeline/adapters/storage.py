@@ -86,10 +86,16 @@ class S3ObjectStore:
 
     def download(self, ref: ObjectRef, destination: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        with translated_aws_errors("S3"):
-            self._s3.download_file(
-                ref.bucket, ref.key, str(destination), ExtraArgs=self._version(ref) or None
-            )
+        try:
+            with translated_aws_errors("S3"):
+                self._s3.download_file(
+                    ref.bucket, ref.key, str(destination), ExtraArgs=self._version(ref) or None
+                )
+        except ClientError as error:
+            # Deleted between the size check and the download: not a crash, a missing object.
+            if error_code(error) in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+                raise ObjectMissing(ref.uri) from error
+            raise
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
         paginator = self._s3.get_paginator("list_objects_v2")

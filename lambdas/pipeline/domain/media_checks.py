@@ -78,8 +78,9 @@ def check_image(path: Path, media_format: str, limits: Limits) -> MediaInfo:
         raise MediaCheckError(
             RejectionCode.UNSUPPORTED_TYPE, f"{media_format} images are not supported."
         )
-    with _pillow_lock, warnings.catch_warnings():
+    with _pillow_lock, warnings.catch_warnings(record=True) as caught:
         Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+        warnings.simplefilter("always")  # recorded, then kept on the asset
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path, formats=[pillow_format]) as image:
@@ -108,7 +109,8 @@ def check_image(path: Path, media_format: str, limits: Limits) -> MediaInfo:
             ) from error
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width  # report the size as displayed
-    return MediaInfo(width=width, height=height, has_video=False)
+    notes = dict.fromkeys(f"The image decoder warned: {_short(w.message)}" for w in caught)
+    return MediaInfo(width=width, height=height, warnings=list(notes)[:3])
 
 
 def _check_pixels(width: int, height: int, limits: Limits) -> None:
@@ -252,11 +254,16 @@ def _duration(container: Any, streams: list[Any]) -> float | None:
     if durations:
         return max(durations)
     # No header duration (some streamed WebM/Matroska): the last timestamp, demuxing only.
-    container.seek(0)
     end = 0.0
-    for packet in container.demux(*streams):
-        if packet.pts is not None and packet.time_base is not None:
-            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    try:
+        container.seek(0)
+        for packet in container.demux(*streams):
+            if packet.pts is not None and packet.time_base is not None:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    except MemoryError:
+        raise
+    except Exception:  # an unseekable stream: the duration stays unknown (a warning)
+        return end or None
     return end or None
 
 
@@ -458,7 +465,7 @@ def check_pdf(path: Path) -> MediaInfo:
     return MediaInfo()
 
 
-def _short(error: BaseException, path: Path | None = None) -> str:
+def _short(error: BaseException | Warning | str, path: Path | None = None) -> str:
     """A decoder's complaint, on one line, without the scratch path."""
     text = str(error).strip().replace("\n", " ") or error.__class__.__name__
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)
