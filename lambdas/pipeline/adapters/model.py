@@ -51,6 +51,10 @@ class ModelRequest(BaseModel):
     content: list[ContentBlock]
     max_tokens: int = 2048
     temperature: float = 0.0
+    # The pydantic model the answer must validate against (e.g. "VisionAnalysis",
+    # "FusedOutput"). Bedrock ignores it; local stand-ins use it to answer in that shape.
+    response_model: str | None = None
+    response_schema: dict[str, Any] | None = None
 
 
 class ModelReply(BaseModel):
