@@ -17,7 +17,6 @@ from cdk_nag import AwsSolutionsChecks
 from pipeline.config import load_config
 from stacks.pipeline_stack import MultimodalPipelineStack
 
-
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 

@@ -31,40 +31,73 @@ class MultimodalPipelineStack(Stack):
         thresholds = ThresholdParameters(self, "Thresholds", thresholds=config.thresholds)
         failed_items = encrypted_queue(self, "FailedItems", storage.key)
         functions = PipelineFunctions(
-            self, "Functions", config=config, shared=shared, key=storage.key,
-            ingest_bucket=storage.ingest, processed_bucket=storage.processed,
-            tables=tables, thresholds=thresholds,
+            self,
+            "Functions",
+            config=config,
+            shared=shared,
+            key=storage.key,
+            ingest_bucket=storage.ingest,
+            processed_bucket=storage.processed,
+            tables=tables,
+            thresholds=thresholds,
         )
         alignment_job = AlignmentJob(
-            self, "AlignmentJob", config=config, key=storage.key,
-            ingest_bucket=storage.ingest, processed_bucket=storage.processed,
+            self,
+            "AlignmentJob",
+            config=config,
+            key=storage.key,
+            ingest_bucket=storage.ingest,
+            processed_bucket=storage.processed,
         )
         pipeline = PipelineStateMachine(
-            self, "Pipeline", config=config, key=storage.key, functions=functions,
-            alignment_job=alignment_job, failed_items_queue=failed_items,
+            self,
+            "Pipeline",
+            config=config,
+            key=storage.key,
+            functions=functions,
+            alignment_job=alignment_job,
+            failed_items_queue=failed_items,
         )
         ingestion = Ingestion(
-            self, "Ingestion", config=config, ingest_bucket=storage.ingest, key=storage.key,
-            shared=shared, state_machine=pipeline.state_machine,
+            self,
+            "Ingestion",
+            config=config,
+            ingest_bucket=storage.ingest,
+            key=storage.key,
+            shared=shared,
+            state_machine=pipeline.state_machine,
         )
         transcription = TranscriptionEvents(
-            self, "TranscriptionEvents", config=config, shared=shared, key=storage.key,
-            tables=tables, state_machine=pipeline.state_machine,
+            self,
+            "TranscriptionEvents",
+            config=config,
+            shared=shared,
+            key=storage.key,
+            tables=tables,
+            state_machine=pipeline.state_machine,
             dead_letter_queue=ingestion.dead_letter_queue,
         )
         ResultsCatalog(self, "Catalog", processed_bucket=storage.processed)
         monitoring = Monitoring(
-            self, "Monitoring", config=config, key=storage.key,
+            self,
+            "Monitoring",
+            config=config,
+            key=storage.key,
             state_machine=pipeline.state_machine,
             functions=[*functions.all, ingestion.dispatcher, transcription.callback],
             dead_letter_queues={
-                "IngestDeadLetters": ingestion.dead_letter_queue, "FailedItems": failed_items,
+                "IngestDeadLetters": ingestion.dead_letter_queue,
+                "FailedItems": failed_items,
             },
         )
         acknowledge_findings(self, failed_items)
 
-        CfnOutput(self, "IngestBucketName", value=storage.ingest.bucket_name,
-                  description=f"Drop files under s3://<this>/{config.ingest_prefix}")
+        CfnOutput(
+            self,
+            "IngestBucketName",
+            value=storage.ingest.bucket_name,
+            description=f"Drop files under s3://<this>/{config.ingest_prefix}",
+        )
         CfnOutput(self, "ProcessedBucketName", value=storage.processed.bucket_name)
         CfnOutput(self, "StateMachineArn", value=pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)

@@ -1,1 +1,1 @@
-"""Multimodal Pipeline: the code that runs in the Lambda functions (and, unchanged, in local mode)."""
+"""Multimodal Pipeline: the Lambda functions' code (and, unchanged, local mode's)."""

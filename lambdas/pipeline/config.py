@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Modality = Literal["image", "audio", "video", "text", "document", "captions"]
 
@@ -89,7 +96,9 @@ class PipelineConfig(_Strict):
     thresholds: Thresholds = Thresholds()
     limits: Limits = Limits()
     alignment: AlignmentJob = AlignmentJob()
-    alarm_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    alarm_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
     log_retention_days: int = Field(default=90, ge=1)
     results_retention_days: int | None = Field(default=None, ge=1)
     # Rejected items per gate evaluation above which the gate-rejection alarm fires.

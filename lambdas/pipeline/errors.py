@@ -3,7 +3,8 @@
 Step Functions matches `Retry` and `Catch` on the error name, which for a Lambda is the
 exception's class name. Never rename one without changing statemachines/pipeline.asl.json.
 
-- Transient (retried with backoff and jitter): ServiceThrottled, ServiceUnavailable.
+- Transient (retried with backoff and jitter): ServiceThrottled, ServiceUnavailable;
+  VocabularyPending (retried every 20-60 s, a dozen times).
 - Permanent (caught, never retried): everything else here.
 """
 
@@ -20,6 +21,10 @@ class ServiceThrottled(PipelineError):
 
 class ServiceUnavailable(PipelineError):
     """A transient service fault (5xx, timeout). Retried."""
+
+
+class VocabularyPending(PipelineError):
+    """A custom Transcribe vocabulary is still being built. Retried on its own schedule."""
 
 
 class ModelOutputInvalid(PipelineError):

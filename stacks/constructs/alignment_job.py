@@ -58,8 +58,10 @@ class AlignmentJob(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
-                resources=[f"arn:{Stack.of(self).partition}:s3:::{self.code.s3_bucket_name}/"
-                           f"{self.code.s3_object_key}"],
+                resources=[
+                    f"arn:{Stack.of(self).partition}:s3:::{self.code.s3_bucket_name}/"
+                    f"{self.code.s3_object_key}"
+                ],
             )
         )
         # SageMaker stages the media and the plan in, and the report out, as this role.
@@ -69,8 +71,12 @@ class AlignmentJob(Construct):
         stack = Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                         "logs:DescribeLogStreams"],
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 resources=[
                     stack.format_arn(
                         service="logs",
@@ -86,7 +92,9 @@ class AlignmentJob(Construct):
                 # Metrics have no resource-level permissions; scoped by namespace instead.
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}},
+                conditions={
+                    "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}
+                },
             )
         )
         self.role.add_to_policy(
@@ -99,10 +107,16 @@ class AlignmentJob(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
-                         "ecr:BatchGetImage"],
-                resources=[stack.format_arn(service="ecr", resource="repository",
-                                            resource_name="*", account="*")],
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="ecr", resource="repository", resource_name="*", account="*"
+                    )
+                ],
             )
         )
         Validations.of(self.role).acknowledge(
@@ -132,4 +146,3 @@ class AlignmentJob(Construct):
     @property
     def code_s3_uri(self) -> str:
         return self.code.s3_object_url
-

@@ -21,17 +21,28 @@ COLUMNS = [
     ("execution_arn", "string"),
     ("profile", "string"),
     ("modalities", "array<string>"),
-    ("gates", "array<struct<name:string,passed:boolean,score:double,threshold:double,reason:string>>"),
-    ("fused", "struct<profile:string,provider:string,model_id:string,title:string,summary:string,"
-              "key_points:array<string>,consistency:string>"),
+    (
+        "gates",
+        "array<struct<name:string,passed:boolean,score:double,threshold:double,reason:string>>",
+    ),
+    (
+        "fused",
+        "struct<profile:string,provider:string,model_id:string,title:string,summary:string,"
+        "key_points:array<string>,consistency:string>",
+    ),
     ("derived_files", "map<string,string>"),
     ("model_ids", "array<string>"),
-    ("timings", "struct<received_at:string,started_at:string,finished_at:string,duration_s:double>"),
+    (
+        "timings",
+        "struct<received_at:string,started_at:string,finished_at:string,duration_s:double>",
+    ),
 ]
 
 
 class ResultsCatalog(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, processed_bucket: s3.IBucket) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, processed_bucket: s3.IBucket
+    ) -> None:
         super().__init__(scope, construct_id)
         account = Stack.of(self).account
         self.database = glue.CfnDatabase(
@@ -71,8 +82,9 @@ class ResultsCatalog(Construct):
                         serialization_library="org.openx.data.jsonserde.JsonSerDe",
                         parameters={"ignore.malformed.json": "false"},
                     ),
-                    columns=[glue.CfnTable.ColumnProperty(name=name, type=kind)
-                             for name, kind in COLUMNS],
+                    columns=[
+                        glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in COLUMNS
+                    ],
                 ),
             ),
         )

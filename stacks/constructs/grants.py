@@ -32,15 +32,16 @@ def iam_acknowledgment(scope: IConstruct, finding: str, reason: str) -> Acknowle
     """An IAM5 acknowledgment. cdk-nag writes the region and account into a finding when the
     stack knows them (the CDK CLI sets a default region), so render them the same way."""
     stack = Stack.of(scope)
-    for placeholder, value in (("<AWS::Region>", stack.region), ("<AWS::AccountId>", stack.account)):
+    for placeholder, value in (
+        ("<AWS::Region>", stack.region),
+        ("<AWS::AccountId>", stack.account),
+    ):
         if not Token.is_unresolved(value):
             finding = finding.replace(placeholder, value)
     return Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
 
 
-def grant_object_read(
-    role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey
-) -> None:
+def grant_object_read(role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey) -> None:
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -51,9 +52,7 @@ def grant_object_read(
     _acknowledge_prefix(role, bucket, prefix)
 
 
-def grant_object_write(
-    role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey
-) -> None:
+def grant_object_write(role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey) -> None:
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{prefix}*")]
@@ -82,7 +81,5 @@ def grant_key_decrypt(role: iam.IRole, key: kms.IKey) -> None:
 def grant_key_encrypt(role: iam.IRole, key: kms.IKey) -> None:
     # Decrypt too: multipart uploads (large transcripts, copies) read back the data key.
     role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]
-        )
+        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
     )

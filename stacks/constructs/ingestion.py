@@ -25,7 +25,9 @@ from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCo
 DISPATCHER_TIMEOUT = Duration.seconds(60)
 
 
-def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) -> sqs.Queue:
+def encrypted_queue(
+    scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object
+) -> sqs.Queue:
     return sqs.Queue(
         scope,
         construct_id,
@@ -56,7 +58,9 @@ class Ingestion(Construct):
             "Buffer",
             key,
             visibility_timeout=Duration.seconds(DISPATCHER_TIMEOUT.to_seconds() * 6),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=5, queue=self.dead_letter_queue
+            ),
         )
         self.rule = self._build_rule(config, ingest_bucket, key)
         self.dispatcher = self._build_dispatcher(config, ingest_bucket, key, shared, state_machine)

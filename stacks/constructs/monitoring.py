@@ -23,8 +23,11 @@ FIVE_MINUTES = Duration.minutes(5)
 
 def pipeline_metric(name: str, period: Duration = FIVE_MINUTES) -> cloudwatch.Metric:
     return cloudwatch.Metric(
-        namespace=NAMESPACE, metric_name=name, dimensions_map=SERVICE_DIMENSION,
-        statistic="Sum", period=period,
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map=SERVICE_DIMENSION,
+        statistic="Sum",
+        period=period,
     )
 
 
@@ -54,19 +57,33 @@ class Monitoring(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
 
-        self._alarm("ExecutionsFailed", state_machine.metric_failed(period=FIVE_MINUTES),
-                    "An item failed: see its failure record under failures/ and the DLQ")
-        self._alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=FIVE_MINUTES),
-                    "An execution hit the state machine timeout")
-        self._alarm("ExecutionsThrottled", state_machine.metric_throttled(period=FIVE_MINUTES),
-                    "Step Functions throttled the pipeline: raise quotas or slow ingestion")
+        self._alarm(
+            "ExecutionsFailed",
+            state_machine.metric_failed(period=FIVE_MINUTES),
+            "An item failed: see its failure record under failures/ and the DLQ",
+        )
+        self._alarm(
+            "ExecutionsTimedOut",
+            state_machine.metric_timed_out(period=FIVE_MINUTES),
+            "An execution hit the state machine timeout",
+        )
+        self._alarm(
+            "ExecutionsThrottled",
+            state_machine.metric_throttled(period=FIVE_MINUTES),
+            "Step Functions throttled the pipeline: raise quotas or slow ingestion",
+        )
         for function in functions:
             name = function.node.path.split("/")[-1]
-            self._alarm(f"{name}Errors", function.function.metric_errors(period=FIVE_MINUTES),
-                        f"The {name} function raised errors (retries may have recovered them)")
-            self._alarm(f"{name}Throttles",
-                        function.function.metric_throttles(period=FIVE_MINUTES),
-                        f"The {name} function was throttled")
+            self._alarm(
+                f"{name}Errors",
+                function.function.metric_errors(period=FIVE_MINUTES),
+                f"The {name} function raised errors (retries may have recovered them)",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.function.metric_throttles(period=FIVE_MINUTES),
+                f"The {name} function was throttled",
+            )
         for name, queue in dead_letter_queues.items():
             self._alarm(
                 f"{name}NotEmpty",
@@ -85,10 +102,13 @@ class Monitoring(Construct):
             label="Gate rejection rate",
             period=Duration.hours(1),
         )
-        self._alarm("GateRejectionRate", self.gate_rejection_rate,
-                    "More quality gates failed than configured: check inputs and models",
-                    threshold=config.gate_rejection_alarm_ratio,
-                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD)
+        self._alarm(
+            "GateRejectionRate",
+            self.gate_rejection_rate,
+            "More quality gates failed than configured: check inputs and models",
+            threshold=config.gate_rejection_alarm_ratio,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
         self.dashboard = self._build_dashboard(state_machine, functions, dead_letter_queues)
 
     def _alarm(
@@ -124,14 +144,25 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Items by terminal place",
-                left=[pipeline_metric(name) for name in
-                      ("ItemsProcessed", "ItemsDegraded", "ItemsQuarantined", "ItemsFailed")],
+                left=[
+                    pipeline_metric(name)
+                    for name in (
+                        "ItemsProcessed",
+                        "ItemsDegraded",
+                        "ItemsQuarantined",
+                        "ItemsFailed",
+                    )
+                ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Executions",
-                left=[state_machine.metric_started(), state_machine.metric_succeeded(),
-                      state_machine.metric_failed(), state_machine.metric_timed_out()],
+                left=[
+                    state_machine.metric_started(),
+                    state_machine.metric_succeeded(),
+                    state_machine.metric_failed(),
+                    state_machine.metric_timed_out(),
+                ],
                 width=12,
             ),
         )
@@ -144,8 +175,10 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Dead-letter queues",
-                left=[queue.metric_approximate_number_of_messages_visible()
-                      for queue in dead_letter_queues.values()],
+                left=[
+                    queue.metric_approximate_number_of_messages_visible()
+                    for queue in dead_letter_queues.values()
+                ],
                 width=12,
             ),
         )

@@ -63,7 +63,7 @@ class PipelineFunction(Construct):
         config: PipelineConfig,
         environment: dict[str, str] | None = None,
         memory_mb: int = 512,
-        timeout: Duration = Duration.seconds(60),
+        timeout: Duration | None = None,
         ephemeral_storage_mb: int = 512,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -98,7 +98,7 @@ class PipelineFunction(Construct):
             layers=[shared.layer],
             role=self.role,
             memory_size=memory_mb,
-            timeout=timeout,
+            timeout=timeout or Duration.seconds(60),
             ephemeral_storage_size=Size.mebibytes(ephemeral_storage_mb),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -123,14 +123,22 @@ class PipelineFunction(Construct):
 
 
 _RETENTION_STEPS = [
-    (1, logs.RetentionDays.ONE_DAY), (3, logs.RetentionDays.THREE_DAYS),
-    (5, logs.RetentionDays.FIVE_DAYS), (7, logs.RetentionDays.ONE_WEEK),
-    (14, logs.RetentionDays.TWO_WEEKS), (30, logs.RetentionDays.ONE_MONTH),
-    (60, logs.RetentionDays.TWO_MONTHS), (90, logs.RetentionDays.THREE_MONTHS),
-    (120, logs.RetentionDays.FOUR_MONTHS), (150, logs.RetentionDays.FIVE_MONTHS),
-    (180, logs.RetentionDays.SIX_MONTHS), (365, logs.RetentionDays.ONE_YEAR),
-    (400, logs.RetentionDays.THIRTEEN_MONTHS), (545, logs.RetentionDays.EIGHTEEN_MONTHS),
-    (731, logs.RetentionDays.TWO_YEARS), (1827, logs.RetentionDays.FIVE_YEARS),
+    (1, logs.RetentionDays.ONE_DAY),
+    (3, logs.RetentionDays.THREE_DAYS),
+    (5, logs.RetentionDays.FIVE_DAYS),
+    (7, logs.RetentionDays.ONE_WEEK),
+    (14, logs.RetentionDays.TWO_WEEKS),
+    (30, logs.RetentionDays.ONE_MONTH),
+    (60, logs.RetentionDays.TWO_MONTHS),
+    (90, logs.RetentionDays.THREE_MONTHS),
+    (120, logs.RetentionDays.FOUR_MONTHS),
+    (150, logs.RetentionDays.FIVE_MONTHS),
+    (180, logs.RetentionDays.SIX_MONTHS),
+    (365, logs.RetentionDays.ONE_YEAR),
+    (400, logs.RetentionDays.THIRTEEN_MONTHS),
+    (545, logs.RetentionDays.EIGHTEEN_MONTHS),
+    (731, logs.RetentionDays.TWO_YEARS),
+    (1827, logs.RetentionDays.FIVE_YEARS),
     (3653, logs.RetentionDays.TEN_YEARS),
 ]
 

@@ -49,8 +49,12 @@ class PipelineFunctions(Construct):
         ingest = config.ingest_prefix
 
         self.intake_gate = self._function(
-            "IntakeGate", "intake_gate", "Sniffs, decode-checks and plans an item (or rejects it)",
-            memory_mb=1769, timeout=Duration.minutes(5), ephemeral_storage_mb=10240,
+            "IntakeGate",
+            "intake_gate",
+            "Sniffs, decode-checks and plans an item (or rejects it)",
+            memory_mb=1769,
+            timeout=Duration.minutes(5),
+            ephemeral_storage_mb=10240,
         )
         grant_object_read(self.intake_gate.role, ingest_bucket, ingest, key)
         grant_prefix_list(self.intake_gate.role, ingest_bucket, config.bundle_prefix)
@@ -63,7 +67,8 @@ class PipelineFunctions(Construct):
         grant_object_write(self.quarantine.role, processed_bucket, "quarantine/", key)
 
         self.start_transcription = self._function(
-            "StartTranscription", "start_transcription",
+            "StartTranscription",
+            "start_transcription",
             "Starts a Transcribe job and parks the task token until its state-change event",
         )
         grant_item_access(tables.task_tokens, self.start_transcription.role, key)
@@ -73,17 +78,26 @@ class PipelineFunctions(Construct):
         stack = Stack.of(self)
         self.start_transcription.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob",
-                         "transcribe:TagResource"],
-                resources=[stack.format_arn(service="transcribe", resource="transcription-job",
-                                            resource_name="mmp-*")],
+                actions=[
+                    "transcribe:StartTranscriptionJob",
+                    "transcribe:GetTranscriptionJob",
+                    "transcribe:TagResource",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="transcribe", resource="transcription-job", resource_name="mmp-*"
+                    )
+                ],
             )
         )
         self.start_transcription.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["transcribe:CreateVocabulary", "transcribe:GetVocabulary"],
-                resources=[stack.format_arn(service="transcribe", resource="vocabulary",
-                                            resource_name="mmp-*")],
+                resources=[
+                    stack.format_arn(
+                        service="transcribe", resource="vocabulary", resource_name="mmp-*"
+                    )
+                ],
             )
         )
         Validations.of(self.start_transcription.role).acknowledge(
@@ -105,7 +119,8 @@ class PipelineFunctions(Construct):
         )
 
         self.transcript_gate = self._function(
-            "TranscriptGate", "transcript_gate",
+            "TranscriptGate",
+            "transcript_gate",
             "Normalises the Transcribe output and checks confidence, coverage and language",
             memory_mb=1024,
         )
@@ -113,15 +128,20 @@ class PipelineFunctions(Construct):
         thresholds.grant_read(self.transcript_gate.role)
 
         self.prepare_media = self._function(
-            "PrepareMedia", "prepare_media",
+            "PrepareMedia",
+            "prepare_media",
             "Orients, resizes and strips images; chunks text; for the model",
-            memory_mb=2048, timeout=Duration.minutes(3), ephemeral_storage_mb=4096,
+            memory_mb=2048,
+            timeout=Duration.minutes(3),
+            ephemeral_storage_mb=4096,
         )
         grant_object_read(self.prepare_media.role, ingest_bucket, ingest, key)
         self._grant_work(self.prepare_media.role, processed_bucket)
 
         self.analyze_media = self._function(
-            "AnalyzeMedia", "analyze_media", "Asks Bedrock (Converse) about one asset, for JSON",
+            "AnalyzeMedia",
+            "analyze_media",
+            "Asks Bedrock (Converse) about one asset, for JSON",
             timeout=Duration.minutes(5),
         )
         grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key)
@@ -129,7 +149,8 @@ class PipelineFunctions(Construct):
         self._allow_bedrock(self.analyze_media.role, config)
 
         self.vision_gate = self._function(
-            "VisionGate", "vision_gate",
+            "VisionGate",
+            "vision_gate",
             "Validates the model's JSON against its schema, with one repair attempt",
             timeout=Duration.minutes(5),
         )
@@ -138,15 +159,19 @@ class PipelineFunctions(Construct):
         thresholds.grant_read(self.vision_gate.role)
 
         self.alignment_gate = self._function(
-            "AlignmentGate", "alignment_gate",
+            "AlignmentGate",
+            "alignment_gate",
             "Reads the alignment report and checks sync score and media quality",
         )
         self._grant_work(self.alignment_gate.role, processed_bucket)
         thresholds.grant_read(self.alignment_gate.role)
 
         self.fusion = self._function(
-            "Fusion", "fusion", "Merges branch results and reasons across modalities (Bedrock)",
-            memory_mb=1024, timeout=Duration.minutes(5),
+            "Fusion",
+            "fusion",
+            "Merges branch results and reasons across modalities (Bedrock)",
+            memory_mb=1024,
+            timeout=Duration.minutes(5),
         )
         self._grant_work(self.fusion.role, processed_bucket)
         self._allow_bedrock(self.fusion.role, config)
@@ -158,9 +183,11 @@ class PipelineFunctions(Construct):
         thresholds.grant_read(self.final_gate.role)
 
         self.result_writer = self._function(
-            "ResultWriter", "result_writer",
+            "ResultWriter",
+            "result_writer",
             "Publishes the ItemResult, derived files and the ItemProcessed event (idempotent)",
-            memory_mb=1024, timeout=Duration.minutes(2),
+            memory_mb=1024,
+            timeout=Duration.minutes(2),
         )
         grant_object_read(self.result_writer.role, processed_bucket, WORK, key)
         grant_object_read(self.result_writer.role, ingest_bucket, ingest, key)
@@ -173,8 +200,11 @@ class PipelineFunctions(Construct):
         self.result_writer.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["events:PutEvents"],
-                resources=[stack.format_arn(service="events", resource="event-bus",
-                                            resource_name="default")],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="event-bus", resource_name="default"
+                    )
+                ],
             )
         )
 
@@ -186,16 +216,32 @@ class PipelineFunctions(Construct):
     @property
     def all(self) -> list[PipelineFunction]:
         return [
-            self.intake_gate, self.quarantine, self.start_transcription, self.transcript_gate,
-            self.prepare_media, self.analyze_media, self.vision_gate, self.alignment_gate,
-            self.fusion, self.final_gate, self.result_writer, self.failure_recorder,
+            self.intake_gate,
+            self.quarantine,
+            self.start_transcription,
+            self.transcript_gate,
+            self.prepare_media,
+            self.analyze_media,
+            self.vision_gate,
+            self.alignment_gate,
+            self.fusion,
+            self.final_gate,
+            self.result_writer,
+            self.failure_recorder,
         ]
 
-    def _function(self, construct_id: str, handler: str, description: str,
-                  **sizing: object) -> PipelineFunction:
+    def _function(
+        self, construct_id: str, handler: str, description: str, **sizing: object
+    ) -> PipelineFunction:
         return PipelineFunction(
-            self, construct_id, handler=handler, description=description, shared=self._shared,
-            key=self._key, config=self._config, environment=dict(self._env),
+            self,
+            construct_id,
+            handler=handler,
+            description=description,
+            shared=self._shared,
+            key=self._key,
+            config=self._config,
+            environment=dict(self._env),
             **sizing,  # type: ignore[arg-type]
         )
 
@@ -206,20 +252,32 @@ class PipelineFunctions(Construct):
     @staticmethod
     def _allow_bedrock(role: iam.IRole, config: PipelineConfig) -> None:
         stack = Stack.of(role)
-        model_ids = sorted({config.models.image, config.models.document, config.models.text,
-                            config.models.video, config.models.fusion})
+        model_ids = sorted(
+            {
+                config.models.image,
+                config.models.document,
+                config.models.text,
+                config.models.video,
+                config.models.fusion,
+            }
+        )
         resources: list[str] = []
         for model_id in model_ids:
             if model_id.split(".", 1)[0] in CROSS_REGION_PREFIXES:
                 # A cross-region inference profile, and the foundation model it routes to
                 # in whichever region it picks.
-                resources.append(stack.format_arn(service="bedrock", resource="inference-profile",
-                                                  resource_name=model_id))
-                resources.append(f"arn:{stack.partition}:bedrock:*::foundation-model/"
-                                 f"{model_id.split('.', 1)[1]}")
+                resources.append(
+                    stack.format_arn(
+                        service="bedrock", resource="inference-profile", resource_name=model_id
+                    )
+                )
+                resources.append(
+                    f"arn:{stack.partition}:bedrock:*::foundation-model/{model_id.split('.', 1)[1]}"
+                )
             else:
-                resources.append(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/"
-                                 f"{model_id}")
+                resources.append(
+                    f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}"
+                )
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources)
         )
@@ -227,7 +285,8 @@ class PipelineFunctions(Construct):
             *[
                 iam_acknowledgment(
                     role,
-                    f"Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model_id.split('.', 1)[1]}",
+                    "Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/"
+                    + model_id.split(".", 1)[1],
                     "A cross-region inference profile routes to this model in any of its regions.",
                 )
                 for model_id in model_ids

@@ -110,8 +110,12 @@ class PipelineStateMachine(Construct):
         stack = Stack.of(self)
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                         "sagemaker:StopProcessingJob", "sagemaker:AddTags"],
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:AddTags",
+                ],
                 resources=[alignment_job.job_arn_pattern],
             )
         )
@@ -127,7 +131,7 @@ class PipelineStateMachine(Construct):
                 "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
                 f"processing-job/{JOB_NAME_PREFIX}*",
                 "One job per item, named at run time; all carry this pipeline's prefix.",
-            )
+            ),
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -140,8 +144,12 @@ class PipelineStateMachine(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(
-                    service="events", resource="rule",
-                    resource_name="StepFunctionsGetEventsForSageMakerProcessingJobsRule")],
+                resources=[
+                    stack.format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsForSageMakerProcessingJobsRule",
+                    )
+                ],
             )
         )

@@ -16,7 +16,7 @@ class Storage(Construct):
         super().__init__(scope, construct_id)
         self.key = self._build_key()
         self.access_logs = self._build_access_log_bucket()
-        self.ingest = self._build_ingest_bucket(config)
+        self.ingest = self._build_ingest_bucket()
         self.processed = self._build_processed_bucket(config)
 
     def _build_key(self) -> kms.Key:
@@ -31,8 +31,13 @@ class Storage(Construct):
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal("logs.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                         "kms:Describe*"],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 resources=["*"],  # in a key policy "*" means this key
             )
         )
@@ -67,7 +72,7 @@ class Storage(Construct):
             **kwargs,  # type: ignore[arg-type]
         )
 
-    def _build_ingest_bucket(self, config: PipelineConfig) -> s3.Bucket:
+    def _build_ingest_bucket(self) -> s3.Bucket:
         return self._bucket(
             "Ingest",
             "ingest/",
@@ -81,8 +86,10 @@ class Storage(Construct):
         )
 
     def _build_processed_bucket(self, config: PipelineConfig) -> s3.Bucket:
-        rules = [s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
-                 s3.LifecycleRule(prefix="work/", expiration=Duration.days(30))]
+        rules = [
+            s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
+            s3.LifecycleRule(prefix="work/", expiration=Duration.days(30)),
+        ]
         if config.results_retention_days:
             rules.append(
                 s3.LifecycleRule(

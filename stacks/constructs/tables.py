@@ -11,7 +11,9 @@ from constructs import Construct
 from stacks.constructs.grants import grant_key_encrypt
 
 
-def _table(scope: Construct, construct_id: str, key: kms.IKey, partition_key: str) -> dynamodb.Table:
+def _table(
+    scope: Construct, construct_id: str, key: kms.IKey, partition_key: str
+) -> dynamodb.Table:
     return dynamodb.Table(
         scope,
         construct_id,
@@ -31,8 +33,12 @@ def grant_item_access(table: dynamodb.ITable, role: iam.IRole, key: kms.IKey) ->
     """Single-item reads and writes: all the token store and Powertools idempotency use."""
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                     "dynamodb:DeleteItem"],
+            actions=[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ],
             resources=[table.table_arn],
         )
     )

@@ -77,8 +77,13 @@ def _converse_block(block: ContentBlock) -> dict[str, Any]:
     if isinstance(block, ImageBlock):
         return {"image": {"format": block.format, "source": {"bytes": block.data}}}
     if isinstance(block, DocumentBlock):
-        return {"document": {"format": block.format, "name": block.name,
-                             "source": {"bytes": block.data}}}
+        return {
+            "document": {
+                "format": block.format,
+                "name": block.name,
+                "source": {"bytes": block.data},
+            }
+        }
     location: dict[str, str] = {"uri": block.s3_uri}
     if block.bucket_owner:
         location["bucketOwner"] = block.bucket_owner
@@ -96,10 +101,16 @@ class BedrockModelClient:
             response = self._bedrock.converse(
                 modelId=request.model_id,
                 system=[{"text": request.system}],
-                messages=[{"role": "user",
-                           "content": [_converse_block(block) for block in request.content]}],
-                inferenceConfig={"maxTokens": request.max_tokens,
-                                 "temperature": request.temperature},
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [_converse_block(block) for block in request.content],
+                    }
+                ],
+                inferenceConfig={
+                    "maxTokens": request.max_tokens,
+                    "temperature": request.temperature,
+                },
             )
         parts = response.get("output", {}).get("message", {}).get("content", [])
         usage = response.get("usage", {})

@@ -21,6 +21,7 @@ from pipeline.models.branches import (
 from pipeline.models.item import Asset, ItemKind, ObjectRef, Rejection
 from pipeline.models.manifest import Profile
 
+# Bump on any breaking change to the published records (and their Literal below).
 SCHEMA_VERSION = "1.0"
 
 TerminalPlace = Literal["processed", "degraded", "quarantined", "failed"]
@@ -41,9 +42,7 @@ class FusedOutput(_Record):
     key_points: list[str] = Field(default_factory=list)
     # Profile-specific fields (catalog attributes, moderation labels, alt text, chapters...).
     details: dict[str, Any] = Field(default_factory=dict)
-    consistency: str | None = Field(
-        default=None, description="Where modalities agree or disagree."
-    )
+    consistency: str | None = Field(default=None, description="Where modalities agree or disagree.")
 
 
 class Timings(_Record):
@@ -54,7 +53,7 @@ class Timings(_Record):
 
 
 class ItemResult(_Record):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     item_id: str
     status: Literal["processed", "degraded"]
     degraded_branches: list[str] = Field(default_factory=list)
@@ -77,7 +76,7 @@ class ItemResult(_Record):
 
 
 class QuarantineRecord(_Record):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     item_id: str
     status: Literal["quarantined"] = "quarantined"
     kind: ItemKind
@@ -89,7 +88,7 @@ class QuarantineRecord(_Record):
 
 
 class FailureRecord(_Record):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     item_id: str
     status: Literal["failed"] = "failed"
     source: ObjectRef | None = None

@@ -1,0 +1,71 @@
+"""Turn an S3 "Object Created" event into at most one pipeline execution request.
+
+The execution name is derived from bucket + key + version, so a duplicated or redelivered
+event maps to the same name and Step Functions refuses a second execution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from pipeline.config import PipelineConfig
+from pipeline.models.item import ItemRequest, ObjectRef
+from pipeline.models.manifest import MANIFEST_FILE_NAME
+
+MAX_EXECUTION_NAME = 80
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An event that starts nothing, and why (logged, never an error)."""
+
+    reason: str
+
+
+def decode_event_key(raw_key: str, exists: Callable[[str], bool]) -> str:
+    """S3 event payloads carry URL-encoded keys ('red+flower.jpg'). Decode, but if the decoded
+    key does not exist and the raw one does (a key with a literal '+'), keep the raw one."""
+    decoded = unquote_plus(raw_key)
+    if decoded != raw_key and not exists(decoded) and exists(raw_key):
+        return raw_key
+    return decoded
+
+
+def item_id_for(bucket: str, key: str, version_id: str | None) -> str:
+    """A readable, unique, deterministic id that is also a valid execution name."""
+    digest = hashlib.sha256(f"{bucket}\n{key}\n{version_id or ''}".encode()).hexdigest()[:20]
+    stem = key.rstrip("/").rsplit("/", 1)[-1]
+    if stem == MANIFEST_FILE_NAME:
+        stem = key.rstrip("/").rsplit("/", 2)[-2]
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_stem).strip("-")[:40] or "item"
+    return f"{slug}-{digest}"[:MAX_EXECUTION_NAME]
+
+
+def request_for(
+    bucket: str, key: str, version_id: str | None, received_at: str, config: PipelineConfig
+) -> ItemRequest | Skipped:
+    if not key.startswith(config.ingest_prefix):
+        return Skipped(f"outside the ingest prefix {config.ingest_prefix!r}")
+    if key.endswith("/"):
+        return Skipped("a folder marker, not a file")
+    source = ObjectRef(bucket=bucket, key=key, version_id=version_id)
+    item_id = item_id_for(bucket, key, version_id)
+    if key.startswith(config.bundle_prefix):
+        relative = key[len(config.bundle_prefix) :]
+        parts = relative.split("/")
+        if len(parts) == 2 and parts[1] == MANIFEST_FILE_NAME and parts[0]:
+            return ItemRequest(
+                item_id=item_id,
+                kind="bundle",
+                source=source,
+                bundle_prefix=f"{config.bundle_prefix}{parts[0]}/",
+                received_at=received_at,
+            )
+        return Skipped("a file inside a bundle folder: its manifest starts the bundle")
+    return ItemRequest(item_id=item_id, kind="object", source=source, received_at=received_at)

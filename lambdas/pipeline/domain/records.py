@@ -1,0 +1,96 @@
+"""Quarantine and failure records: where items that are not processed end, with why."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from datetime import UTC, datetime
+
+from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
+from pipeline.models.branches import BranchFailure
+from pipeline.models.item import ItemPlan, ItemRequest
+from pipeline.models.results import FailureRecord, QuarantineRecord
+
+# Step Functions caps a cause at 32 KB; a record keeps what an operator needs to read.
+MAX_CAUSE_CHARS = 8000
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def day_partition(timestamp: str) -> str:
+    return f"dt={timestamp[:10]}"
+
+
+def quarantine_item(
+    plan: ItemPlan, store: ObjectStore, processed_bucket: str, execution_arn: str | None
+) -> QuarantineRecord:
+    """Copy the rejected input next to its record, so it stays inspectable whatever happens
+    to the ingest bucket's lifecycle."""
+    if plan.rejection is None:
+        raise ValueError("only a rejected plan can be quarantined")
+    recorded_at = now_iso()
+    copies: list[str] = []
+    try:
+        name = posixpath.basename(plan.source.key) or "object"
+        copies.append(
+            store.copy(plan.source, processed_bucket, f"quarantine/objects/{plan.item_id}/{name}")
+        )
+    except ObjectMissing:
+        pass  # Deleted before we could copy it; the record still says what arrived.
+    record = QuarantineRecord(
+        item_id=plan.item_id,
+        kind=plan.kind,
+        source=plan.source,
+        reason=plan.rejection,
+        quarantined_copies=copies,
+        execution_arn=execution_arn,
+        recorded_at=recorded_at,
+    )
+    put_json(
+        store,
+        processed_bucket,
+        f"quarantine/{day_partition(recorded_at)}/{plan.item_id}.json",
+        record.model_dump(mode="json"),
+    )
+    return record
+
+
+def failure_from_error(error: dict[str, str] | None) -> BranchFailure:
+    error = error or {}
+    cause = str(error.get("Cause", ""))
+    try:  # Lambda errors arrive as a JSON cause: keep the message, not the envelope.
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict) and "errorMessage" in parsed:
+            cause = str(parsed["errorMessage"])
+    except ValueError:
+        pass
+    return BranchFailure(error=str(error.get("Error", "Unknown")), cause=cause[:MAX_CAUSE_CHARS])
+
+
+def record_failure(
+    request: ItemRequest | None,
+    item_id: str,
+    failed_state: str | None,
+    error: dict[str, str] | None,
+    store: ObjectStore,
+    processed_bucket: str,
+    execution_arn: str | None,
+) -> FailureRecord:
+    recorded_at = now_iso()
+    record = FailureRecord(
+        item_id=item_id,
+        source=request.source if request else None,
+        failed_state=failed_state,
+        failure=failure_from_error(error),
+        execution_arn=execution_arn,
+        recorded_at=recorded_at,
+    )
+    put_json(
+        store,
+        processed_bucket,
+        f"failures/{day_partition(recorded_at)}/{item_id}.json",
+        record.model_dump(mode="json"),
+    )
+    return record

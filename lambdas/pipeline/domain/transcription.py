@@ -1,0 +1,212 @@
+"""Starting Transcribe jobs and turning their output into a Transcript with a quality gate."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from statistics import fmean
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.adapters.speech import JobState, SpeechJobs, TranscriptionJobSpec
+from pipeline.config import Thresholds
+from pipeline.errors import TranscriptionFailed, VocabularyPending
+from pipeline.models.branches import GateResult, Transcript, TranscriptSegment, TranscriptWord
+from pipeline.models.item import Asset
+
+TRANSCRIBE_LANGUAGE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+# Transcribe vocabulary phrases: letters, digits (spelled), apostrophes, hyphens, periods, spaces.
+PHRASE_ALLOWED = re.compile(r"[^\w' .-]+", re.UNICODE)
+SEGMENT_PAUSE_S = 1.0
+
+
+class StartRequest(BaseModel):
+    task_token: str
+    asset: Asset
+    item_id: str
+    language: str | None = None
+    vocabulary: list[str] | None = None
+    work_prefix: str
+
+
+def job_name_for(item_id: str, asset_id: str) -> str:
+    return f"mmp-{item_id}-{asset_id}"[:200]
+
+
+def transcript_key(work_prefix: str, job_name: str) -> str:
+    return f"{work_prefix}transcripts/{job_name}.json"
+
+
+def vocabulary_name_for(language: str, phrases: list[str]) -> str:
+    digest = hashlib.sha256("\n".join([language, *phrases]).encode()).hexdigest()[:32]
+    return f"mmp-{digest}"
+
+
+def clean_phrases(phrases: list[str]) -> list[str]:
+    cleaned = (PHRASE_ALLOWED.sub(" ", phrase).strip() for phrase in phrases)
+    return sorted({" ".join(p.split()) for p in cleaned if p})
+
+
+def job_spec(
+    request: StartRequest, processed_bucket: str, speech: SpeechJobs, kms_key_id: str | None = None
+) -> TranscriptionJobSpec:
+    """The job to start; raises VocabularyPending while a custom vocabulary is being built."""
+    language = (
+        request.language
+        if request.language and TRANSCRIBE_LANGUAGE.match(request.language)
+        else None
+    )
+    vocabulary_name = None
+    phrases = clean_phrases(request.vocabulary or [])
+    if language and phrases:
+        vocabulary_name = vocabulary_name_for(language, phrases)
+        state = speech.vocabulary_state(vocabulary_name, language, phrases)
+        if state == "PENDING":
+            raise VocabularyPending(vocabulary_name)
+        if state != "READY":
+            vocabulary_name = None  # A failed vocabulary must not block the transcript.
+    name = job_name_for(request.item_id, request.asset.asset_id)
+    return TranscriptionJobSpec(
+        job_name=name,
+        media_uri=f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
+        media_format=request.asset.media_format,
+        output_bucket=processed_bucket,
+        output_key=transcript_key(request.work_prefix, name),
+        kms_key_id=kms_key_id,
+        language_code=language,
+        vocabulary_name=vocabulary_name,
+        item_id=request.item_id,
+    )
+
+
+def callback_output(state: JobState) -> dict[str, Any]:
+    """What the waiting 'Transcribe audio' task receives when the job completed."""
+    if state.status == "FAILED":
+        raise TranscriptionFailed(state.failure_reason or "Transcribe reported FAILED")
+    return {
+        "job_name": state.job_name,
+        "status": state.status,
+        "transcript_uri": state.transcript_uri,
+    }
+
+
+def normalise_transcript(
+    document: dict[str, Any],
+    asset: Asset,
+    job_name: str,
+    provider: str,
+    subtitle_uris: dict[str, str],
+) -> Transcript:
+    results = document.get("results", {})
+    words: list[TranscriptWord] = []
+    for item in results.get("items", []):
+        if item.get("type") != "pronunciation" or "start_time" not in item:
+            continue
+        best = (item.get("alternatives") or [{}])[0]
+        words.append(
+            TranscriptWord(
+                start_s=float(item["start_time"]),
+                end_s=float(item["end_time"]),
+                text=str(best.get("content", "")),
+                confidence=float(best.get("confidence", 0.0)),
+                speaker=item.get("speaker_label"),
+            )
+        )
+    text = " ".join(t.get("transcript", "") for t in results.get("transcripts", [])).strip()
+    language = results.get("language_code")
+    scores = results.get("language_identification") or []
+    language_confidence = next(
+        (float(s["score"]) for s in scores if s.get("code") == language), None
+    )
+    duration = asset.duration_s or (words[-1].end_s if words else None)
+    spoken = sum(max(0.0, w.end_s - w.start_s) for w in words)
+    return Transcript(
+        asset_id=asset.asset_id,
+        provider=provider,
+        job_name=job_name,
+        language=language,
+        language_confidence=language_confidence,
+        text=text,
+        segments=_segments(results, words),
+        words=words,
+        speakers=sorted({w.speaker for w in words if w.speaker}),
+        mean_confidence=round(fmean(w.confidence for w in words), 4) if words else None,
+        speech_coverage=round(min(1.0, spoken / duration), 4) if duration else None,
+        duration_s=duration,
+        subtitle_uris=subtitle_uris,
+    )
+
+
+def _segments(results: dict[str, Any], words: list[TranscriptWord]) -> list[TranscriptSegment]:
+    audio_segments = results.get("audio_segments") or []
+    if audio_segments:
+        return [
+            TranscriptSegment(
+                start_s=float(s["start_time"]),
+                end_s=float(s["end_time"]),
+                text=str(s.get("transcript", "")),
+                speaker=s.get("speaker_label"),
+            )
+            for s in audio_segments
+            if "start_time" in s
+        ]
+    # Older output has no audio_segments: split on pauses and speaker changes.
+    segments: list[TranscriptSegment] = []
+    current: list[TranscriptWord] = []
+    for word in words:
+        if current and (
+            word.start_s - current[-1].end_s > SEGMENT_PAUSE_S
+            or word.speaker != current[-1].speaker
+        ):
+            segments.append(_segment(current))
+            current = []
+        current.append(word)
+    if current:
+        segments.append(_segment(current))
+    return segments
+
+
+def _segment(words: list[TranscriptWord]) -> TranscriptSegment:
+    return TranscriptSegment(
+        start_s=words[0].start_s,
+        end_s=words[-1].end_s,
+        text=" ".join(w.text for w in words),
+        speaker=words[0].speaker,
+        confidence=round(fmean(w.confidence for w in words), 4),
+    )
+
+
+def transcript_gates(
+    transcript: Transcript, thresholds: Thresholds, expected_language: str | None
+) -> list[GateResult]:
+    gates = [
+        GateResult(
+            name="transcript-confidence",
+            passed=(transcript.mean_confidence or 0.0) >= thresholds.transcript_min_confidence,
+            score=transcript.mean_confidence,
+            threshold=thresholds.transcript_min_confidence,
+            reason="no speech was recognised"
+            if transcript.mean_confidence is None
+            else f"mean word confidence {transcript.mean_confidence:.2f}",
+        ),
+        GateResult(
+            name="transcript-coverage",
+            passed=(transcript.speech_coverage or 0.0) >= thresholds.transcript_min_speech_coverage,
+            score=transcript.speech_coverage,
+            threshold=thresholds.transcript_min_speech_coverage,
+            reason=f"speech covers {100 * (transcript.speech_coverage or 0.0):.0f}% of the media",
+        ),
+    ]
+    if expected_language:
+        detected = transcript.language or ""
+        matches = detected.lower().startswith(expected_language.split("-")[0].lower())
+        gates.append(
+            GateResult(
+                name="transcript-language",
+                passed=matches,
+                score=transcript.language_confidence,
+                reason=f"expected {expected_language}, detected {detected or 'nothing'}",
+            )
+        )
+    return gates
