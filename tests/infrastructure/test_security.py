@@ -1,0 +1,76 @@
+"""Encryption, TLS and public access: properties a security review checks first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.infrastructure.conftest import resources_of
+
+
+def _kms_encrypted_bucket(bucket: dict[str, Any]) -> bool:
+    rules = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    return all(r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" for r in rules)
+
+
+def test_data_buckets_are_kms_encrypted_versioned_private_and_logged(template):
+    # Given the synthesized buckets
+    buckets = resources_of(template, "AWS::S3::Bucket")
+    data = {n: b for n, b in buckets.items() if "AccessLogs" not in n}
+    # Then ingest and processed exist and each is KMS-encrypted, versioned, private, logged
+    assert len(data) == 2
+    for name, bucket in data.items():
+        properties = bucket["Properties"]
+        assert _kms_encrypted_bucket(bucket), name
+        assert properties["VersioningConfiguration"]["Status"] == "Enabled", name
+        assert all(properties["PublicAccessBlockConfiguration"].values()), name
+        assert "LoggingConfiguration" in properties, name
+        assert bucket["DeletionPolicy"] == "Retain", name
+
+
+def test_every_bucket_policy_denies_plain_http(template):
+    policies = resources_of(template, "AWS::S3::BucketPolicy")
+    assert len(policies) == 3
+    for name, policy in policies.items():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        ), name
+
+
+def test_queues_tables_topic_and_logs_use_the_customer_key(template):
+    key_ids = set(resources_of(template, "AWS::KMS::Key"))
+    assert len(key_ids) == 1
+    (key_id,) = key_ids
+
+    def uses_key(value: Any) -> bool:
+        return key_id in str(value)
+
+    for name, queue in resources_of(template, "AWS::SQS::Queue").items():
+        assert uses_key(queue["Properties"]["KmsMasterKeyId"]), name
+    for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
+        assert uses_key(table["Properties"]["SSESpecification"]["KMSMasterKeyId"]), name
+    for name, topic in resources_of(template, "AWS::SNS::Topic").items():
+        assert uses_key(topic["Properties"]["KmsMasterKeyId"]), name
+    for name, group in resources_of(template, "AWS::Logs::LogGroup").items():
+        assert uses_key(group["Properties"]["KmsKeyId"]), name
+
+
+def test_key_rotates(template):
+    (key,) = resources_of(template, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_functions_trace_and_run_on_one_pinned_runtime(template):
+    functions = {
+        n: f
+        for n, f in resources_of(template, "AWS::Lambda::Function").items()
+        if "BucketNotificationsHandler" not in n
+    }
+    assert len(functions) == 14
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.14", name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        assert properties["Handler"].startswith("pipeline.handlers."), name
+        assert "PIPELINE_CONFIG" in properties["Environment"]["Variables"], name

@@ -1,0 +1,111 @@
+"""The synthesized state machine: its shape, its error handling, its logging."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _all_states(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name, state in states.items():
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(_all_states(branch["States"]))
+        if "ItemProcessor" in state:
+            found.update(_all_states(state["ItemProcessor"]["States"]))
+    return found
+
+
+def test_parallel_has_one_branch_per_modality_then_sequential_fusion(definition):
+    # Given the synthesized definition
+    parallel = definition["States"]["Process modalities"]
+    # Then three branches start with their routing choice
+    starts = [branch["StartAt"] for branch in parallel["Branches"]]
+    assert starts == ["Has audio?", "Has visual or text content?", "Needs alignment?"]
+    # And fusion follows: fuse -> final gate -> write results
+    assert parallel["Next"] == "Fuse modalities"
+    assert definition["States"]["Fuse modalities"]["Next"] == "Check final quality"
+    assert definition["States"]["Check final quality"]["Next"] == "Write results"
+
+
+def test_every_task_has_retry_or_catch(definition):
+    tasks = {n: s for n, s in _all_states(definition["States"]).items() if s["Type"] == "Task"}
+    assert len(tasks) >= 13
+    for name, task in tasks.items():
+        assert task.get("Retry") or task.get("Catch"), name
+
+
+def test_lambda_retries_are_bounded_with_backoff_and_jitter(definition):
+    for name, state in _all_states(definition["States"]).items():
+        for retry in state.get("Retry", []):
+            assert retry["MaxAttempts"] <= 12, name
+            assert retry["BackoffRate"] >= 1.0, name
+            assert retry.get("JitterStrategy") == "FULL", name
+            # Permanent errors are never retried
+            assert "States.ALL" not in retry["ErrorEquals"] or name == "Send to dead-letter queue"
+
+
+def test_each_branch_degrades_instead_of_failing_the_item(definition):
+    for branch in definition["States"]["Process modalities"]["Branches"]:
+        catches = [c for s in branch["States"].values() for c in s.get("Catch", [])]
+        assert catches, branch["StartAt"]
+        for catch in catches:
+            failed = branch["States"][catch["Next"]]
+            assert failed["Type"] == "Pass"
+            assert failed["Parameters"]["status"] == "failed"
+
+
+def test_top_level_failures_record_then_dead_letter_then_fail(definition):
+    states = definition["States"]
+    for name in ("Check intake", "Process modalities", "Fuse modalities", "Write results"):
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert states[catch["Next"]]["Next"] == "Record failure"
+    assert states["Record failure"]["Next"] == "Send to dead-letter queue"
+    assert states["Send to dead-letter queue"]["Next"] == "Item failed"
+    assert states["Item failed"]["Type"] == "Fail"
+
+
+def test_transcription_waits_on_a_task_token_not_a_polling_loop(definition):
+    states = _all_states(definition["States"])
+    transcribe = states["Transcribe audio"]
+    assert transcribe["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert transcribe["TimeoutSecondsPath"] == "$.transcribe_timeout_s"
+    assert not [s for s in states.values() if s["Type"] == "Wait"]
+
+
+def test_alignment_runs_the_processing_job_synchronously(definition):
+    job = _all_states(definition["States"])["Run alignment job"]
+    assert job["Resource"] == "arn:aws:states:::sagemaker:createProcessingJob.sync"
+    assert job["Parameters"]["NetworkConfig"] == {"EnableNetworkIsolation": True}
+    inputs = {i["InputName"] for i in job["Parameters"]["ProcessingInputs"]}
+    assert inputs == {"code", "plan", "media"}
+
+
+def test_logging_all_and_tracing_on(state_machine):
+    properties = state_machine["Properties"]
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="node tools not installed")
+def test_asl_validator_accepts_the_synthesized_definition(definition, tmp_path):
+    path = tmp_path / "pipeline.asl.json"
+    path.write_text(json.dumps(definition))
+    result = subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

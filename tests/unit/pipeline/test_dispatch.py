@@ -1,0 +1,66 @@
+"""Which events start which executions, under which deterministic name."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline.config import PipelineConfig
+from pipeline.domain.dispatch import Skipped, decode_event_key, item_id_for, request_for
+
+CONFIG = PipelineConfig()
+EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def test_a_single_object_starts_an_object_item():
+    # Given a new object under the ingest prefix
+    request = request_for("in", "incoming/photo.jpg", "v1", "2026-11-22T00:00:00Z", CONFIG)
+    # Then it is one object item with a valid execution name
+    assert not isinstance(request, Skipped)
+    assert request.kind == "object"
+    assert EXECUTION_NAME.match(request.item_id)
+    assert request.item_id.startswith("photo-jpg-")
+
+
+def test_a_bundle_starts_on_its_manifest_only():
+    manifest = request_for("in", "incoming/bundles/shoe-42/manifest.json", "v1", "t", CONFIG)
+    asset = request_for("in", "incoming/bundles/shoe-42/front.jpg", "v1", "t", CONFIG)
+    nested = request_for("in", "incoming/bundles/shoe-42/sub/manifest.json", "v1", "t", CONFIG)
+    assert not isinstance(manifest, Skipped)
+    assert manifest.kind == "bundle"
+    assert manifest.bundle_prefix == "incoming/bundles/shoe-42/"
+    assert manifest.item_id.startswith("shoe-42-")
+    assert isinstance(asset, Skipped)
+    assert isinstance(nested, Skipped)
+
+
+@pytest.mark.parametrize("key", ["elsewhere/a.jpg", "incoming/folder/"])
+def test_keys_outside_the_contract_start_nothing(key):
+    assert isinstance(request_for("in", key, None, "t", CONFIG), Skipped)
+
+
+def test_the_same_object_version_always_gets_the_same_name():
+    # A duplicate event cannot start a second execution: the name is the same.
+    assert item_id_for("in", "incoming/a.wav", "v1") == item_id_for("in", "incoming/a.wav", "v1")
+    assert item_id_for("in", "incoming/a.wav", "v1") != item_id_for("in", "incoming/a.wav", "v2")
+    assert item_id_for("in", "incoming/a.wav", "v1") != item_id_for("other", "incoming/a.wav", "v1")
+
+
+def test_unicode_and_spaces_give_valid_names():
+    item_id = item_id_for("in", "incoming/Überraschung café 北京 (1).png", None)
+    assert EXECUTION_NAME.match(item_id)
+    assert item_id.startswith("Uberraschung-cafe-1-png-")
+
+
+def test_url_encoded_event_keys_are_decoded():
+    existing = {"incoming/red flower.jpg", "incoming/c++ notes.txt", "incoming/a+b.txt"}
+    assert decode_event_key("incoming/red+flower.jpg", existing.__contains__) == (
+        "incoming/red flower.jpg"
+    )
+    assert decode_event_key("incoming/c%2B%2B+notes.txt", existing.__contains__) == (
+        "incoming/c++ notes.txt"
+    )
+    assert decode_event_key("incoming/%E5%8C%97.txt", lambda _: True) == "incoming/北.txt"
+    # A key with a literal '+' that arrived unencoded is kept as it is
+    assert decode_event_key("incoming/a+b.txt", existing.__contains__) == "incoming/a+b.txt"

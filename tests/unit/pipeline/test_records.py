@@ -1,0 +1,75 @@
+"""Quarantine and failure records: every non-processed item ends somewhere, with why."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.domain.records import failure_from_error, quarantine_item, record_failure
+from pipeline.models.item import ItemPlan, ItemRequest, ObjectRef, Rejection, RejectionCode
+from tests.fakes import InMemoryObjectStore
+
+
+def test_a_rejected_item_is_copied_and_recorded_with_its_reason_code():
+    # Given a rejected plan for an object that exists
+    store = InMemoryObjectStore()
+    source = store.put("in", "incoming/bad file.png", b"\x89PNG\r\n")
+    plan = ItemPlan(
+        item_id="bad-1",
+        kind="object",
+        source=source,
+        accepted=False,
+        rejection=Rejection(code=RejectionCode.CORRUPT_MEDIA, message="Truncated."),
+    )
+    # When it is quarantined
+    record = quarantine_item(plan, store, "processed", "arn:exec")
+    # Then the bytes are kept and the record says why, machine-readably
+    assert record.quarantined_copies == ["s3://processed/quarantine/objects/bad-1/bad file.png"]
+    assert store.body("processed", "quarantine/objects/bad-1/bad file.png") == b"\x89PNG\r\n"
+    keys = list(store.list_keys("processed", "quarantine/dt="))
+    assert len(keys) == 1
+    assert json.loads(store.body("processed", keys[0]))["reason"]["code"] == "CORRUPT_MEDIA"
+
+
+def test_quarantine_survives_an_object_deleted_meanwhile():
+    store = InMemoryObjectStore()
+    plan = ItemPlan(
+        item_id="gone-1",
+        kind="object",
+        source=ObjectRef(bucket="in", key="incoming/gone.txt"),
+        accepted=False,
+        rejection=Rejection(code=RejectionCode.OBJECT_NOT_FOUND, message="Gone."),
+    )
+    record = quarantine_item(plan, store, "processed", None)
+    assert record.quarantined_copies == []
+    assert list(store.list_keys("processed", "quarantine/dt="))
+
+
+def test_lambda_error_causes_are_unwrapped_into_the_failure_record():
+    cause = json.dumps({"errorType": "ResultWriteFailed", "errorMessage": "bad result"})
+    failure = failure_from_error({"Error": "ResultWriteFailed", "Cause": cause})
+    assert failure.error == "ResultWriteFailed"
+    assert failure.cause == "bad result"
+    assert failure_from_error(None).error == "Unknown"
+
+
+def test_failure_record_is_written_under_failures():
+    store = InMemoryObjectStore()
+    request = ItemRequest(
+        item_id="x-1",
+        kind="object",
+        source=ObjectRef(bucket="in", key="incoming/x"),
+        received_at="t",
+    )
+    record = record_failure(
+        request,
+        "x-1",
+        "Write results",
+        {"Error": "States.TaskFailed", "Cause": "boom"},
+        store,
+        "processed",
+        "arn:exec",
+    )
+    (key,) = list(store.list_keys("processed", "failures/"))
+    assert key.endswith("/x-1.json")
+    assert json.loads(store.body("processed", key))["failed_state"] == "Write results"
+    assert record.status == "failed"
