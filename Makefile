@@ -31,8 +31,8 @@ $(STAMP)/python: requirements.lock pyproject.toml | $(STAMP)/system
 	@mkdir -p $(STAMP)
 	python3 -m pip install -q --disable-pip-version-check uv==0.13.8
 	python3 -m uv venv -q --allow-existing --python python3.11 $(VENV)
-	VIRTUAL_ENV=$(VENV) python3 -m uv pip sync -q requirements.lock
-	VIRTUAL_ENV=$(VENV) python3 -m uv pip install -q -e . --no-deps
+	python3 -m uv pip sync -q --python $(VENV)/bin/python requirements.lock
+	python3 -m uv pip install -q --python $(VENV)/bin/python -e . --no-deps
 	@touch $@
 
 $(STAMP)/node: package.json package-lock.json
