@@ -8,6 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .make
 LAYER := build/lambda-layer/python
+WHEELHOUSE := processing/wheelhouse
 SYSTEM_PACKAGES := libmagic1 espeak-ng sox ffmpeg tesseract-ocr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUNTIME_PROVIDED := --no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer \
@@ -46,7 +47,15 @@ $(LAYER): lambda-requirements.txt | $(STAMP)/python
 		--python-version 3.14 --only-binary :all: --no-deps -r lambda-requirements.txt
 	@touch $@
 
-dev: $(STAMP)/python $(STAMP)/node $(LAYER) ## Set up everything (system packages, venv, node tools, Lambda layer)
+# Wheels for the alignment job's image (Python 3.12, x86_64); shipped in its code asset.
+$(WHEELHOUSE)/.complete: processing/requirements.txt
+	rm -rf $(WHEELHOUSE)
+	python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
+		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --implementation cp \
+		--python-version 3.12 -r processing/requirements.txt -d $(WHEELHOUSE)
+	@touch $@
+
+dev: $(STAMP)/python $(STAMP)/node $(LAYER) $(WHEELHOUSE)/.complete ## Set up everything (system packages, venv, node tools, Lambda layer, job wheels)
 
 layer: $(LAYER) ## Build the Lambda dependency layer for the Lambda platform
 

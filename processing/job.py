@@ -33,8 +33,8 @@ from processing.report import (
     TimelineEntry,
 )
 from processing.scenes import detect_scenes
-from processing.speech import RATE, speech_activity
-from processing.sync import FloatArray, sync_captions
+from processing.speech import RATE, SpeechActivity, speech_activity
+from processing.sync import sync_captions
 from processing.timeline import Span, join_timeline, load_transcript_words, write_jsonl
 
 DEFAULT_INPUT_ROOT = Path("/opt/ml/processing/input")
@@ -75,7 +75,7 @@ class _Job:
         self.scenes: list[Scene] = []
         self.quality = Quality()
         self.cue_spans: list[Span] = []
-        self._activity: dict[Path, FloatArray] = {}
+        self._activity: dict[Path, SpeechActivity] = {}
 
     def file(self, asset: PlanAsset) -> Path | None:
         path = asset_file(self.media_root, asset)
@@ -84,7 +84,7 @@ class _Job:
             return None
         return path
 
-    def activity(self, media: Path) -> FloatArray:
+    def activity(self, media: Path) -> SpeechActivity:
         if media not in self._activity:
             self._activity[media] = speech_activity(decode_audio(media, rate=RATE)[0])
         return self._activity[media]

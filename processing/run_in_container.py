@@ -3,35 +3,89 @@
     python3 /opt/ml/processing/input/code/run_in_container.py [--input-root ...] [--output-root ...]
 
 (CDK uploads the `processing/` folder as the job's code input, mounted at
-/opt/ml/processing/input/code/.) If the image lacks the job's pinned packages, they are
-installed offline (`pip --no-index`) from the `wheelhouse/` shipped next to this file, into
-a private folder on the job's scratch volume; then `processing.job` runs.
+/opt/ml/processing/input/code/.) When the image lacks the pinned versions in
+`requirements.txt`, they are installed offline (`pip --no-index`) from the `wheelhouse/`
+shipped next to this file into a private folder placed first on sys.path; then
+`processing.job` runs. Nothing is imported before that, so the image's own versions of the
+same packages cannot shadow the pinned ones.
 
-Standard library only, and no syntax newer than Python 3.8, so that on a wrong image it fails
+Standard library only, and no syntax newer than Python 3.8, so that on a wrong image it stops
 with a sentence rather than a SyntaxError.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
+from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REQUIREMENTS = os.path.join(HERE, "requirements.txt")
+WHEELHOUSE = os.path.join(HERE, "wheelhouse")
 REQUIRED_MODULES = ("av", "numpy", "pysubs2", "webrtcvad", "pydantic", "PIL")
 MIN_PYTHON = (3, 11)
 
 
-def _missing() -> list[str]:
-    missing: list[str] = []
-    for name in REQUIRED_MODULES:
+def _pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    with open(REQUIREMENTS, encoding="utf-8") as fh:
+        for raw in fh:
+            line = raw.split("#", 1)[0].strip()
+            if "==" in line:
+                name, version = line.split("==", 1)
+                pins[name.strip()] = version.strip()
+    return pins
+
+
+def _installed(name: str) -> str | None:
+    for candidate in (name, name.replace("-", "_"), name.replace("_", "-")):
         try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
-    return missing
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _unmet() -> list[str]:
+    """Pinned distributions that are missing or at another version."""
+    return [
+        f"{name}=={version} (found {_installed(name)})"
+        for name, version in _pins().items()
+        if _installed(name) != version
+    ]
+
+
+def _importable() -> list[str]:
+    return [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
+
+
+def _install_wheelhouse() -> None:
+    target = tempfile.mkdtemp(prefix="alignment-deps-")
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--find-links",
+            WHEELHOUSE,
+            "--target",
+            target,
+            "-r",
+            REQUIREMENTS,
+        ],
+        env={**os.environ, "PIP_ROOT_USER_ACTION": "ignore"},
+    )
+    sys.path.insert(0, target)
+    importlib.invalidate_caches()
 
 
 def _package_root() -> str:
@@ -44,37 +98,8 @@ def _package_root() -> str:
     return root
 
 
-def _install_wheels() -> None:
-    wheelhouse = os.path.join(HERE, "wheelhouse")
-    requirements = os.path.join(HERE, "requirements.txt")
-    if not os.path.isdir(wheelhouse):
-        sys.exit(
-            f"alignment job: missing packages {_missing()} and no wheelhouse/ next to the code; "
-            "build it (docs/alignment-container.md) or use an image with them"
-        )
-    target = os.path.join(tempfile.gettempdir(), "alignment-deps")
-    subprocess.check_call(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-index",
-            "--no-cache-dir",
-            "--find-links",
-            wheelhouse,
-            "--target",
-            target,
-            "-r",
-            requirements,
-        ]
-    )
-    sys.path.insert(0, target)
-    importlib.invalidate_caches()
-
-
-def main(argv: list[str] | None = None) -> int:
+def prepare() -> None:
+    """Make the job's packages importable, or exit with the reason."""
     if sys.version_info < MIN_PYTHON:
         found = ".".join(str(v) for v in sys.version_info[:2])
         needed = ".".join(str(v) for v in MIN_PYTHON)
@@ -82,12 +107,23 @@ def main(argv: list[str] | None = None) -> int:
             f"alignment job: Python {found} found, {needed}+ needed; use an image such as "
             "sagemaker-scikit-learn:1.4-2-py312-cpu-py3 (docs/alignment-container.md)"
         )
-    if _missing():
-        _install_wheels()
-        still = _missing()
-        if still:
-            sys.exit(f"alignment job: still missing {still} after installing the wheelhouse")
+    unmet = _unmet()
+    if unmet and os.path.isdir(WHEELHOUSE):
+        print(f"alignment job: installing from wheelhouse/: {', '.join(unmet)}", file=sys.stderr)
+        _install_wheelhouse()
+    elif unmet:
+        missing = _importable()
+        if missing:
+            sys.exit(
+                f"alignment job: missing packages {missing} and no wheelhouse/ next to the "
+                "code; build it (docs/alignment-container.md) or use an image with them"
+            )
+        print(f"alignment job: using the image's versions, not {', '.join(unmet)}", file=sys.stderr)
     sys.path.insert(0, _package_root())
+
+
+def main(argv: list[str] | None = None) -> int:
+    prepare()
     job = importlib.import_module("processing.job")
     status: int = job.main(argv)
     return status

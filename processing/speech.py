@@ -10,6 +10,8 @@ The sum of their z-scores is the activity the aligner correlates with the captio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import webrtcvad
@@ -103,12 +105,27 @@ def _z(v: FloatArray) -> FloatArray:
     return (v - v.mean()) / sd if sd > 1e-9 else np.zeros_like(v)
 
 
-def speech_activity(x: npt.NDArray[np.float32], use_vad: bool = True) -> FloatArray:
-    """Combined activity per 10 ms frame; zero mean, unit variance (or all zeros)."""
-    excess = _smooth(energy_excess(x), 5)
-    act = _z(excess)
-    if use_vad:
-        vad = _smooth(webrtc_activity(x), 5)
-        n = min(act.size, vad.size)
-        act = act[:n] + _z(vad[:n])
-    return _z(act)
+@dataclass(frozen=True)
+class SpeechActivity:
+    """Per 10 ms frame, zero mean and unit variance (or all zeros when there is no signal).
+
+    `robust` adds webrtcvad to the band-energy excess: it finds speech reliably and guides the
+    coarse search. `precise` is the band-energy excess alone: its edges follow the speech
+    envelope (webrtcvad's decisions lag onsets by a few milliseconds of hangover), so the fine
+    search uses it.
+    """
+
+    robust: FloatArray
+    precise: FloatArray
+
+    @property
+    def frames(self) -> int:
+        return int(self.robust.size)
+
+
+def speech_activity(x: npt.NDArray[np.float32]) -> SpeechActivity:
+    """Speech activity of 8 kHz mono samples `x`."""
+    precise = _z(_smooth(energy_excess(x), 5))
+    vad = _smooth(webrtc_activity(x), 5)
+    n = min(precise.size, vad.size)
+    return SpeechActivity(robust=_z(precise[:n] + _z(vad[:n])), precise=precise[:n])

@@ -15,24 +15,44 @@ from typing import Any
 STACK = "MultimodalPipeline"
 
 
-def _placeholder(value: Any) -> str:
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def _placeholder(value: Any, template: dict[str, Any]) -> str:
+    """A readable stand-in for a value only CloudFormation can resolve."""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        logical_id, attribute = value["Fn::GetAtt"]
+    if isinstance(value, list):
+        return ",".join(_placeholder(v, template) for v in value)
+    (function, argument), *_ = value.items()
+    if function == "Ref":
+        if argument in PSEUDO:
+            return PSEUDO[argument]
+        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{argument}"
+    if function == "Fn::GetAtt":
+        logical_id, attribute = argument
         if attribute == "Arn" and "Function" in logical_id:
             return f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}"
         if attribute == "Arn":
             return f"arn:aws:iam::123456789012:role/{logical_id}"
         return f"{logical_id}.{attribute}"
-    if isinstance(value, dict) and "Ref" in value:
-        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{value['Ref']}"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_placeholder(part) for part in parts)
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        return str(value["Fn::Sub"]).replace("${AWS::", "${")
-    return json.dumps(value)
+    if function == "Fn::Join":
+        separator, parts = argument
+        return str(separator).join(_placeholder(part, template) for part in parts)
+    if function == "Fn::FindInMap":
+        name, first, second = (_placeholder(a, template) for a in argument)
+        return str(template["Mappings"][name][first][second])
+    if function == "Fn::Sub":
+        text = str(argument if isinstance(argument, str) else argument[0])
+        for pseudo, stand_in in PSEUDO.items():
+            text = text.replace("${" + pseudo + "}", stand_in)
+        return text
+    raise ValueError(f"no placeholder for {function}")
 
 
 def state_machine_resource(template: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +61,8 @@ def state_machine_resource(template: dict[str, Any]) -> dict[str, Any]:
     ]
     if len(machines) != 1:
         raise ValueError(f"expected one state machine, found {len(machines)}")
-    return machines[0]
+    machine: dict[str, Any] = machines[0]
+    return machine
 
 
 def synthesized_definition(cdk_out: Path, stack: str = STACK) -> dict[str, Any]:
@@ -53,7 +74,8 @@ def synthesized_definition(cdk_out: Path, stack: str = STACK) -> dict[str, Any]:
     asset = assets["files"][asset_hash]["source"]["path"]
     text = (cdk_out / asset).read_text()
     for name, value in properties.get("DefinitionSubstitutions", {}).items():
-        text = text.replace("${" + name + "}", _placeholder(value))
+        # Substitutions land inside JSON string literals: escape them as such.
+        text = text.replace("${" + name + "}", json.dumps(_placeholder(value, template))[1:-1])
     definition: dict[str, Any] = json.loads(text)
     return definition
 

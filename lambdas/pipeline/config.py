@@ -77,11 +77,10 @@ class Limits(_Strict):
 class AlignmentJob(_Strict):
     """Where the SageMaker Processing job runs (see docs/alignment-container.md)."""
 
-    # A SageMaker-managed image with Python 3 and pip; the job installs its pinned wheels
-    # from the code asset, offline. Override with your own image that has them baked in.
-    image_uri: str = (
-        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-    )
+    # None: the SageMaker-managed scikit-learn 1.4-2 Python 3.12 image of the deployment's
+    # region; the job installs its pinned wheels offline from the code asset. Set an image URI
+    # of your own (with the packages baked in) to skip that step.
+    image_uri: str | None = None
     instance_type: str = "ml.m5.large"
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     max_runtime_s: int = Field(default=3600, ge=60, le=432000)

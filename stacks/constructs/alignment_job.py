@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Stack, Validations
+from aws_cdk import ArnFormat, CfnMapping, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -26,8 +26,29 @@ JOB_NAME_PREFIX = "mmp-align-"
 ENTRYPOINT = (
     "set -e; mkdir -p /tmp/job/processing; "
     "python3 -m zipfile -e /opt/ml/processing/input/code/*.zip /tmp/job/processing; "
-    "cd /tmp/job; exec python3 -m processing.run_in_container"
+    "exec python3 /tmp/job/processing/run_in_container.py"
 )
+WHEELHOUSE = PROJECT_ROOT / "processing" / "wheelhouse"
+DEFAULT_IMAGE = "sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
+# AWS accounts that publish the SageMaker scikit-learn images, by region (SageMaker docs).
+SKLEARN_IMAGE_ACCOUNTS = {
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
+    "ca-central-1": "341280168497",
+    "sa-east-1": "737474898029",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-west-3": "659782779980",
+    "eu-central-1": "492215442770",
+    "eu-north-1": "662702820516",
+    "ap-northeast-1": "354813040037",
+    "ap-northeast-2": "366743142698",
+    "ap-south-1": "720646828776",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+}
 
 
 class AlignmentJob(Construct):
@@ -43,6 +64,13 @@ class AlignmentJob(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config.alignment
+        self.image_uri = config.alignment.image_uri or self._default_image()
+        if not (WHEELHOUSE / ".complete").exists():
+            raise FileNotFoundError(
+                f"{WHEELHOUSE} is missing: run `make dev` once to download the alignment job's "
+                "wheels for its image (the job runs with network isolation, so it installs them "
+                "from the code asset)."
+            )
         self.code = s3_assets.Asset(
             self,
             "Code",
@@ -142,6 +170,18 @@ class AlignmentJob(Construct):
         self.job_arn_pattern = stack.format_arn(
             service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
         )
+
+    def _default_image(self) -> str:
+        mapping = CfnMapping(
+            self,
+            "ScikitLearnImageAccounts",
+            mapping={
+                region: {"account": account} for region, account in SKLEARN_IMAGE_ACCOUNTS.items()
+            },
+        )
+        stack = Stack.of(self)
+        account = mapping.find_in_map(stack.region, "account")
+        return f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{DEFAULT_IMAGE}"
 
     @property
     def code_s3_uri(self) -> str:

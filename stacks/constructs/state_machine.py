@@ -60,7 +60,7 @@ class PipelineStateMachine(Construct):
             "ResultWriterFunctionArn": functions.result_writer.function_arn,
             "FailureRecorderFunctionArn": functions.failure_recorder.function_arn,
             "AlignmentJobRoleArn": alignment_job.role.role_arn,
-            "AlignmentImageUri": config.alignment.image_uri,
+            "AlignmentImageUri": alignment_job.image_uri,
             "AlignmentInstanceType": config.alignment.instance_type,
             "AlignmentEntrypoint": ENTRYPOINT,
             "AlignmentCodeS3Uri": alignment_job.code_s3_uri,

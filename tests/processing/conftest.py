@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks._media import Clip, generate_clip
 from processing.media import decode_audio
-from processing.speech import RATE, speech_activity
+from processing.speech import RATE, SpeechActivity, speech_activity
 
 CLIP_S = 45.0
 
@@ -35,7 +34,12 @@ def other_speech_clip(media_cache: Path) -> Clip:
 
 
 @pytest.fixture(scope="session")
-def activities(clean_clip: Clip, noisy_clip: Clip) -> dict[str, np.ndarray]:
+def clips(clean_clip: Clip, noisy_clip: Clip) -> dict[str, Clip]:
+    return {"clean": clean_clip, "noisy": noisy_clip}
+
+
+@pytest.fixture(scope="session")
+def activities(clean_clip: Clip, noisy_clip: Clip) -> dict[str, SpeechActivity]:
     return {
         "clean": speech_activity(decode_audio(clean_clip.audio, rate=RATE)[0]),
         "noisy": speech_activity(decode_audio(noisy_clip.audio, rate=RATE)[0]),

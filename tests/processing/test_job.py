@@ -100,7 +100,8 @@ def test_job_synchronises_the_captions_to_the_video(job_output, clean_clip):
     # Then the sync is reported with a high score and the corrected captions are right
     (sync,) = report.syncs
     assert (sync.captions_path, sync.media_path) == ("subs/talk.en.srt", "talk.mp4")
-    assert sync.score >= 0.8 and report.score == sync.score
+    assert sync.score >= 0.8
+    assert report.score == sync.score
     assert sync.drift == pytest.approx(1 / DRIFT, abs=0.0015)
     assert sync.corrected_captions == "captions/subs__talk.en.vtt"
     truth = kept_truth(clean_clip.cues, OFFSET, DRIFT)
@@ -119,7 +120,8 @@ def test_job_reports_scenes_quality_and_the_joined_timeline(job_output):
     assert "slide.png" in report.quality.images
     assert all(s.keyframe in report.quality.images for s in report.scenes)
     counts = report.timeline_counts
-    assert counts.scenes == 3 and counts.cues == report.syncs[0].cues and counts.words > 0
+    assert (counts.scenes, counts.cues) == (3, report.syncs[0].cues)
+    assert counts.words > 0
     assert {e.kind for e in report.timeline} == {"scene", "cue", "word"}
     assert sum(1 for _ in (out / "timeline.jsonl").open()) == counts.words + counts.cues + 3
     assert report.warnings == []
@@ -157,7 +159,8 @@ def test_single_object_audio_item_gets_quality_and_no_score(tmp_path, clean_clip
     report = run_job(root, tmp_path / "out")
 
     # Then there is nothing to align (score None) but the audio is measured
-    assert report.score is None and report.syncs == []
+    assert report.score is None
+    assert report.syncs == []
     assert report.quality.audio["call.wav"].silence_ratio > 0.05
 
 
@@ -270,4 +273,5 @@ def test_container_entrypoint_without_packages_or_wheelhouse_says_so(tmp_path):
 
     # Then it stops with a sentence naming what is missing and where to look
     assert proc.returncode != 0
-    assert "no wheelhouse/" in proc.stderr and "numpy" in proc.stderr
+    assert "no wheelhouse/" in proc.stderr
+    assert "numpy" in proc.stderr
