@@ -43,4 +43,16 @@ class ResultWriteFailed(PipelineError):
     """Results could not be validated for publication. Not retried."""
 
 
+class MediaNotPreparable(PipelineError):
+    """The asset cannot be put into a form the model accepts (too large, undecodable).
+
+    Not retried: the same bytes fail the same way. The vision branch records it and the
+    item continues degraded.
+    """
+
+
+class ThresholdsInvalid(PipelineError):
+    """The SSM thresholds are missing or do not validate. Not retried: an operator must fix them."""
+
+
 TRANSIENT_ERRORS = (ServiceThrottled.__name__, ServiceUnavailable.__name__)
