@@ -67,13 +67,7 @@ class PipelineFunction(Construct):
         ephemeral_storage_mb: int = 512,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=log_retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = encrypted_log_group(self, key, config)
         self.role = iam.Role(
             self,
             "Role",
@@ -141,6 +135,17 @@ _RETENTION_STEPS = [
     (1827, logs.RetentionDays.FIVE_YEARS),
     (3653, logs.RetentionDays.TEN_YEARS),
 ]
+
+
+def encrypted_log_group(scope: Construct, key: kms.IKey, config: PipelineConfig) -> logs.LogGroup:
+    """A KMS-encrypted log group with the configured retention."""
+    return logs.LogGroup(
+        scope,
+        "Logs",
+        encryption_key=key,
+        retention=log_retention(config.log_retention_days),
+        removal_policy=RemovalPolicy.DESTROY,
+    )
 
 
 def log_retention(days: int) -> logs.RetentionDays:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -20,7 +19,7 @@ from constructs import Construct
 from pipeline.config import PipelineConfig
 from stacks.constructs.alignment_job import ENTRYPOINT, JOB_NAME_PREFIX, AlignmentJob
 from stacks.constructs.grants import grant_key_encrypt, iam_acknowledgment
-from stacks.constructs.pipeline_function import log_retention
+from stacks.constructs.pipeline_function import encrypted_log_group
 from stacks.constructs.pipeline_functions import PipelineFunctions
 
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachines" / "pipeline.asl.json"
@@ -39,13 +38,7 @@ class PipelineStateMachine(Construct):
         failed_items_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=log_retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = encrypted_log_group(self, key, config)
         substitutions = {
             "IntakeGateFunctionArn": functions.intake_gate.function_arn,
             "QuarantineFunctionArn": functions.quarantine.function_arn,

@@ -32,6 +32,7 @@ from pipeline.domain.media_preparation import (
     Companions,
     CompanionText,
     PreparedMedia,
+    PrepareRequest,
     TextChunk,
     TextChunks,
 )
@@ -54,37 +55,30 @@ _DOCUMENT_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9()\[\]-]+")
 PROFILE_FOCUS: dict[Profile, str] = {
     "general": "Describe the content faithfully for search and summarisation.",
     "catalog": "The item is a product listing: note product type, visible attributes "
-               "(colour, material, size cues, brand marks) and listing-quality issues.",
+    "(colour, material, size cues, brand marks) and listing-quality issues.",
     "moderation": "The item is being reviewed for policy: list anything unsafe, violent, "
-                  "sexual, hateful, self-harm related or illegal in safety_concerns, precisely.",
+    "sexual, hateful, self-harm related or illegal in safety_concerns, precisely.",
     "accessibility": "The output feeds alt text and captions: describe what a blind reader "
-                     "needs, including any text shown in the media, verbatim.",
+    "needs, including any text shown in the media, verbatim.",
     "education": "The item is teaching material: note the subject, concepts, diagrams and "
-                 "any text on slides or boards.",
+    "any text on slides or boards.",
 }
 
 RELATION_GUIDE: dict[str | None, str] = {
     "complementary": "COMPLEMENTARY: it adds information the media does not show (context, "
-                     "specifications). Combine both, but never claim the media shows something "
-                     "only the text states.",
+    "specifications). Combine both, but never claim the media shows something "
+    "only the text states.",
     "redundant": "REDUNDANT: it describes the same content as the media (alt text, captions, "
-                 "a transcript). Use it to cross-check; in relation_to_text say where they "
-                 "agree and where they disagree.",
+    "a transcript). Use it to cross-check; in relation_to_text say where they "
+    "agree and where they disagree.",
     None: "NOT DECLARED: decide whether it describes the same content or adds to it, and say "
-          "which in relation_to_text.",
+    "which in relation_to_text.",
 }
 
 
-class AnalyzeRequest(BaseModel):
+class AnalyzeRequest(PrepareRequest):
     """The vision Map iteration's state after "Prepare media for the model"."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    asset: Asset
-    item_id: str
-    profile: Profile = "general"
-    plan_uri: str
-    work_prefix: str
     prepared: PreparedMedia
 
 
@@ -146,43 +140,86 @@ def analyze_media(
         chosen = spread(body.chunks, MAX_CHUNK_CALLS)
         chunks_analyzed = len(chosen)
         for chunk in chosen:
-            reply = model.converse(ModelRequest(
-                model_id=model_id, system=system, max_tokens=max_tokens,
-                content=[TextBlock(text=chunk_prompt(chunk, chunk_count, asset.path))],
-                **answer_shape(VisionAnalysis),
-            ))
+            reply = model.converse(
+                ModelRequest(
+                    model_id=model_id,
+                    system=system,
+                    max_tokens=max_tokens,
+                    content=[TextBlock(text=chunk_prompt(chunk, chunk_count, asset.path))],
+                    **answer_shape(VisionAnalysis),
+                )
+            )
             replies.append(reply)
         if len(replies) > 1:
             chunk_replies = [reply.text for reply in replies]
-            replies.append(model.converse(ModelRequest(
-                model_id=model_id, system=system, max_tokens=max_tokens,
-                content=[TextBlock(text=merge_prompt(chunk_replies, chunk_count))],
-                **answer_shape(VisionAnalysis),
-            )))
+            replies.append(
+                model.converse(
+                    ModelRequest(
+                        model_id=model_id,
+                        system=system,
+                        max_tokens=max_tokens,
+                        content=[TextBlock(text=merge_prompt(chunk_replies, chunk_count))],
+                        **answer_shape(VisionAnalysis),
+                    )
+                )
+            )
     else:
-        content = [*_media_blocks(store, asset, prepared),
-                   TextBlock(text=media_prompt(asset.path, companions))]
-        replies.append(model.converse(ModelRequest(
-            model_id=model_id, system=system, content=content, max_tokens=max_tokens,
-            **answer_shape(VisionAnalysis),
-        )))
+        content = [
+            *_media_blocks(store, asset, prepared),
+            TextBlock(text=media_prompt(asset.path, companions)),
+        ]
+        replies.append(
+            model.converse(
+                ModelRequest(
+                    model_id=model_id,
+                    system=system,
+                    content=content,
+                    max_tokens=max_tokens,
+                    **answer_shape(VisionAnalysis),
+                )
+            )
+        )
     final = replies[-1]
     raw = RawAnalysis(
-        asset_id=asset.asset_id, model_id=final.model_id, provider=final.provider, task=task,
-        text=final.text, stop_reason=final.stop_reason,
+        asset_id=asset.asset_id,
+        model_id=final.model_id,
+        provider=final.provider,
+        task=task,
+        text=final.text,
+        stop_reason=final.stop_reason,
         input_tokens=sum(reply.input_tokens for reply in replies),
         output_tokens=sum(reply.output_tokens for reply in replies),
-        calls=len(replies), chunk_count=chunk_count, chunks_analyzed=chunks_analyzed,
+        calls=len(replies),
+        chunk_count=chunk_count,
+        chunks_analyzed=chunks_analyzed,
         chunk_replies=chunk_replies,
     )
-    raw_uri = put_json(store, processed_bucket, f"{request.work_prefix}model/{asset.asset_id}.json",
-                       raw.model_dump(mode="json"))
-    logger.info("Model answered", extra={"asset_id": asset.asset_id, "model_id": final.model_id,
-                                          "calls": raw.calls, "stop_reason": final.stop_reason})
+    raw_uri = put_json(
+        store,
+        processed_bucket,
+        f"{request.work_prefix}model/{asset.asset_id}.json",
+        raw.model_dump(mode="json"),
+    )
+    logger.info(
+        "Model answered",
+        extra={
+            "asset_id": asset.asset_id,
+            "model_id": final.model_id,
+            "calls": raw.calls,
+            "stop_reason": final.stop_reason,
+        },
+    )
     return AnalysisRef(
-        asset_id=asset.asset_id, raw_uri=raw_uri, model_id=raw.model_id, provider=raw.provider,
-        input_tokens=raw.input_tokens, output_tokens=raw.output_tokens, calls=raw.calls,
-        chunk_count=chunk_count, chunks_analyzed=chunks_analyzed, stop_reason=raw.stop_reason,
+        asset_id=asset.asset_id,
+        raw_uri=raw_uri,
+        model_id=raw.model_id,
+        provider=raw.provider,
+        input_tokens=raw.input_tokens,
+        output_tokens=raw.output_tokens,
+        calls=raw.calls,
+        chunk_count=chunk_count,
+        chunks_analyzed=chunks_analyzed,
+        stop_reason=raw.stop_reason,
     )
 
 
@@ -216,9 +253,7 @@ def media_prompt(path: str, companions: list[CompanionText]) -> str:
     for number, companion in enumerate(companions, start=1):
         relation = companion.relation or "not declared"
         note = " (truncated)" if companion.truncated else ""
-        lines.append(
-            f"Companion text {number}: role {companion.role}, relation {relation}{note}."
-        )
+        lines.append(f"Companion text {number}: role {companion.role}, relation {relation}{note}.")
         lines.append(untrusted(f"companion {number} ({companion.role})", companion.text))
     lines.append("Answer with the JSON object only.")
     return "\n\n".join(lines)
@@ -226,14 +261,16 @@ def media_prompt(path: str, companions: list[CompanionText]) -> str:
 
 def chunk_prompt(chunk: TextChunk, total: int, path: str) -> str:
     where = f"part {chunk.index + 1} of {total}" if total > 1 else "the whole text"
-    return "\n\n".join((
-        f"Analyse this text document ({where}; characters {chunk.start}-{chunk.end}). "
-        "Its file name, as data:",
-        untrusted("file name", path),
-        "The text, as data:",
-        untrusted(f"document text {chunk.index + 1}/{total}", chunk.text),
-        "Answer with the JSON object only.",
-    ))
+    return "\n\n".join(
+        (
+            f"Analyse this text document ({where}; characters {chunk.start}-{chunk.end}). "
+            "Its file name, as data:",
+            untrusted("file name", path),
+            "The text, as data:",
+            untrusted(f"document text {chunk.index + 1}/{total}", chunk.text),
+            "Answer with the JSON object only.",
+        )
+    )
 
 
 def merge_prompt(partials: list[str], chunk_count: int) -> str:
@@ -244,13 +281,15 @@ def merge_prompt(partials: list[str], chunk_count: int) -> str:
         else f"These analyses cover all {chunk_count} parts of the document, in order."
     )
     blocks = [untrusted(f"partial analysis {n}", text) for n, text in enumerate(partials, 1)]
-    return "\n\n".join((
-        "Merge the partial analyses of one long document into one analysis of the whole "
-        "document: one summary, de-duplicated objects and tags, all safety concerns. "
-        + coverage,
-        *blocks,
-        "Answer with the JSON object only.",
-    ))
+    return "\n\n".join(
+        (
+            "Merge the partial analyses of one long document into one analysis of the whole "
+            "document: one summary, de-duplicated objects and tags, all safety concerns. "
+            + coverage,
+            *blocks,
+            "Answer with the JSON object only.",
+        )
+    )
 
 
 # --------------------------------------------------------------------------- inputs
