@@ -60,7 +60,7 @@ dev: $(STAMP)/python $(STAMP)/node $(LAYER) $(WHEELHOUSE)/.complete ## Set up ev
 layer: $(LAYER) ## Build the Lambda dependency layer for the Lambda platform
 
 demo: dev ## Run the local mode on the bundled samples
-	$(VENV)/bin/mmpipe local run samples/ --out local-out
+	$(VENV)/bin/mmpipe local run samples/demo --out local-out
 
 test: dev ## Lint, type-check and run every test (slow ones included)
 	$(MAKE) --no-print-directory lint

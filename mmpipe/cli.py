@@ -1,0 +1,124 @@
+"""`mmpipe`: the project's command line. `mmpipe local run PATH...` runs the synthesized
+pipeline offline, end to end (see DESIGN.md, "Local mode")."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+EXIT_OK = 0
+EXIT_NOT_TERMINAL = 1
+EXIT_USAGE = 2
+EXIT_SETUP = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmpipe", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("local", help="run the pipeline on this machine")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    run = local_commands.add_parser(
+        "run", help="run files and bundle folders through the synthesized pipeline, offline",
+        description="Synthesize the app, create its resources in an in-process AWS emulation "
+                    "(moto), upload the inputs to the ingest bucket and let the same state "
+                    "machine and Lambda handlers process them.")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="a file, a bundle folder (with manifest.json), or a folder of them")
+    run.add_argument("--out", type=Path, default=Path("local-out"),
+                     help="where results, records and histories go (default ./local-out)")
+    run.add_argument("--providers", choices=("local", "stub"), default="local",
+                     help="local: offline speech recognition, OCR, the real alignment job; "
+                          "stub: fast deterministic stand-ins (tests)")
+    run.add_argument("--inject", metavar="SPEC", default=None,
+                     help="faults, e.g. bedrock-throttle=0.3,transcribe-fail,sagemaker-fail,"
+                          "model-malformed,lambda-raise=fusion")
+    run.add_argument("--time-scale", type=float, default=None,
+                     help="factor applied to Retry intervals and Wait states (default 0.01)")
+    run.add_argument("--timeout", type=float, default=900.0,
+                     help="give up on items not finished after this many seconds (default 900)")
+    run.add_argument("--concurrency", type=int, default=16,
+                     help="executions in flight at once (default 16)")
+    run.add_argument("--executions", choices=("all", "problems", "none"), default=None,
+                     help="which execution views to print (default: all for up to 12 items, "
+                          "else problems)")
+    return parser
+
+
+def _run_local(args: argparse.Namespace, console: Console) -> int:
+    from mmpipe.local.faults import FaultSpecError, parse_faults  # noqa: PLC0415
+    from mmpipe.local.runner import DEFAULT_TIME_SCALE, LocalRun  # noqa: PLC0415
+    from mmpipe.local.synth import SynthError, synthesized  # noqa: PLC0415
+    from mmpipe.local.view import (  # noqa: PLC0415
+        ConsoleProgress,
+        execution_tree,
+        places_table,
+    )
+
+    try:
+        faults = parse_faults(args.inject)
+    except FaultSpecError as error:
+        console.print(f"[red]--inject: {error}[/]")
+        return EXIT_USAGE
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
+        return EXIT_USAGE
+    scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
+    started = time.monotonic()
+    try:
+        with console.status("Synthesizing the CDK app (cached after the first run)…"):
+            cdk_out, cached = synthesized()
+    except SynthError as error:
+        console.print(f"[red]{error}[/]")
+        return EXIT_SETUP
+    synth_s = time.monotonic() - started
+    console.print(Panel.fit(
+        f"cdk.out: {cdk_out} ({'cached' if cached else f'synthesized in {synth_s:.1f}s'})\n"
+        f"providers: {args.providers} (stand-ins are labelled provider={args.providers} "
+        "in every result)\n"
+        f"time scale: ×{scale:g} on Retry intervals and Wait states\n"
+        f"faults: {faults.describe()}",
+        title="mmpipe local run: the synthesized pipeline, offline (moto)"))
+    progress = ConsoleProgress(console)
+    # moto logs every caught state error at WARNING; the execution view shows them properly.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    try:
+        report = LocalRun(cdk_out, args.out, providers=args.providers, faults=faults,
+                          time_scale=scale, timeout_s=args.timeout,
+                          concurrency=args.concurrency, progress=progress,
+                          synth_cached=cached).run(args.paths)
+    finally:
+        progress.stop()
+    which = args.executions or ("all" if len(report.outcomes) <= 12 else "problems")
+    for outcome in report.outcomes:
+        if which == "all" or (which == "problems" and outcome.place != "processed"):
+            console.print(execution_tree(outcome, report.definition))
+    console.print(places_table(report))
+    console.print(f"Results, records and execution histories: [bold]{report.out_dir}[/] "
+                  f"({len(report.outcomes)} items in {report.elapsed_s:.1f}s)")
+    if report.ok:
+        return EXIT_OK
+    for outcome in report.unfinished:
+        console.print(f"[red]not terminal:[/] {outcome.input}: {outcome.error}: {outcome.cause}")
+    console.print(f"[red]{len(report.unfinished)} of {len(report.outcomes)} inputs did not reach "
+                  "a terminal place[/]")
+    return EXIT_NOT_TERMINAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    if args.command == "local" and args.local_command == "run":
+        return _run_local(args, console)
+    return EXIT_USAGE  # pragma: no cover - argparse requires a known command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""`--inject`: faults local mode can inject, so reliability is tested the same way as the rest.
+
+SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambda-raise=fusion`:
+
+    bedrock-throttle=F      throttle a fraction F of model calls (retried by the state machine)
+    transcribe-throttle=F   throttle a fraction F of Transcribe StartTranscriptionJob calls
+    transcribe-fail         every Transcribe job ends FAILED
+    sagemaker-fail          every alignment (SageMaker Processing) job ends Failed
+    model-malformed         the model answers with text that is not the JSON asked for
+    lambda-raise=NAME       the handler module NAME (e.g. fusion) raises InjectedFault
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+
+class InjectedFault(Exception):
+    """Raised by a handler on request (`lambda-raise`); not in any Retry list, so it is caught."""
+
+
+class FaultSpecError(ValueError):
+    """The --inject value is not understood."""
+
+
+_FRACTIONS = {"bedrock-throttle", "transcribe-throttle"}
+_FLAGS = {"transcribe-fail", "sagemaker-fail", "model-malformed"}
+
+
+@dataclass
+class Faults:
+    bedrock_throttle: float = 0.0
+    transcribe_throttle: float = 0.0
+    transcribe_fail: bool = False
+    sagemaker_fail: bool = False
+    model_malformed: bool = False
+    lambda_raise: frozenset[str] = frozenset()
+    seed: int = 7
+    _random: random.Random = field(init=False, repr=False)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def hit(self, fraction: float) -> bool:
+        """A deterministic (seeded) draw: True for about `fraction` of the calls."""
+        if fraction <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < fraction
+
+    def describe(self) -> str:
+        parts = [f"{name}={getattr(self, name.replace('-', '_'))}" for name in sorted(_FRACTIONS)
+                 if getattr(self, name.replace("-", "_"))]
+        parts += [name for name in sorted(_FLAGS) if getattr(self, name.replace("-", "_"))]
+        parts += [f"lambda-raise={name}" for name in sorted(self.lambda_raise)]
+        return ", ".join(parts) or "none"
+
+
+def parse_faults(spec: str | None) -> Faults:
+    faults = Faults()
+    if not spec:
+        return faults
+    raises: set[str] = set()
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        name, _, value = entry.partition("=")
+        if name in _FRACTIONS:
+            try:
+                fraction = float(value) if value else 1.0
+            except ValueError as error:
+                raise FaultSpecError(f"{name} needs a fraction, got {value!r}") from error
+            if not 0 <= fraction <= 1:
+                raise FaultSpecError(f"{name}={value}: the fraction must be within 0..1")
+            setattr(faults, name.replace("-", "_"), fraction)
+        elif name in _FLAGS:
+            if value:
+                raise FaultSpecError(f"{name} takes no value")
+            setattr(faults, name.replace("-", "_"), True)
+        elif name == "lambda-raise":
+            if not value:
+                raise FaultSpecError("lambda-raise needs a handler name, e.g. lambda-raise=fusion")
+            raises.add(value)
+        else:
+            known = sorted(_FRACTIONS | _FLAGS | {"lambda-raise"})
+            raise FaultSpecError(f"unknown fault {name!r}; known: {', '.join(known)}")
+    faults.lambda_raise = frozenset(raises)
+    return faults

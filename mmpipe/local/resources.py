@@ -1,0 +1,185 @@
+"""Create what cdk.out declares inside moto: buckets, queues, tables, rules, Lambdas, the
+state machine (its definition with substitutions resolved) and the SSM parameters."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from mmpipe.local.template import REGION, CloudAssembly
+
+# Identical on every function by construction (the stack sets them all the same way).
+_SHARED_ENV_PREFIXES = ("POWERTOOLS_",)
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    timeout_s: int
+
+
+@dataclass
+class Deployment:
+    """Names of what was created, as the runner needs them."""
+
+    ingest_bucket: str
+    processed_bucket: str
+    buffer_queue_url: str
+    buffer_dead_letter_url: str | None
+    failed_items_queue_url: str | None
+    dispatcher: LocalFunction
+    state_machine_arn: str
+    definition: dict[str, Any]
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def merged_environment(assembly: CloudAssembly) -> dict[str, str]:
+    """The union of every pipeline function's variables; a conflict is a stack bug."""
+    merged: dict[str, str] = {}
+    for logical_id, resource in assembly.of_type("AWS::Lambda::Function").items():
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for name, raw in assembly.resolve(variables).items():
+            value = str(raw)
+            if name in merged and merged[name] != value and not name.startswith(
+                _SHARED_ENV_PREFIXES
+            ):
+                raise ValueError(
+                    f"{logical_id} sets {name}={value!r} but another function set "
+                    f"{merged[name]!r}: handlers share one process in local mode"
+                )
+            merged.setdefault(name, value)
+    return merged
+
+
+def _tiny_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "# local mode runs the real handler in-process\n")
+    return buffer.getvalue()
+
+
+def deploy(assembly: CloudAssembly) -> Deployment:
+    """Create the stack's resources in the active moto mock (about a second)."""
+    clients = {name: boto3.client(name, region_name=REGION) for name in (
+        "s3", "sqs", "dynamodb", "iam", "lambda", "events", "stepfunctions", "ssm")}
+    resolve = assembly.resolve
+
+    for logical_id, role in assembly.of_type("AWS::IAM::Role").items():
+        clients["iam"].create_role(
+            RoleName=assembly.physical_name(logical_id),
+            AssumeRolePolicyDocument=json.dumps(role["Properties"]["AssumeRolePolicyDocument"]),
+        )
+
+    for logical_id, bucket in assembly.of_type("AWS::S3::Bucket").items():
+        name = assembly.physical_name(logical_id)
+        clients["s3"].create_bucket(Bucket=name)
+        status = bucket["Properties"].get("VersioningConfiguration", {}).get("Status")
+        if status:
+            clients["s3"].put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": status})
+
+    # CDK enables EventBridge notifications through a custom resource; do what it would do.
+    for notifications in assembly.of_type("Custom::S3BucketNotifications").values():
+        props = resolve(notifications["Properties"])
+        clients["s3"].put_bucket_notification_configuration(
+            Bucket=props["BucketName"],
+            NotificationConfiguration=props["NotificationConfiguration"])
+
+    queue_urls: dict[str, str] = {}
+    queues = assembly.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first, so redrive policies can name them.
+    for logical_id, queue in sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1][
+            "Properties"]):
+        props = queue["Properties"]
+        attributes: dict[str, str] = {}
+        if "VisibilityTimeout" in props:
+            attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(resolve(props["RedrivePolicy"]))
+        url = clients["sqs"].create_queue(
+            QueueName=assembly.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
+        queue_urls[logical_id] = url
+
+    for logical_id, table in assembly.of_type("AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        clients["dynamodb"].create_table(
+            TableName=assembly.physical_name(logical_id),
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    for parameter in assembly.of_type("AWS::SSM::Parameter").values():
+        props = resolve(parameter["Properties"])
+        clients["ssm"].put_parameter(
+            Name=props["Name"], Value=str(props["Value"]), Type=props.get("Type", "String"),
+            Overwrite=True)
+
+    functions: dict[str, LocalFunction] = {}
+    code = _tiny_zip()
+    for logical_id, function in assembly.of_type("AWS::Lambda::Function").items():
+        props = function["Properties"]
+        handler = str(props.get("Handler", ""))
+        if not handler.startswith("pipeline."):
+            continue  # CDK's own helpers (custom-resource handlers): done above, by hand.
+        name = assembly.physical_name(logical_id)
+        clients["lambda"].create_function(
+            FunctionName=name, Runtime="python3.12", Role=resolve(props["Role"]),
+            Handler=handler, Code={"ZipFile": code}, Timeout=int(props.get("Timeout", 3)),
+        )
+        functions[logical_id] = LocalFunction(
+            logical_id=logical_id, name=name, arn=assembly.arn(logical_id), handler=handler,
+            timeout_s=int(props.get("Timeout", 3)))
+
+    for logical_id, rule in assembly.of_type("AWS::Events::Rule").items():
+        props = resolve(rule["Properties"])
+        name = assembly.physical_name(logical_id)
+        clients["events"].put_rule(
+            Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props["State"])
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])]
+        if targets:
+            clients["events"].put_targets(Rule=name, Targets=targets)
+
+    (sm_logical, sm_resource), = assembly.of_type("AWS::StepFunctions::StateMachine").items()
+    definition = assembly.state_machine_definition(sm_logical)
+    sm_arn = clients["stepfunctions"].create_state_machine(
+        name=assembly.physical_name(sm_logical),
+        definition=definition,
+        roleArn=resolve(sm_resource["Properties"]["RoleArn"]),
+        type=sm_resource["Properties"].get("StateMachineType", "STANDARD"),
+    )["stateMachineArn"]
+
+    (mapping,) = assembly.of_type("AWS::Lambda::EventSourceMapping").values()
+    mapping_props = resolve(mapping["Properties"])
+    dispatcher = next(f for f in functions.values() if f.name == mapping_props["FunctionName"])
+    buffer_logical = next(
+        k for k in queues if assembly.arn(k) == mapping_props["EventSourceArn"])
+    buffer_redrive = queues[buffer_logical]["Properties"].get("RedrivePolicy")
+    dead_letter_url = None
+    if buffer_redrive:
+        dead_arn = resolve(buffer_redrive)["deadLetterTargetArn"]
+        dead_letter_url = next(u for k, u in queue_urls.items() if assembly.arn(k) == dead_arn)
+
+    environment = merged_environment(assembly)
+    failed_url = next((u for u in queue_urls.values() if u in definition), None)
+    return Deployment(
+        ingest_bucket=environment["INGEST_BUCKET"],
+        processed_bucket=environment["PROCESSED_BUCKET"],
+        buffer_queue_url=queue_urls[buffer_logical],
+        buffer_dead_letter_url=dead_letter_url,
+        failed_items_queue_url=failed_url,
+        dispatcher=dispatcher,
+        state_machine_arn=sm_arn,
+        definition=json.loads(definition),
+        functions={f.name: f for f in functions.values()},
+        environment=environment,
+    )

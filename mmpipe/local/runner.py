@@ -1,0 +1,536 @@
+"""Orchestrate a local run: synthesize, emulate, ingest, pump the queue, collect the results.
+
+Everything AWS-shaped runs inside one in-process moto (`mock_aws`), with the patches in
+`moto_patches` and the stand-ins in `standins/`. The ingestion path runs as deployed:
+S3 (EventBridge notifications) -> rule -> SQS buffer -> dispatcher Lambda -> executions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import boto3
+
+from mmpipe.local import moto_patches
+from mmpipe.local.faults import Faults, InjectedFault
+from mmpipe.local.resources import Deployment, deploy
+from mmpipe.local.standins.features import ocr_available
+from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.standins.sagemaker import LocalProcessing, real_job, stub_job
+from mmpipe.local.standins.speech import LocalSpeechJobs, StubRecognizer, WhisperRecognizer
+from mmpipe.local.template import ACCOUNT_ID, REGION, CloudAssembly
+
+ProviderChoice = Literal["local", "stub"]
+Place = Literal["processed", "degraded", "quarantined", "failed"]
+PLACES: tuple[Place, ...] = ("processed", "degraded", "quarantined", "failed")
+MANIFEST = "manifest.json"
+DEFAULT_TIME_SCALE = 0.01
+_BUSY_STATUSES = ("RUNNING", "PENDING_REDRIVE")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object put into the ingest bucket; `starts_item` for the ones that start an item."""
+
+    path: Path
+    key: str
+    starts_item: bool
+
+
+@dataclass
+class ItemOutcome:
+    input: str
+    key: str
+    item_id: str | None = None
+    execution_arn: str | None = None
+    status: str = "NOT_STARTED"
+    place: Place | None = None
+    record_file: Path | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    cause: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class RunReport:
+    outcomes: list[ItemOutcome]
+    out_dir: Path
+    elapsed_s: float
+    time_scale: float
+    providers: ProviderChoice
+    faults: str
+    synth_cached: bool
+    definition: dict[str, Any]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = dict.fromkeys(PLACES, 0)
+        for outcome in self.outcomes:
+            if outcome.place:
+                counts[outcome.place] += 1
+        return counts
+
+    @property
+    def unfinished(self) -> list[ItemOutcome]:
+        return [o for o in self.outcomes if o.place is None]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unfinished and sum(self.counts().values()) == len(self.outcomes)
+
+
+class ProgressSink:
+    """What the runner tells the console: overridden by the rich view; silent by default."""
+
+    def started(self, total: int) -> None: ...
+
+    def finished(self, outcome: ItemOutcome) -> None: ...
+
+
+def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> list[Upload]:
+    """Files become items; a folder with manifest.json is one bundle (manifest uploaded last);
+    a folder without one contributes its files and bundle sub-folders."""
+    uploads: list[Upload] = []
+    used: set[str] = set()
+
+    def unique(key: str) -> str:
+        stem, dot, suffix = key.rpartition(".")
+        candidate, n = key, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{stem}-{n}.{suffix}" if dot else f"{key}-{n}"
+        used.add(candidate)
+        return candidate
+
+    def add_bundle(folder: Path) -> None:
+        prefix = unique(f"{bundle_prefix}{folder.name}") + "/"
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != ".DS_Store")
+        for path in files:
+            if path == folder / MANIFEST:
+                continue
+            uploads.append(Upload(path, prefix + path.relative_to(folder).as_posix(), False))
+        uploads.append(Upload(folder / MANIFEST, prefix + MANIFEST, True))
+
+    for path in paths:
+        if path.is_dir() and (path / MANIFEST).is_file():
+            add_bundle(path)
+        elif path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_dir() and (child / MANIFEST).is_file():
+                    add_bundle(child)
+                elif child.is_file() and not child.name.startswith("."):
+                    uploads.append(Upload(child, unique(ingest_prefix + child.name), True))
+        elif path.is_file():
+            uploads.append(Upload(path, unique(ingest_prefix + path.name), True))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return uploads
+
+
+@dataclass
+class _FakeLambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    timeout_s: int = 60
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_s * 1000
+
+
+class LambdaHost:
+    """Runs the real handlers in-process (moto_patches.LambdaRunner)."""
+
+    def __init__(self, functions: dict[str, Any], faults: Faults) -> None:
+        self._functions = functions
+        self._faults = faults
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._lock = threading.Lock()
+        self.invocations = 0
+
+    def handler_for(self, path: str) -> Callable[..., Any]:
+        with self._lock:
+            if path not in self._handlers:
+                module_name, _, attribute = path.rpartition(".")
+                self._handlers[path] = getattr(importlib.import_module(module_name), attribute)
+            return self._handlers[path]
+
+    def __call__(self, function_name: str, handler_path: str, event: Any) -> Any:
+        with self._lock:
+            self.invocations += 1
+        module = handler_path.rpartition(".")[0].rpartition(".")[2]
+        if module in self._faults.lambda_raise:
+            raise InjectedFault(f"{module} raised on request (--inject lambda-raise={module})")
+        function = self._functions.get(function_name)
+        context = _FakeLambdaContext(function_name,
+                                     timeout_s=function.timeout_s if function else 60)
+        return self.handler_for(handler_path)(event, context)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def local_environment(deployment: Deployment) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": "local",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+        "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would flood the console
+        **deployment.environment,
+    }
+
+
+@contextlib.contextmanager
+def _quiet_handlers(log_file: Path) -> Iterator[None]:
+    """Send the handlers' Powertools JSON logs to a file instead of the console."""
+    from pipeline.observability import logger  # noqa: PLC0415 - after the environment is set
+
+    handler = logger.registered_handler
+    with log_file.open("a", encoding="utf-8") as stream:
+        previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) \
+            else None
+        try:
+            yield
+        finally:
+            if isinstance(handler, logging.StreamHandler) and previous is not None:
+                handler.setStream(previous)
+
+
+class LocalRun:
+    def __init__(
+        self,
+        cdk_out: Path,
+        out_dir: Path,
+        *,
+        providers: ProviderChoice = "local",
+        faults: Faults | None = None,
+        time_scale: float = DEFAULT_TIME_SCALE,
+        timeout_s: float = 900.0,
+        concurrency: int = 16,
+        progress: ProgressSink | None = None,
+        synth_cached: bool = True,
+    ) -> None:
+        self.assembly = CloudAssembly.load(cdk_out)
+        self.out_dir = out_dir
+        self.providers = providers
+        self.faults = faults or Faults()
+        self.time_scale = time_scale
+        self.timeout_s = timeout_s
+        self.concurrency = concurrency
+        self.progress = progress or ProgressSink()
+        self.synth_cached = synth_cached
+
+    def run(self, paths: list[Path]) -> RunReport:
+        from moto import mock_aws  # noqa: PLC0415 - moto is heavy; only local mode needs it
+
+        started = time.monotonic()
+        config = {"stepfunctions": {"execute_state_machine": True},
+                  "lambda": {"use_docker": False}}
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_environment({
+                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION}))
+            stack.enter_context(mock_aws(config=cast(Any, config)))
+            deployment = deploy(self.assembly)
+            stack.enter_context(_environment(local_environment(deployment)))
+            from pipeline.settings import get_settings  # noqa: PLC0415 - env first
+
+            get_settings.cache_clear()
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_quiet_handlers(self.out_dir / "lambda-logs.jsonl"))
+            outcomes = self._run_inside(deployment, paths, stack)
+        report = RunReport(
+            outcomes=outcomes, out_dir=self.out_dir, elapsed_s=time.monotonic() - started,
+            time_scale=self.time_scale, providers=self.providers, faults=self.faults.describe(),
+            synth_cached=self.synth_cached, definition=deployment.definition)
+        _write_summary(report)
+        return report
+
+    def _run_inside(self, deployment: Deployment, paths: list[Path],
+                    stack: contextlib.ExitStack) -> list[ItemOutcome]:
+        from pipeline.adapters.providers import Providers, use_providers  # noqa: PLC0415
+        from pipeline.adapters.storage import S3ObjectStore  # noqa: PLC0415
+
+        s3 = boto3.client("s3", region_name=REGION)
+        events = boto3.client("events", region_name=REGION)
+        store = S3ObjectStore(s3)
+        stub = self.providers == "stub"
+        speech = LocalSpeechJobs(
+            store=store, recognizer=StubRecognizer() if stub else WhisperRecognizer(),
+            emit_event=lambda entry: events.put_events(Entries=[entry]), faults=self.faults)
+        stack.callback(speech.shutdown)
+        model = LocalModel(ocr=not stub and ocr_available(), faults=self.faults,
+                           provider=self.providers)
+        use_providers(Providers(store=store, model=model, speech=speech, name=self.providers))
+        stack.callback(use_providers, None)
+        host = LambdaHost(deployment.functions, self.faults)
+        processing = LocalProcessing(store, stub_job if stub else real_job, self.faults)
+        moto_patches.install(lambda_runner=host, processing_runner=processing,
+                             scale=self.time_scale)
+        stack.callback(moto_patches.uninstall)
+
+        _warm_up(host, deployment)
+        from pipeline.settings import get_settings  # noqa: PLC0415
+
+        config = get_settings().pipeline_config
+        uploads = plan_uploads(paths, config.ingest_prefix, config.bundle_prefix)
+        outcomes = {u.key: ItemOutcome(
+            input=str(u.path.parent if u.path.name == MANIFEST else u.path), key=u.key)
+            for u in uploads if u.starts_item}
+        self.progress.started(len(outcomes))
+        for upload in uploads:
+            version = s3.put_object(Bucket=deployment.ingest_bucket, Key=upload.key,
+                                    Body=upload.path.read_bytes()).get("VersionId")
+            if upload.starts_item:
+                outcomes[upload.key].item_id = _item_id(
+                    deployment.ingest_bucket, upload.key, version)
+        stack.callback(_discard_metrics)
+        self._pump(deployment, outcomes)
+        for outcome in outcomes.values():
+            self._collect(deployment, outcome, s3)
+        return list(outcomes.values())
+
+    def _pump(self, deployment: Deployment, outcomes: dict[str, ItemOutcome]) -> None:
+        """Poll the buffer like the event source mapping, invoke the dispatcher, follow the
+        executions until each item is done or the run's deadline passes."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        lam = boto3.client("lambda", region_name=REGION)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        by_item = {o.item_id: o for o in outcomes.values() if o.item_id}
+        deadline = time.monotonic() + self.timeout_s
+        running: set[str] = set()
+        done: set[str] = set()
+        queue_drained = False
+        while time.monotonic() < deadline and len(done) < len(outcomes):
+            if len(running) < self.concurrency and not queue_drained:
+                batch = min(10, self.concurrency - len(running))
+                messages = sqs.receive_message(
+                    QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
+                    AttributeNames=["All"]).get("Messages", [])
+                if messages:
+                    self._dispatch(deployment, lam, sqs, messages)
+                else:
+                    queue_drained = self._queue_empty(sqs, deployment)
+            for execution in sfn.list_executions(
+                    stateMachineArn=deployment.state_machine_arn)["executions"]:
+                outcome = by_item.get(execution["name"])
+                if outcome is None or execution["name"] in done:
+                    continue
+                outcome.execution_arn = execution["executionArn"]
+                outcome.status = execution["status"]
+                if execution["status"] in _BUSY_STATUSES:
+                    running.add(execution["name"])
+                else:
+                    running.discard(execution["name"])
+                    done.add(execution["name"])
+                    self.progress.finished(outcome)
+            if len(done) < len(outcomes):
+                time.sleep(0.05)
+        for name in running - done:
+            # Past the deadline: stop what still runs, so nothing outlives the run.
+            arn = by_item[name].execution_arn
+            with contextlib.suppress(Exception):
+                sfn.stop_execution(executionArn=arn, error="LocalRunTimeout",
+                                   cause=f"not finished within {self.timeout_s:.0f} s")
+
+    @staticmethod
+    def _queue_empty(sqs: Any, deployment: Deployment) -> bool:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=deployment.buffer_queue_url,
+            AttributeNames=["ApproximateNumberOfMessages",
+                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return all(int(v) == 0 for v in attributes.values())
+
+    @staticmethod
+    def _dispatch(deployment: Deployment, lam: Any, sqs: Any,
+                  messages: list[dict[str, Any]]) -> None:
+        queue_arn = (f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:"
+                     f"{deployment.buffer_queue_url.rsplit('/', 1)[-1]}")
+        records = [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+            "awsRegion": REGION,
+        } for m in messages]
+        response = lam.invoke(FunctionName=deployment.dispatcher.name,
+                              Payload=json.dumps({"Records": records}).encode())
+        payload = json.loads(response["Payload"].read() or b"{}")
+        if response.get("FunctionError"):
+            failed = {m["MessageId"] for m in messages}
+        else:
+            failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] in failed:
+                # Visible again at once (locally): retried until the redrive policy moves it.
+                sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
+                                              ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+            else:
+                sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
+                                   ReceiptHandle=message["ReceiptHandle"])
+
+    def _collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
+        if outcome.execution_arn is None or outcome.item_id is None:
+            outcome.error = "NotStarted"
+            outcome.cause = "no execution was started for this input (see lambda-logs.jsonl)"
+            return
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        described = sfn.describe_execution(executionArn=outcome.execution_arn)
+        outcome.status = described["status"]
+        outcome.history = _history(sfn, outcome.execution_arn)
+        if described.get("stopDate") and described.get("startDate"):
+            outcome.duration_s = (described["stopDate"] - described["startDate"]).total_seconds()
+        histories = self.out_dir / "executions"
+        histories.mkdir(parents=True, exist_ok=True)
+        (histories / f"{outcome.item_id}.json").write_text(json.dumps(
+            {"executionArn": outcome.execution_arn, "status": outcome.status,
+             "input": outcome.input, "events": outcome.history}, indent=2, default=str))
+        records = {kind: _find_record(s3, deployment.processed_bucket, kind, outcome.item_id)
+                   for kind in ("results", "quarantine", "failures")}
+        if outcome.status in ("RUNNING", "ABORTED") and outcome.error is None and \
+                described.get("error") in (None, "LocalRunTimeout"):
+            outcome.status = "TIMED_OUT_LOCALLY"
+            outcome.error = "StillRunning"
+            outcome.cause = f"not finished within the run's {self.timeout_s:.0f} s limit"
+        elif outcome.status == "SUCCEEDED" and records["results"]:
+            document = records["results"]
+            outcome.place = "degraded" if document.get("status") == "degraded" else "processed"
+            outcome.record_file = self._save("results", outcome.item_id, document)
+            self._save_derived(s3, outcome.item_id, document)
+        elif outcome.status == "SUCCEEDED" and records["quarantine"]:
+            outcome.place = "quarantined"
+            outcome.record_file = self._save("quarantine", outcome.item_id,
+                                             records["quarantine"])
+        elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            outcome.place = "failed"
+            outcome.error = described.get("error")
+            outcome.cause = described.get("cause")
+            if records["failures"]:
+                outcome.record_file = self._save("failures", outcome.item_id,
+                                                 records["failures"])
+        else:
+            outcome.error = "NoRecord"
+            outcome.cause = (f"execution {outcome.status} but wrote no result, quarantine or "
+                             "failure record")
+
+    def _save_derived(self, s3: Any, item_id: str, result: dict[str, Any]) -> None:
+        """Copy the derived files a result points at (captions, keyframes, subtitles) out of
+        the emulated bucket, which disappears with the run."""
+        uris = list(result.get("derived_files", {}).values())
+        for transcript in result.get("transcripts", []):
+            uris += list(transcript.get("subtitle_uris", {}).values())
+        for uri in uris:
+            if not isinstance(uri, str) or not uri.startswith("s3://"):
+                continue
+            bucket, _, key = uri[5:].partition("/")
+            target = self.out_dir / "derived" / item_id / key.rsplit("/", 1)[-1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(Exception):
+                target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def _save(self, kind: str, item_id: str, document: dict[str, Any]) -> Path:
+        folder = self.out_dir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{item_id}.json"
+        path.write_text(json.dumps(document, indent=2, ensure_ascii=False))
+        return path
+
+
+def _warm_up(host: LambdaHost, deployment: Deployment) -> None:
+    """Import every handler and read the SSM thresholds once, in this thread, as warm Lambdas
+    would have them: otherwise the first concurrent executions race on import locks and each
+    builds its own boto3 session for the parameters cache (seconds of CPU on two cores)."""
+    for function in deployment.functions.values():
+        host.handler_for(function.handler)
+    from pipeline.domain.thresholds import current_thresholds  # noqa: PLC0415
+    from pipeline.settings import get_settings  # noqa: PLC0415
+
+    current_thresholds(get_settings())
+
+
+def _discard_metrics() -> None:
+    """Metrics are off locally (POWERTOOLS_METRICS_DISABLED), but Powertools still collects
+    them; drop them so nothing flushes EMF lines to the console at exit."""
+    from pipeline.observability import metrics  # noqa: PLC0415
+
+    metrics.clear_metrics()
+
+
+def _item_id(bucket: str, key: str, version: str | None) -> str:
+    from pipeline.domain.dispatch import item_id_for  # noqa: PLC0415
+
+    return item_id_for(bucket, key, version)
+
+
+def _find_record(s3: Any, bucket: str, kind: str, item_id: str) -> dict[str, Any] | None:
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{kind}/"):
+        for entry in page.get("Contents", []):
+            if entry["Key"].endswith(f"/{item_id}.json"):
+                body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+                document: dict[str, Any] = json.loads(body)
+                return document
+    return None
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
+                                         **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def _write_summary(report: RunReport) -> None:
+    summary = {
+        "inputs": len(report.outcomes),
+        "counts": report.counts(),
+        "all_terminal": report.ok,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "time_scale": report.time_scale,
+        "providers": report.providers,
+        "faults": report.faults,
+        "items": [{
+            "input": o.input, "item_id": o.item_id, "place": o.place, "status": o.status,
+            "record": str(o.record_file) if o.record_file else None,
+            "error": o.error, "cause": (o.cause or "")[:500] or None,
+        } for o in report.outcomes],
+    }
+    buffer = io.StringIO()
+    json.dump(summary, buffer, indent=2, default=str)
+    (report.out_dir / "summary.json").write_text(buffer.getvalue())

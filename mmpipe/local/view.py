@@ -1,0 +1,275 @@
+"""The console view of a local run: progress, each execution like the Step Functions console
+(states, status, durations, branch by branch, the failed state and its error), and the table
+of items by terminal place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from mmpipe.local.runner import PLACES, ItemOutcome, ProgressSink, RunReport
+
+_FAILURES = {"LambdaFunctionFailed", "TaskFailed", "LambdaFunctionTimedOut", "TaskTimedOut",
+             "ExecutionFailed", "MapStateFailed", "ParallelStateFailed"}
+_SUCCESSES = {"LambdaFunctionSucceeded", "TaskSucceeded"}
+_PLACE_STYLE = {"processed": "green", "degraded": "yellow", "quarantined": "magenta",
+                "failed": "red"}
+
+
+@dataclass
+class StateRun:
+    """One entry into a state, with the events that belong to it."""
+
+    name: str
+    kind: str
+    entered: datetime
+    parent: StateRun | None = None
+    exited: datetime | None = None
+    branch: str | None = None
+    iteration: int | None = None
+    children: list[StateRun] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    attempts: int = 0
+    last_result: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        return (self.exited - self.entered).total_seconds() if self.exited else None
+
+    def status(self, execution_done: bool) -> str:
+        if self.kind == "Fail":
+            return "failed"
+        if self.failures and self.last_result == "failure":
+            return "caught" if self.exited else "failed"
+        if self.exited is None:
+            return "failed" if execution_done else "running"
+        if self.failures:
+            return f"succeeded after {len(self.failures)} retries"
+        return "succeeded"
+
+
+def _timestamp(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def branch_labels(definition: dict[str, Any]) -> dict[str, str]:
+    """State name -> the label of the Parallel branch it sits in (its `branch` field or StartAt)."""
+    labels: dict[str, str] = {}
+
+    def walk(states: dict[str, Any], label: str | None) -> None:
+        for name, state in states.items():
+            if label:
+                labels[name] = label
+            for branch in state.get("Branches", []):
+                found = [s.get("Result", s.get("Parameters", {})).get("branch")
+                         for s in branch["States"].values() if s.get("Type") == "Pass"
+                         and isinstance(s.get("Result", s.get("Parameters")), dict)]
+                walk(branch["States"], label or next((f for f in found if f), branch["StartAt"]))
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                walk(processor["States"], label)
+
+    walk(definition.get("States", {}), None)
+    return labels
+
+
+def state_runs(events: list[dict[str, Any]], labels: dict[str, str]) -> list[StateRun]:
+    """Rebuild the state tree from the history, following previousEventId as the console does."""
+    owner: dict[int, StateRun | None] = {}
+    iteration_of: dict[int, int] = {}
+    roots: list[StateRun] = []
+    for event in events:
+        kind, event_id, previous = event["type"], event["id"], event.get("previousEventId", 0)
+        before = owner.get(previous)
+        if kind.endswith("StateEntered"):
+            details = event.get("stateEnteredEventDetails", {})
+            run = StateRun(name=details.get("name", "?"), kind=kind[: -len("StateEntered")],
+                           entered=_timestamp(event["timestamp"]))
+            run.branch = labels.get(run.name)
+            if before is not None and before.exited is None and before.kind in ("Parallel", "Map"):
+                run.parent = before
+                run.iteration = iteration_of.get(previous)
+            elif before is not None:
+                run.parent, run.iteration = before.parent, before.iteration
+            (run.parent.children if run.parent else roots).append(run)
+            owner[event_id] = run
+            continue
+        if kind.endswith("StateExited"):
+            # The exit follows the last event inside (a branch's or iteration's last state):
+            # it belongs to the nearest open run of that name.
+            exited = event.get("stateExitedEventDetails", {}).get("name")
+            before = _nearest(before, _open_run_named(exited))
+        elif kind.startswith(("Map", "Parallel")):
+            before = _nearest(before, lambda r: r.kind in ("Map", "Parallel")
+                              and r.exited is None)
+        owner[event_id] = before
+        if kind == "MapIterationStarted":
+            iteration_of[event_id] = event["mapIterationStartedEventDetails"].get("index", 0)
+        if before is None:
+            continue
+        if kind.endswith("StateExited"):
+            before.exited = _timestamp(event["timestamp"])
+        elif kind in ("LambdaFunctionScheduled", "TaskScheduled"):
+            before.attempts += 1
+        elif kind in _SUCCESSES:
+            before.last_result = "success"
+        elif kind in _FAILURES:
+            failure: dict[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {})
+            before.failures.append((str(failure.get("error", kind)),
+                                    str(failure.get("cause", ""))))
+            before.last_result = "failure"
+    return roots
+
+
+def _open_run_named(name: str | None) -> Callable[[StateRun], bool]:
+    def wanted(run: StateRun) -> bool:
+        return run.name == name and run.exited is None
+
+    return wanted
+
+
+def _nearest(run: StateRun | None, wanted: Callable[[StateRun], bool]) -> StateRun | None:
+    start = run
+    while run is not None and not wanted(run):
+        run = run.parent
+    return run or start
+
+
+def _cause_text(cause: str, limit: int = 160) -> str:
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            cause = str(parsed.get("errorMessage") or parsed.get("FailureReason") or cause)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    cause = " ".join(cause.split())
+    return cause if len(cause) <= limit else cause[: limit - 1] + "…"
+
+
+def _label(run: StateRun, done: bool) -> str:
+    status = run.status(done)
+    icon, style = {"succeeded": ("✔", "green"), "failed": ("✘", "red"),
+                   "caught": ("✘", "yellow"), "running": ("…", "cyan")}.get(
+        status.split(" ")[0] if status.startswith("succeeded") else status, ("✔", "green"))
+    if status.startswith("succeeded after"):
+        icon, style = "↻", "yellow"
+    duration = f" {run.duration_s:.2f}s" if run.duration_s is not None else ""
+    text = f"[{style}]{icon}[/] {run.name} [dim]({run.kind}){duration}[/]"
+    if status != "succeeded":
+        text += f" [{style}]{status}[/]"
+    if run.failures:
+        error, cause = run.failures[-1]
+        text += f"\n   [red]{error}[/]: {_cause_text(cause)}"
+    return text
+
+
+def _add(tree: Tree, runs: list[StateRun], done: bool) -> None:
+    groups: dict[str, Tree] = {}
+    for run in runs:
+        node = tree
+        parent = run.parent
+        if parent is not None and parent.kind == "Parallel" and run.branch:
+            key = f"branch {run.branch}"
+        elif parent is not None and parent.kind == "Map" and run.iteration is not None:
+            key = f"iteration {run.iteration}"
+        else:
+            key = ""
+        if key:
+            if key not in groups:
+                groups[key] = tree.add(f"[bold]{key}[/]")
+            node = groups[key]
+        child = node.add(_label(run, done))
+        _add(child, run.children, done)
+
+
+def execution_tree(outcome: ItemOutcome, definition: dict[str, Any]) -> Tree:
+    style = _PLACE_STYLE.get(outcome.place or "", "red")
+    duration = f" in {outcome.duration_s:.2f}s" if outcome.duration_s is not None else ""
+    title = (f"[bold]{outcome.item_id or outcome.input}[/] [{style}]{outcome.status}[/]"
+             f"{duration} → [{style}]{outcome.place or 'NOT TERMINAL'}[/]")
+    tree = Tree(title)
+    done = outcome.status not in ("RUNNING", "NOT_STARTED")
+    _add(tree, state_runs(outcome.history, branch_labels(definition)), done)
+    if outcome.error and outcome.status != "SUCCEEDED":
+        tree.add(f"[red]execution error {outcome.error}[/]: {_cause_text(outcome.cause or '')}")
+    return tree
+
+
+def _detail(outcome: ItemOutcome) -> str:
+    if outcome.record_file is None:
+        return _cause_text(outcome.cause or outcome.error or "", 100)
+    record = json.loads(outcome.record_file.read_text())
+    if outcome.place == "quarantined":
+        reason = record.get("reason", {})
+        return f"{reason.get('code')}: {reason.get('message', '')}"
+    if outcome.place == "failed":
+        failure = record.get("failure", {})
+        return (f"{record.get('failed_state')}: {failure.get('error')} "
+                f"{_cause_text(failure.get('cause', ''), 80)}")
+    degraded = record.get("degraded_branches") or []
+    gates = record.get("gates") or []
+    flagged = [g["name"] for g in gates if not g.get("passed")]
+    parts = [", ".join(record.get("modalities", []))]
+    if degraded:
+        parts.append("degraded: " + ", ".join(degraded))
+    if flagged:
+        parts.append("flagged: " + ", ".join(flagged))
+    return "; ".join(p for p in parts if p)
+
+
+def places_table(report: RunReport) -> Group:
+    counts = report.counts()
+    summary = Table(title="Items by terminal place")
+    summary.add_column("Place")
+    summary.add_column("Items", justify="right")
+    for place in PLACES:
+        summary.add_row(f"[{_PLACE_STYLE[place]}]{place}[/]", str(counts[place]))
+    not_terminal = len(report.unfinished)
+    if not_terminal:
+        summary.add_row("[red bold]not terminal[/]", str(not_terminal))
+    summary.add_row("[bold]total[/]", f"[bold]{sum(counts.values()) + not_terminal}[/]",
+                    end_section=True)
+    reached = (f"{sum(counts.values())} of {len(report.outcomes)} inputs reached a terminal "
+               "place")
+    items = Table(title="Items")
+    items.add_column("Input", overflow="fold")
+    items.add_column("Place")
+    items.add_column("Detail", overflow="fold")
+    for outcome in report.outcomes:
+        shown = outcome.place or "not terminal"
+        items.add_row(outcome.input, f"[{_PLACE_STYLE.get(shown, 'red')}]{shown}[/]",
+                      _detail(outcome))
+    return Group(items, summary, reached)
+
+
+class ConsoleProgress(ProgressSink):
+    """A progress bar over the items while executions run."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]items[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+            transient=True)
+        self._task: Any = None
+        self._statuses: dict[str, int] = {}
+
+    def started(self, total: int) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task("", total=total)
+
+    def finished(self, outcome: ItemOutcome) -> None:
+        self._statuses[outcome.status] = self._statuses.get(outcome.status, 0) + 1
+        description = " ".join(f"{k.lower()}={v}" for k, v in sorted(self._statuses.items()))
+        self._progress.update(self._task, advance=1, description=description)
+
+    def stop(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,87 @@
+"""`--inject`: the pipeline's own Retry/Catch handles each fault; nothing hangs, and every
+item still ends in exactly one terminal place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.conftest import outcome_for
+
+
+def _result(outcome) -> dict:
+    return json.loads(outcome.record_file.read_text())
+
+
+def test_bedrock_throttling_is_retried(run_local, demo: Path) -> None:
+    # Given 30 % of the model calls throttled
+    # When an image and a bundle run
+    report = run_local([demo / "poster.png", demo / "product"], inject="bedrock-throttle=0.3")
+
+    # Then the state machine's Retry absorbed it: both processed, with retries in the history
+    assert report.ok
+    assert {o.place for o in report.outcomes} == {"processed"}
+    failures = [e for o in report.outcomes for e in o.history
+                if e["type"] == "LambdaFunctionFailed"
+                and e["lambdaFunctionFailedEventDetails"]["error"] == "ServiceThrottled"]
+    assert failures, "expected at least one throttled, retried call"
+
+
+def test_transcribe_throttling_is_retried(run_local, demo: Path) -> None:
+    report = run_local([demo / "speech.wav"], inject="transcribe-throttle=0.3")
+    assert report.ok
+    assert outcome_for(report, "speech.wav").place == "processed"
+
+
+def test_failing_transcribe_job_degrades_the_item(run_local, demo: Path) -> None:
+    # Given every Transcribe job fails
+    report = run_local([demo / "speech.wav"], inject="transcribe-fail")
+
+    # Then the audio branch records the failure and the item continues, degraded
+    speech = outcome_for(report, "speech.wav")
+    assert speech.place == "degraded"
+    result = _result(speech)
+    assert "audio" in result["degraded_branches"]
+    audio = next(b for b in result["branches"] if b["branch"] == "audio")
+    assert audio["status"] == "failed"
+    assert audio["failure"]["error"] == "TranscriptionFailed"
+
+
+def test_failing_alignment_job_degrades_the_item(run_local, demo: Path) -> None:
+    report = run_local([demo / "lecture"], inject="sagemaker-fail")
+    lecture = outcome_for(report, "lecture")
+    assert lecture.place == "degraded"
+    result = _result(lecture)
+    assert "alignment" in result["degraded_branches"]
+    alignment = next(b for b in result["branches"] if b["branch"] == "alignment")
+    assert alignment["failure"]["error"] == "States.TaskFailed"
+
+
+def test_malformed_model_output_is_flagged_not_crashed(run_local, demo: Path) -> None:
+    # Given a model that never answers with the JSON asked for
+    report = run_local([demo / "poster.png"], inject="model-malformed")
+
+    # Then the gates flag it (after the one repair attempt) and the item is degraded
+    poster = outcome_for(report, "poster.png")
+    assert poster.place == "degraded"
+    result = _result(poster)
+    assert any(not g["passed"] for g in result["gates"])
+    assert result["fused"] is None
+
+
+def test_a_raising_lambda_fails_the_item_with_a_record(run_local, demo: Path) -> None:
+    # Given the fusion Lambda raises
+    report = run_local([demo / "poster.png", demo / "broken.png"],
+                       inject="lambda-raise=fusion")
+
+    # Then the item fails, with a failure record naming the state and the error
+    poster = outcome_for(report, "poster.png")
+    assert poster.place == "failed"
+    assert poster.status == "FAILED"
+    record = _result(poster)
+    assert record["failed_state"] == "Fuse modalities"
+    assert record["failure"]["error"] == "InjectedFault"
+    # And the quarantined item is unaffected; the counts still add up
+    assert outcome_for(report, "broken.png").place == "quarantined"
+    assert report.ok
+    assert sum(report.counts().values()) == 2

@@ -1,0 +1,166 @@
+"""The moto patches local mode depends on, one behaviour each (moto pinned at 5.2.5)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.events.models import Rule
+
+from mmpipe.local import moto_patches
+
+CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+ROLE = "arn:aws:iam::123456789012:role/local"
+
+
+class Throttled(Exception):
+    """Stands in for a handler's typed, retryable exception."""
+
+
+@pytest.fixture
+def patched(monkeypatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    calls: dict[str, Any] = {"lambda": [], "jobs": [], "fail_first": 0}
+
+    def run_lambda(name: str, handler: str, event: Any) -> Any:
+        calls["lambda"].append((name, handler, event))
+        if calls["fail_first"]:
+            calls["fail_first"] -= 1
+            raise Throttled("slow down")
+        return {"echo": event}
+
+    def run_job(request: dict[str, Any]) -> dict[str, Any]:
+        calls["jobs"].append(request)
+        status = "Failed" if request["ProcessingJobName"] == "bad" else "Completed"
+        return {"ProcessingJobName": request["ProcessingJobName"], "ProcessingJobStatus": status}
+
+    with mock_aws(config=CONFIG):  # type: ignore[arg-type]
+        moto_patches.install(lambda_runner=run_lambda, processing_runner=run_job, scale=0.001)
+        try:
+            yield calls
+        finally:
+            moto_patches.uninstall()
+
+
+def _function(name: str = "fn") -> str:
+    client = boto3.client("lambda")
+    role = boto3.client("iam").create_role(
+        RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return str(client.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="pkg.mod.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})["FunctionArn"])
+
+
+def _execute(definition: dict[str, Any], name: str = "run") -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(name=f"sm-{name}", definition=json.dumps(definition),
+                                   roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")["executionArn"]
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.02)
+    raise AssertionError("execution did not finish")
+
+
+def test_lambda_invoke_runs_the_handler_and_reports_errors_by_class_name(patched) -> None:
+    # Given a function whose handler raises once
+    _function()
+    patched["fail_first"] = 1
+    client = boto3.client("lambda")
+
+    # When it is invoked twice
+    failed = client.invoke(FunctionName="fn", Payload=b'{"a": 1}')
+    succeeded = client.invoke(FunctionName="fn", Payload=b'{"a": 2}')
+
+    # Then the failure looks like Lambda's (Unhandled, errorType = the class name)
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read())["errorType"] == "Throttled"
+    # And the success carries the handler's own result
+    assert json.loads(succeeded["Payload"].read()) == {"echo": {"a": 2}}
+    assert patched["lambda"][0][1] == "pkg.mod.handler"
+
+
+def test_retry_on_the_error_name_uses_scaled_intervals(patched) -> None:
+    # Given a task retried on "Throttled" every 10 s (scaled by 0.001 here)
+    arn = _function()
+    patched["fail_first"] = 2
+    definition = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": arn, "End": True,
+        "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 10, "MaxAttempts": 3}]}}}
+
+    # When it runs
+    started = time.monotonic()
+    result = _execute(definition)
+
+    # Then it succeeded on the third attempt, in well under the unscaled 30 s
+    assert result["status"] == "SUCCEEDED"
+    assert len(patched["lambda"]) == 3
+    assert time.monotonic() - started < 5
+
+
+def test_sagemaker_processing_sync_is_served_in_process(patched) -> None:
+    # Given a createProcessingJob.sync task (moto: "Unsupported .sync callback procedure")
+    def machine(job: str) -> dict[str, Any]:
+        return {"StartAt": "Job", "States": {"Job": {
+            "Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+            "Parameters": {"ProcessingJobName": job, "RoleArn": ROLE,
+                           "AppSpecification": {"ImageUri": "image"},
+                           "ProcessingResources": {"ClusterConfig": {
+                               "InstanceCount": 1, "InstanceType": "ml.m5.large",
+                               "VolumeSizeInGB": 1}}},
+            "ResultSelector": {"status.$": "$.ProcessingJobStatus"}, "End": True}}}
+
+    # When one job completes and one fails
+    completed = _execute(machine("good"), "good")
+    failed = _execute(machine("bad"), "bad")
+
+    # Then the completed job's description is the task's result
+    assert completed["status"] == "SUCCEEDED"
+    assert json.loads(completed["output"]) == {"status": "Completed"}
+    # And the failed job fails the task with States.TaskFailed, as on AWS
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "States.TaskFailed"
+
+
+def test_eventbridge_rules_deliver_to_lambda_targets(patched) -> None:
+    # Given a rule targeting a Lambda function (moto: NotImplementedError)
+    arn = _function("callback")
+    events = boto3.client("events")
+    events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["aws.transcribe"]}))
+    events.put_targets(Rule="jobs", Targets=[{"Id": "1", "Arn": arn}])
+
+    # When a matching and a non-matching event are put
+    events.put_events(Entries=[
+        {"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
+         "Detail": json.dumps({"TranscriptionJobName": "j",
+                               "TranscriptionJobStatus": "COMPLETED"})},
+        {"Source": "aws.s3", "DetailType": "Object Created", "Detail": "{}"},
+    ])
+
+    # Then only the matching event reached the function, in EventBridge's envelope
+    (name, _, event), = patched["lambda"]
+    assert name == "callback"
+    assert event["detail"]["TranscriptionJobStatus"] == "COMPLETED"
+
+
+def test_uninstall_restores_moto() -> None:
+    # Given the patches installed and removed
+    moto_patches.install(lambda_runner=lambda *_: None, processing_runner=dict, scale=0.5)
+    assert moto_patches.installed()
+    moto_patches.uninstall()
+
+    # Then moto's own behaviour is back
+    assert not moto_patches.installed()
+    assert LambdaSimpleBackend.invoke is not moto_patches._invoke
+    assert Rule.send_to_targets is not moto_patches._send_to_targets
+    assert moto_patches.time_scale() == 1.0
