@@ -76,7 +76,7 @@ lint: dev ## ruff and mypy
 synth: dev ## Synthesize with cdk-nag, then cfn-lint and asl-validator on the output
 	npx cdk synth --quiet
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/MultimodalPipeline.template.json
-	$(PY) -m stacks.synthesized_asl cdk.out > build/pipeline.asl.json
+	$(PY) -m mmpipe.local.template cdk.out > build/pipeline.asl.json
 	npx asl-validator --json-path build/pipeline.asl.json
 
 deploy: dev ## Deploy to the AWS account in your environment (see README)

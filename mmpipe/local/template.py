@@ -1,7 +1,10 @@
 """Read a synthesized cloud assembly (cdk.out): resources, intrinsics, assets.
 
-Only what local mode needs: Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split and
-the pseudo-parameters, with deterministic physical names standing in for CloudFormation's.
+Only what local mode needs: Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split,
+Fn::FindInMap and the pseudo-parameters, with deterministic physical names standing in for
+CloudFormation's. Also the synthesized definition for static checks:
+
+    python -m mmpipe.local.template [cdk.out] > pipeline.asl.json
 """
 
 from __future__ import annotations
@@ -126,6 +129,9 @@ class CloudAssembly:
                 return str(self.resolve(text)).split(separator)
             if fn == "Fn::Sub":
                 return self._sub(arg)
+            if fn == "Fn::FindInMap":
+                name, first, second = (str(self.resolve(a)) for a in arg)
+                return self.template["Mappings"][name][first][second]
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _sub(self, arg: Any) -> str:
@@ -160,8 +166,24 @@ class CloudAssembly:
             definition = self.asset_path(location["Key"]).read_text()
         substitutions = self.resolve(props.get("DefinitionSubstitutions", {}))
         for name, replacement in substitutions.items():
-            definition = definition.replace("${" + name + "}", str(replacement))
+            # Substitutions land inside JSON string literals: escape them as such.
+            definition = definition.replace("${" + name + "}", json.dumps(str(replacement))[1:-1])
         leftover = re.findall(r"\$\{[A-Za-z0-9]+\}", definition)
         if leftover:
             raise ValueError(f"unresolved substitutions in the definition: {sorted(set(leftover))}")
         return definition
+
+
+def synthesized_definition(outdir: Path, stack_name: str = "MultimodalPipeline") -> dict[str, Any]:
+    """The one state machine of the stack, as deployed, parsed."""
+    assembly = CloudAssembly.load(outdir, stack_name)
+    (logical_id,) = assembly.of_type("AWS::StepFunctions::StateMachine")
+    definition: dict[str, Any] = json.loads(assembly.state_machine_definition(logical_id))
+    return definition
+
+
+if __name__ == "__main__":
+    import sys
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
+    json.dump(synthesized_definition(out), sys.stdout, indent=2)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from app import build_app
-from stacks.synthesized_asl import STACK, state_machine_resource, synthesized_definition
+from mmpipe.local.template import synthesized_definition
+
+STACK = "MultimodalPipeline"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +35,8 @@ def definition(cdk_out: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def state_machine(template: dict[str, Any]) -> dict[str, Any]:
-    return state_machine_resource(template)
+    (machine,) = resources_of(template, "AWS::StepFunctions::StateMachine").values()
+    return machine
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

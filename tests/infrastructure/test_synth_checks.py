@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stacks.synthesized_asl import STACK
+from tests.infrastructure.conftest import STACK
 
 
 def test_cdk_nag_ran_and_found_nothing_unacknowledged(cdk_out: Path):
