@@ -9,7 +9,7 @@ operators can tune them without a redeploy.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -19,8 +19,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-Modality = Literal["image", "audio", "video", "text", "document", "captions"]
 
 
 class _Strict(BaseModel):
