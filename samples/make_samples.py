@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 HERE = Path(__file__).resolve().parent / "demo"
 
 SPEECH = ("Welcome to the multimodal pipeline. This recording is a short test of speech "
-          "recognition. The quick brown fox jumps over the lazy dog. Thank you for listening.")
+          "recognition. Every file you upload is checked, described and stored safely. Thank you "
+          "for listening.")
 LECTURE = [
     (0.5, "Today we look at how rivers shape the land."),
     (3.5, "Water carries sand and stones down to the sea."),

@@ -11,7 +11,12 @@ import pytest
 from tests.integration.conftest import outcome_for
 
 SPOKEN = ("Welcome to the multimodal pipeline. This recording is a short test of speech "
-          "recognition. The quick brown fox jumps over the lazy dog. Thank you for listening.")
+          "recognition. Every file you upload is checked, described and stored safely. Thank you "
+          "for listening.")
+# Whisper tiny.en on this sample heard 0.89 to 0.96 of the spoken words across int8, float32
+# and int8_float32 compute types, 1 and 2 CPU threads, beam sizes 1 and 5 (ASR output varies
+# with the CPU). The threshold keeps a margin of about 0.2 below the worst of those.
+MIN_WORD_RECALL = 0.7
 
 
 def _words(text: str) -> list[str]:
@@ -32,7 +37,7 @@ def test_speech_comes_back_as_a_transcript_a_person_would_accept(run_local, demo
     assert transcript["provider"] == "local"
     heard, spoken = set(_words(transcript["text"])), _words(SPOKEN)
     recall = sum(w in heard for w in spoken) / len(spoken)
-    assert recall >= 0.75, transcript["text"]
+    assert recall >= MIN_WORD_RECALL, transcript["text"]
     assert transcript["words"]
     assert all(0 <= w["confidence"] <= 1 for w in transcript["words"])
     # And subtitles were written next to the transcript, as Transcribe does
