@@ -5,7 +5,7 @@ exception's class name. Never rename one without changing statemachines/pipeline
 
 - Transient (retried with backoff and jitter): ServiceThrottled, ServiceUnavailable;
   VocabularyPending (retried every 20-60 s, a dozen times).
-- Permanent (caught, never retried): everything else here.
+- Permanent (caught, never retried): everything else here, AccessDenied included.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ class ServiceUnavailable(PipelineError):
 
 class VocabularyPending(PipelineError):
     """A custom Transcribe vocabulary is still being built. Retried on its own schedule."""
+
+
+class AccessDenied(PipelineError):
+    """IAM (or an organization's SCP) refused a call. Not retried: the same role is refused
+    the same way. The message names the action and the resource, as AWS words it."""
 
 
 class ModelOutputInvalid(PipelineError):

@@ -17,7 +17,12 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
-from stacks.constructs.grants import grant_object_read, grant_object_write, iam_acknowledgment
+from stacks.constructs.grants import (
+    grant_object_read,
+    grant_object_write,
+    grant_prefix_listing,
+    iam_acknowledgment,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JOB_NAME_PREFIX = "mmp-align-"
@@ -92,11 +97,30 @@ class AlignmentJob(Construct):
                 ],
             )
         )
-        # SageMaker stages the media and the plan in, and the report out, as this role.
+        # SageMaker stages the media and the plan in, and the report out, as this role. Every
+        # input is an S3Prefix, which SageMaker lists before it copies.
         grant_object_read(self.role, ingest_bucket, config.ingest_prefix, key)
         grant_object_read(self.role, processed_bucket, "work/", key)
         grant_object_write(self.role, processed_bucket, "work/", key)
         stack = Stack.of(self)
+        grant_prefix_listing(self.role, ingest_bucket.bucket_arn, [config.ingest_prefix])
+        grant_prefix_listing(self.role, processed_bucket.bucket_arn, ["work/"])
+        grant_prefix_listing(
+            self.role,
+            f"arn:{stack.partition}:s3:::{self.code.s3_bucket_name}",
+            [self.code.s3_object_key],
+        )
+        # ProcessingOutputConfig.KmsKeyId encrypts the report; VolumeKmsKeyId the instance's
+        # storage volume, for which SageMaker creates a grant on the job's behalf.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:Encrypt"],
+                                                    resources=[key.key_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[

@@ -62,12 +62,23 @@ def grant_object_write(role: iam.IRole, bucket: s3.IBucket, prefix: str, key: km
     _acknowledge_prefix(role, bucket, prefix)
 
 
-def grant_prefix_list(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
+def grant_missing_object_checks(role: iam.IRole, bucket: s3.IBucket) -> None:
+    """For code that handles a missing object (a deleted upload, an absent asset, a job that
+    wrote no subtitles): S3 answers 404 for a missing key only to callers that may list the
+    bucket, and 403 AccessDenied to everyone else, indistinguishable from a forbidden read.
+    Unconditioned: S3 evaluates this for GetObject/HeadObject, where no s3:prefix exists."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+    )
+
+
+def grant_prefix_listing(role: iam.IRole, bucket_arn: str, prefixes: list[str]) -> None:
+    """ListObjects under these prefixes only (SageMaker lists an S3Prefix input to stage it)."""
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
-            resources=[bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            resources=[bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
         )
     )
 

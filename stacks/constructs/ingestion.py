@@ -18,7 +18,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
-from stacks.constructs.grants import grant_object_read
+from stacks.constructs.grants import (
+    grant_key_encrypt,
+    grant_missing_object_checks,
+    grant_object_read,
+)
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 
 # SQS visibility must exceed the dispatcher's timeout (AWS recommends six times).
@@ -128,6 +132,10 @@ class Ingestion(Construct):
             )
         )
         state_machine.grant_start_execution(dispatcher.role)
-        # HeadObject only (it needs s3:GetObject), to resolve URL-encoded keys.
+        # The state machine is encrypted with the key: StartExecution encrypts the input.
+        grant_key_encrypt(dispatcher.role, key)
+        # HeadObject only (it needs s3:GetObject), to resolve URL-encoded keys; telling the
+        # decoded key from the raw one needs a 404 for the one that does not exist.
         grant_object_read(dispatcher.role, ingest_bucket, config.ingest_prefix, key)
+        grant_missing_object_checks(dispatcher.role, ingest_bucket)
         return dispatcher

@@ -10,9 +10,9 @@ from constructs import Construct
 
 from pipeline.config import PipelineConfig
 from stacks.constructs.grants import (
+    grant_missing_object_checks,
     grant_object_read,
     grant_object_write,
-    grant_prefix_list,
     iam_acknowledgment,
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
@@ -57,13 +57,16 @@ class PipelineFunctions(Construct):
             ephemeral_storage_mb=10240,
         )
         grant_object_read(self.intake_gate.role, ingest_bucket, ingest, key)
-        grant_prefix_list(self.intake_gate.role, ingest_bucket, config.bundle_prefix)
+        # OBJECT_NOT_FOUND, MISSING_ASSET and the NFC/NFD name lookup need a 404, not a 403.
+        grant_missing_object_checks(self.intake_gate.role, ingest_bucket)
         grant_object_write(self.intake_gate.role, processed_bucket, WORK, key)
 
         self.quarantine = self._function(
             "Quarantine", "quarantine", "Copies rejected input to quarantine with its reason"
         )
         grant_object_read(self.quarantine.role, ingest_bucket, ingest, key)
+        # A rejected object may be gone already (OBJECT_NOT_FOUND): still write the record.
+        grant_missing_object_checks(self.quarantine.role, ingest_bucket)
         grant_object_write(self.quarantine.role, processed_bucket, "quarantine/", key)
 
         self.start_transcription = self._function(
@@ -90,6 +93,14 @@ class PipelineFunctions(Construct):
                 ],
             )
         )
+        # A retried or duplicated start finds its job already ended and answers the waiting
+        # task itself. These actions have no resource-level permissions, and naming the state
+        # machine here would be a dependency cycle (it names this function).
+        self.start_transcription.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"]
+            )
+        )
         self.start_transcription.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["transcribe:CreateVocabulary", "transcribe:GetVocabulary"],
@@ -113,6 +124,12 @@ class PipelineFunctions(Construct):
                 "vocabulary/mmp-*",
                 "Vocabulary names are derived from each manifest's phrases at run time.",
             ),
+            iam_acknowledgment(
+                self,
+                "Resource::*",
+                "states:SendTaskSuccess/SendTaskFailure have no resource-level permissions; "
+                "X-Ray PutTraceSegments/PutTelemetryRecords neither.",
+            ),
         )
         self.start_transcription.function.add_environment(
             "TASK_TOKENS_TABLE", tables.task_tokens.table_name
@@ -125,6 +142,8 @@ class PipelineFunctions(Construct):
             memory_mb=1024,
         )
         self._grant_work(self.transcript_gate.role, processed_bucket)
+        # Subtitles are optional output: probing for them needs a 404 when absent.
+        grant_missing_object_checks(self.transcript_gate.role, processed_bucket)
         thresholds.grant_read(self.transcript_gate.role)
 
         self.prepare_media = self._function(
@@ -137,6 +156,9 @@ class PipelineFunctions(Construct):
         )
         grant_object_read(self.prepare_media.role, ingest_bucket, ingest, key)
         self._grant_work(self.prepare_media.role, processed_bucket)
+        # An asset deleted since intake, or an unreadable plan, degrades one asset only.
+        grant_missing_object_checks(self.prepare_media.role, ingest_bucket)
+        grant_missing_object_checks(self.prepare_media.role, processed_bucket)
 
         self.analyze_media = self._function(
             "AnalyzeMedia",
@@ -164,6 +186,8 @@ class PipelineFunctions(Construct):
             "Reads the alignment report and checks sync score and media quality",
         )
         self._grant_work(self.alignment_gate.role, processed_bucket)
+        # A job that wrote no report is AlignmentFailed, not an access error.
+        grant_missing_object_checks(self.alignment_gate.role, processed_bucket)
         thresholds.grant_read(self.alignment_gate.role)
 
         self.fusion = self._function(
@@ -174,6 +198,8 @@ class PipelineFunctions(Construct):
             timeout=Duration.minutes(5),
         )
         self._grant_work(self.fusion.role, processed_bucket)
+        # A branch result that was never written is reported in the record, not a crash.
+        grant_missing_object_checks(self.fusion.role, processed_bucket)
         self._allow_bedrock(self.fusion.role, config)
 
         self.final_gate = self._function(
@@ -193,6 +219,8 @@ class PipelineFunctions(Construct):
         grant_object_read(self.result_writer.role, ingest_bucket, ingest, key)
         grant_object_write(self.result_writer.role, processed_bucket, "results/", key)
         grant_object_write(self.result_writer.role, processed_bucket, "derived/", key)
+        # Derived files a job was asked for but did not write are skipped, not fatal.
+        grant_missing_object_checks(self.result_writer.role, processed_bucket)
         grant_item_access(tables.idempotency, self.result_writer.role, key)
         self.result_writer.function.add_environment(
             "IDEMPOTENCY_TABLE", tables.idempotency.table_name

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
+from stacks.constructs.grants import iam_acknowledgment
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 from stacks.constructs.tables import Tables, grant_item_access
+
+# Every Transcribe job this pipeline starts is named mmp-<item>-<asset>.
+TRANSCRIPTION_JOB_PREFIX = "mmp-"
 
 
 class TranscriptionEvents(Construct):
@@ -42,6 +47,27 @@ class TranscriptionEvents(Construct):
         )
         grant_item_access(tables.task_tokens, self.callback.role, key)
         state_machine.grant_task_response(self.callback.role)
+        # It asks Transcribe for the job's final state rather than trusting the event.
+        self.callback.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["transcribe:GetTranscriptionJob"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="transcribe",
+                        resource="transcription-job",
+                        resource_name=f"{TRANSCRIPTION_JOB_PREFIX}*",
+                    )
+                ],
+            )
+        )
+        Validations.of(self.callback.role).acknowledge(
+            iam_acknowledgment(
+                self,
+                "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
+                f"transcription-job/{TRANSCRIPTION_JOB_PREFIX}*",
+                "Job names are derived per item at run time; all carry this pipeline's prefix.",
+            )
+        )
         self.rule = events.Rule(
             self,
             "JobStateChange",
@@ -50,7 +76,7 @@ class TranscriptionEvents(Construct):
                 source=["aws.transcribe"],
                 detail_type=["Transcribe Job State Change"],
                 detail={
-                    "TranscriptionJobName": [{"prefix": "mmp-"}],
+                    "TranscriptionJobName": [{"prefix": TRANSCRIPTION_JOB_PREFIX}],
                     "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
                 },
             ),

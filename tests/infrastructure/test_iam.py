@@ -13,6 +13,9 @@ NO_RESOURCE_LEVEL = {
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "ecr:GetAuthorizationToken",
+    # The Service Authorization Reference lists no resource type for the task-token calls.
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
     "cloudwatch:PutMetricData",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",

@@ -12,7 +12,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from pipeline.errors import ServiceThrottled, ServiceUnavailable
+from pipeline.errors import AccessDenied, ServiceThrottled, ServiceUnavailable
 
 THROTTLING_CODES = frozenset(
     {
@@ -26,6 +26,11 @@ THROTTLING_CODES = frozenset(
         "LimitExceededException",
         "ServiceQuotaExceededException",
     }
+)
+# "403" is how botocore reports a refused HEAD request, which carries no body.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "KmsAccessDeniedException",
+     "KMSAccessDeniedException", "403"}
 )
 UNAVAILABLE_CODES = frozenset(
     {
@@ -53,6 +58,9 @@ def translated_aws_errors(service: str) -> Iterator[None]:
     except ClientError as error:
         code = error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in ACCESS_DENIED_CODES:
+            message = error.response.get("Error", {}).get("Message") or code
+            raise AccessDenied(f"{service} refused the call: {message}") from error
         if code in THROTTLING_CODES or status == 429:
             raise ServiceThrottled(f"{service} throttled the call ({code})") from error
         if code in UNAVAILABLE_CODES or status >= 500:

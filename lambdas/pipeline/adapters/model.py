@@ -91,10 +91,16 @@ def _converse_block(block: ContentBlock) -> dict[str, Any]:
 
 
 class BedrockModelClient:
-    """Bedrock Runtime Converse: one API for every model the routing may choose."""
+    """Bedrock Runtime Converse: one API for every model the routing may choose.
 
-    def __init__(self, client: Any | None = None) -> None:
+    `provider` labels the replies: "aws" on AWS; local mode runs this same client against its
+    Bedrock stand-in and labels what that stand-in wrote."""
+
+    def __init__(
+        self, client: Any | None = None, provider: Literal["aws", "local", "stub"] = "aws"
+    ) -> None:
         self._bedrock = client or boto3.client("bedrock-runtime")
+        self._provider: Literal["aws", "local", "stub"] = provider
 
     def converse(self, request: ModelRequest) -> ModelReply:
         with translated_aws_errors("Bedrock"):
@@ -117,7 +123,7 @@ class BedrockModelClient:
         return ModelReply(
             text="".join(part.get("text", "") for part in parts),
             model_id=request.model_id,
-            provider="aws",
+            provider=self._provider,
             input_tokens=int(usage.get("inputTokens", 0)),
             output_tokens=int(usage.get("outputTokens", 0)),
             stop_reason=response.get("stopReason"),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 from statistics import fmean
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from pipeline.adapters.speech import JobState, SpeechJobs, TranscriptionJobSpec
 from pipeline.config import Thresholds
-from pipeline.errors import TranscriptionFailed, VocabularyPending
+from pipeline.errors import (
+    ServiceThrottled,
+    ServiceUnavailable,
+    TranscriptionFailed,
+    VocabularyPending,
+)
 from pipeline.models.branches import GateResult, Transcript, TranscriptSegment, TranscriptWord
 from pipeline.models.item import Asset
 
@@ -89,6 +94,36 @@ def callback_output(state: JobState) -> dict[str, Any]:
         "status": state.status,
         "transcript_uri": state.transcript_uri,
     }
+
+
+class TaskResponder(Protocol):
+    """Answers the execution waiting on a task token (adapters.task_tokens.TaskTokens)."""
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> None: ...
+
+    def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+
+def report_job_outcome(
+    job_name: str, task_token: str, speech: SpeechJobs, responder: TaskResponder
+) -> Literal["completed", "failed", "unknown"]:
+    """Tell the waiting task how the job ended. Asks the service rather than trusting the
+    event's copy. When the outcome cannot be learned for a reason that will not pass (access
+    denied, a job that vanished), the task is failed with that reason at once: a callback that
+    gives up silently would leave the item waiting out its timeout. Transient faults raise, so
+    the event is retried with the token still parked."""
+    try:
+        output = callback_output(speech.state(job_name))
+    except TranscriptionFailed as failure:
+        responder.fail(task_token, "TranscriptionFailed", str(failure))
+        return "failed"
+    except (ServiceThrottled, ServiceUnavailable):
+        raise
+    except Exception as error:  # reported to the execution, by class name
+        responder.fail(task_token, type(error).__name__, f"{type(error).__name__}: {error}")
+        return "unknown"
+    responder.resume(task_token, output)
+    return "completed"
 
 
 def normalise_transcript(

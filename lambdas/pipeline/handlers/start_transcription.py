@@ -10,8 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.speech import JobAlreadyExists
 from pipeline.adapters.task_tokens import TaskTokens
-from pipeline.domain.transcription import StartRequest, callback_output, job_spec
-from pipeline.errors import TranscriptionFailed
+from pipeline.domain.transcription import StartRequest, job_spec, report_job_outcome
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -30,12 +29,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         speech.start(spec)
     except JobAlreadyExists:
         # A retry or duplicate: if the job already ended, its event is gone; answer now.
-        state = speech.state(spec.job_name)
-        if state.status in ("COMPLETED", "FAILED"):
-            try:
-                tokens.resume(request.task_token, callback_output(state))
-            except TranscriptionFailed as failure:
-                tokens.fail(request.task_token, "TranscriptionFailed", str(failure))
+        if speech.state(spec.job_name).status in ("COMPLETED", "FAILED"):
+            report_job_outcome(spec.job_name, request.task_token, speech, tokens)
             tokens.forget(spec.job_name)
     logger.info("Transcription started", extra={"job_name": spec.job_name})
     return {"job_name": spec.job_name}

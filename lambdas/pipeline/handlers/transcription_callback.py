@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.task_tokens import TaskTokens
-from pipeline.domain.transcription import callback_output
-from pipeline.errors import TranscriptionFailed
+from pipeline.domain.transcription import report_job_outcome
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -37,13 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"resumed": False}
     token, item_id = parked
     logger.append_keys(item_id=item_id)
-    # Ask the service for the final state rather than trusting the event's copy of it.
-    state = get_providers().speech.state(change.job_name)
-    try:
-        tokens.resume(token, callback_output(state))
-        metrics.add_metric(name="TranscriptionsCompleted", unit="Count", value=1)
-    except TranscriptionFailed as failure:
-        tokens.fail(token, "TranscriptionFailed", str(failure))
-        metrics.add_metric(name="TranscriptionsFailed", unit="Count", value=1)
+    outcome = report_job_outcome(change.job_name, token, get_providers().speech, tokens)
+    metrics.add_metric(name=f"Transcriptions{outcome.title()}", unit="Count", value=1)
     tokens.forget(change.job_name)
-    return {"resumed": True, "status": state.status}
+    return {"resumed": True, "outcome": outcome}
