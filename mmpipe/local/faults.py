@@ -2,12 +2,18 @@
 
 SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambda-raise=fusion`:
 
-    bedrock-throttle=F      throttle a fraction F of model calls (retried by the state machine)
+    bedrock-throttle=F      throttle a fraction F of model calls (retried by the SDK, then by the
+                            state machine)
+    bedrock-throttle-burst=N
+                            throttle the first N model calls: a burst that outlasts the SDK's
+                            own retries, so the state machine's Retry has to absorb it
     transcribe-throttle=F   throttle a fraction F of Transcribe StartTranscriptionJob calls
     transcribe-fail         every Transcribe job ends FAILED
     sagemaker-fail          every alignment (SageMaker Processing) job ends Failed
     model-malformed         the model answers with text that is not the JSON asked for
     lambda-raise=NAME       the handler module NAME (e.g. fusion) raises InjectedFault
+    deny=ACTION[,ACTION...] deny IAM actions to every role of the stack, as an organization's
+                            service control policy would (wildcards as in IAM: s3:Put*)
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
+
+from mmpipe.local.iam.policies import is_action_name
 
 
 class InjectedFault(Exception):
@@ -27,16 +35,19 @@ class FaultSpecError(ValueError):
 
 _FRACTIONS = {"bedrock-throttle", "transcribe-throttle"}
 _FLAGS = {"transcribe-fail", "sagemaker-fail", "model-malformed"}
+_COUNTS = {"bedrock-throttle-burst"}
 
 
 @dataclass
 class Faults:
     bedrock_throttle: float = 0.0
+    bedrock_throttle_burst: int = 0
     transcribe_throttle: float = 0.0
     transcribe_fail: bool = False
     sagemaker_fail: bool = False
     model_malformed: bool = False
     lambda_raise: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
     seed: int = 7
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -51,11 +62,23 @@ class Faults:
         with self._lock:
             return self._random.random() < fraction
 
+    def burst(self) -> bool:
+        """True for the first `bedrock_throttle_burst` calls."""
+        with self._lock:
+            if self.bedrock_throttle_burst <= 0:
+                return False
+            self.bedrock_throttle_burst -= 1
+            return True
+
     def describe(self) -> str:
         parts = [f"{name}={getattr(self, name.replace('-', '_'))}" for name in sorted(_FRACTIONS)
                  if getattr(self, name.replace("-", "_"))]
+        parts += [f"{name}={getattr(self, name.replace('-', '_'))}" for name in sorted(_COUNTS)
+                  if getattr(self, name.replace("-", "_"))]
         parts += [name for name in sorted(_FLAGS) if getattr(self, name.replace("-", "_"))]
         parts += [f"lambda-raise={name}" for name in sorted(self.lambda_raise)]
+        if self.deny:
+            parts.append("deny=" + ",".join(sorted(self.deny)))
         return ", ".join(parts) or "none"
 
 
@@ -64,11 +87,19 @@ def parse_faults(spec: str | None) -> Faults:
     if not spec:
         return faults
     raises: set[str] = set()
+    denied: set[str] = set()
+    denying = False  # after deny=, bare IAM actions continue its list
     for raw in spec.split(","):
         entry = raw.strip()
         if not entry:
             continue
+        if denying and "=" not in entry:
+            if not is_action_name(entry):
+                raise FaultSpecError(f"deny: {entry!r} is not an IAM action (service:Action)")
+            denied.add(entry)
+            continue
         name, _, value = entry.partition("=")
+        denying = name == "deny"
         if name in _FRACTIONS:
             try:
                 fraction = float(value) if value else 1.0
@@ -77,16 +108,27 @@ def parse_faults(spec: str | None) -> Faults:
             if not 0 <= fraction <= 1:
                 raise FaultSpecError(f"{name}={value}: the fraction must be within 0..1")
             setattr(faults, name.replace("-", "_"), fraction)
+        elif name in _COUNTS:
+            if not value.isdigit():
+                raise FaultSpecError(f"{name} needs a count, e.g. {name}=12")
+            setattr(faults, name.replace("-", "_"), int(value))
         elif name in _FLAGS:
             if value:
                 raise FaultSpecError(f"{name} takes no value")
             setattr(faults, name.replace("-", "_"), True)
+        elif name == "deny":
+            if not is_action_name(value):
+                raise FaultSpecError(
+                    f"deny needs IAM actions, e.g. deny=transcribe:StartTranscriptionJob; "
+                    f"got {value!r}")
+            denied.add(value)
         elif name == "lambda-raise":
             if not value:
                 raise FaultSpecError("lambda-raise needs a handler name, e.g. lambda-raise=fusion")
             raises.add(value)
         else:
-            known = sorted(_FRACTIONS | _FLAGS | {"lambda-raise"})
+            known = sorted(_FRACTIONS | _FLAGS | _COUNTS | {"lambda-raise", "deny"})
             raise FaultSpecError(f"unknown fault {name!r}; known: {', '.join(known)}")
     faults.lambda_raise = frozenset(raises)
+    faults.deny = frozenset(denied)
     return faults

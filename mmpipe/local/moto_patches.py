@@ -6,16 +6,33 @@ per process; `uninstall()` restores moto (tests use it to check the patches are 
 
 from __future__ import annotations
 
+import importlib
 import json
+import math
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+import botocore.endpoint as botocore_endpoint
 import moto
+from botocore.config import Config
+from botocore.credentials import ReadOnlyCredentials
 from moto.awslambda_simple.models import LambdaSimpleBackend, lambda_simple_backends
+from moto.bedrockruntime.responses import BedrockRuntimeResponse
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.responses import ActionResult, EmptyResult
 from moto.events.models import Rule
+from moto.moto_api import state_manager
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+    ErrorEqualsDecl,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -27,6 +44,8 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as _retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
     state_task_factory as _state_task_factory,
 )
@@ -43,13 +62,24 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
     WaitFunction,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.responses import StepFunctionResponse
+from moto.transcribe.models import TranscribeBackend
+from moto.transcribe.responses import TranscribeResponse
+
+from mmpipe.local.iam import identity
+from mmpipe.local.iam.enforcement import Enforcement
+from mmpipe.local.standins.model import LocalBedrock
+from mmpipe.local.standins.sagemaker import CreationRefused
+from mmpipe.local.standins.speech import LocalTranscribe
 
 MOTO_VERSION = "5.2.5"
 
 # Module objects whose globals we re-bind (typed loosely: moto does not export these names).
 retrier_decl: Any = _retrier_decl
 state_task_factory: Any = _state_task_factory
+boto_client: Any = _boto_client
 
 # Runs a Lambda: (function name, handler path "module.function", event) -> result.
 LambdaRunner = Callable[[str, str, Any], Any]
@@ -58,7 +88,8 @@ ProcessingRunner = Callable[[dict[str, Any]], dict[str, Any]]
 
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
-_state: dict[str, Any] = {"time_scale": 1.0, "lambda": None, "processing": None}
+_state: dict[str, Any] = {"time_scale": 1.0, "lambda": None, "processing": None,
+                          "enforcement": None, "state_machine_credentials": None}
 
 
 class LambdaFunctionError(Exception):
@@ -179,7 +210,11 @@ class StateTaskServiceSageMakerLocal(StateTaskServiceCallback):
         runner: ProcessingRunner | None = _state["processing"]
         if runner is None or self._get_boto_service_action() != "create_processing_job":
             raise RuntimeError(f"no local stand-in for {self.resource.resource_arn}")
-        description = runner(normalised_parameters)
+        try:
+            description = runner(normalised_parameters)
+        except CreationRefused as refused:
+            raise FailureEventException(self._task_failure(env, refused.error, str(refused))
+                                        ) from refused
         if description.get("ProcessingJobStatus") != "Completed":
             raise FailureEventException(
                 FailureEvent(
@@ -198,6 +233,21 @@ class StateTaskServiceSageMakerLocal(StateTaskServiceCallback):
             )
         env.stack.append(description)
 
+    def _task_failure(self, env: Any, error: str, cause: str) -> FailureEvent:
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                    error=error,
+                    cause=cause,
+                )
+            ),
+        )
+
     def _eval_integration_pattern(
         self,
         env: Any,
@@ -215,11 +265,147 @@ def _state_task_service_for(service_name: str) -> Any:
     return _originals["state_task_service_for"](service_name)
 
 
+# --- Patch 5: moto's IAM check cannot judge the synthesized policies ------------------------
+# With authorization on, moto denies every statement that has a Condition and ignores the
+# Resource of all but S3 requests. Local mode authorizes every request itself
+# (iam.enforcement), from the policies the synthesized template gives each role.
+def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    enforcement: Enforcement | None = _state["enforcement"]
+    if enforcement is None:
+        _originals["authorize"](self, iam_request_cls, resource)
+        return
+    enforcement.authorize(self, resource)
+
+
+# --- Patch 6: Step Functions signs its service calls with a fixed fake key -----------------
+# moto's interpreter calls Lambda, SQS, ... with access key "ak". On AWS it uses the state
+# machine's role: sign with that role's credentials, so its policy is what decides.
+def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    del state_credentials
+    credentials: ReadOnlyCredentials | None = _state["state_machine_credentials"]
+    if credentials is None:
+        return _originals["boto_client_for"](region, service)
+    return identity.pin(boto3.client(
+        service_name=service, region_name=region,
+        config=Config(parameter_validation=False,
+                      retries={"max_attempts": 0, "total_max_attempts": 1},
+                      connect_timeout=99999, read_timeout=99999)), credentials)
+
+
+# --- Patch 7: moto's Transcribe never transcribes -----------------------------------------
+# moto advances a job one status per GetTranscriptionJob and writes nothing. Local mode's
+# Transcribe (standins.speech.LocalTranscribe) checks the request, does the job in the
+# background and sets its status; moto only stores it. GetTranscriptionJob also returns
+# FailureReason, which moto leaves out.
+_TRANSCRIPTION_JOB_MODEL = "transcribe::transcriptionjob"
+
+
+def _start_transcription_job(self: TranscribeResponse) -> Any:
+    service: LocalTranscribe = _state["transcribe"]
+    request = json.loads(self.body or "{}")
+    service.check_start(request)
+    result = _originals["start_transcription_job"](self)
+    service.started(self.transcribe_backend.transcriptions[request["TranscriptionJobName"]])
+    return result
+
+
+def _create_vocabulary(self: TranscribeResponse) -> Any:
+    _state["transcribe"].check_vocabulary(json.loads(self.body or "{}"))
+    return _originals["create_vocabulary"](self)
+
+
+def _get_transcription_job(self: TranscribeBackend, transcription_job_name: str) -> Any:
+    answer = _originals["get_transcription_job"](self, transcription_job_name)
+    reason = self.transcriptions[transcription_job_name].failure_reason
+    if reason:
+        answer["TranscriptionJob"]["FailureReason"] = reason
+    return answer
+
+
+# --- Patch 8: moto's Bedrock Runtime has no Converse ----------------------------------------
+# Served by local mode's Bedrock (standins.model.LocalBedrock), behind the same API the real
+# BedrockModelClient calls.
+def _converse(self: BedrockRuntimeResponse) -> ActionResult:
+    params = {name: self._get_param(name) for name in (
+        "modelId", "messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
+        "additionalModelRequestFields", "promptVariables", "requestMetadata",
+        "performanceConfig")}
+    return ActionResult(_state["bedrock"].converse({k: v for k, v in params.items()
+                                                    if v is not None}))
+
+
+# --- Patch 9: moto drops the cause of SendTaskFailure --------------------------------------
+# Its response reads `error` only, so a callback's reason (AccessDenied on which action, why a
+# job failed) never reached the execution's history or the item's record.
+def _send_task_failure(self: StepFunctionResponse) -> Any:
+    # With execution on, the backend is the interpreter's, whose signature takes the cause.
+    self.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]
+        self._get_param("taskToken"), error=self._get_param("error"),
+        cause=self._get_param("cause"))
+    return EmptyResult()
+
+
+# --- Patch 10: moto lets States.ALL catch what AWS does not let it catch -------------------
+# On AWS, States.DataLimitExceeded (a state or result over 256 KB) and States.Runtime are
+# terminal: "States.ALL" does not match them, so the execution fails outside the Catch graph.
+_UNCATCHABLE_BY_ALL = (StatesErrorNameType.StatesStatesDataLimitExceeded,
+                       StatesErrorNameType.StatesRuntime)
+
+
+def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+    error_name = env.stack[-1]
+    named = {getattr(name, "error_name", None) for name in self.error_names}
+    if isinstance(error_name, StatesErrorName) and error_name.typ in _UNCATCHABLE_BY_ALL \
+            and error_name.error_name not in named:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _originals["error_equals"](self, env)
+
+
+# --- Patch 11: a task waiting for a callback waits its full TimeoutSeconds -----------------
+# Waiting for an external event (Transcribe's job state change) is idle time, like a Wait
+# state: scale it, but never below a floor, so real recognition of long media still fits.
+CALLBACK_TIMEOUT_FLOOR_S = 120
+_callback_timeouts: set[int] = set()
+
+
+def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
+    resource = getattr(self, "resource", None)
+    if getattr(resource, "condition", None) == ResourceCondition.WaitForTaskToken:
+        _callback_timeouts.add(id(self.timeout))
+    _originals["evaluate_with_timeout"](self, env)
+
+
+def _timeout_eval_body(self: Timeout, env: Any) -> None:
+    seconds = self._eval_seconds(env=env)
+    if id(self) in _callback_timeouts and not self.is_default_value():
+        seconds = max(CALLBACK_TIMEOUT_FLOOR_S, math.ceil(seconds * time_scale()))
+    env.stack.append(seconds)
+
+
+# --- Patch 12: the SDK's own retries sleep real time ---------------------------------------
+# Not moto's: botocore retries throttling and 5xx answers itself (a few attempts with backoff)
+# before a handler sees them, as on Lambda. Its sleeps run on the same time scale as the
+# state machine's Retry intervals.
+
+
+def _rebind(name: str, original: Any, replacement: Any) -> None:
+    """Replace a function in every moto module that imported it by name."""
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("moto.") and getattr(module, name, None) is original:
+            setattr(module, name, replacement)
+
+
 def install(
     *,
     lambda_runner: LambdaRunner,
     processing_runner: ProcessingRunner,
     scale: float,
+    transcribe: LocalTranscribe | None = None,
+    bedrock: LocalBedrock | None = None,
+    enforcement: Enforcement | None = None,
+    state_machine_credentials: ReadOnlyCredentials | None = None,
 ) -> None:
     """Apply every patch (idempotent) and point them at this run's runners."""
     if moto.__version__ != MOTO_VERSION:
@@ -227,10 +413,37 @@ def install(
             f"local mode is pinned to moto {MOTO_VERSION}; found {moto.__version__}"
         )
     with _lock:
-        _state.update(time_scale=scale, processing=processing_runner)
+        _state.update(time_scale=scale, processing=processing_runner, enforcement=enforcement,
+                      state_machine_credentials=state_machine_credentials,
+                      transcribe=transcribe, bedrock=bedrock)
         _state["lambda"] = lambda_runner
         if _originals:
             return
+        _originals["authorize"] = ActionAuthenticatorMixin._authenticate_and_authorize_action
+        ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize  # type: ignore[method-assign]
+        _load_service_modules()
+        _originals["boto_client_for"] = boto_client.boto_client_for
+        _rebind("boto_client_for", boto_client.boto_client_for, _boto_client_for)
+        _originals["start_transcription_job"] = TranscribeResponse.start_transcription_job
+        _originals["create_vocabulary"] = TranscribeResponse.create_vocabulary
+        _originals["get_transcription_job"] = TranscribeBackend.get_transcription_job
+        TranscribeResponse.start_transcription_job = _start_transcription_job  # type: ignore[method-assign]
+        TranscribeResponse.create_vocabulary = _create_vocabulary  # type: ignore[method-assign]
+        TranscribeBackend.get_transcription_job = _get_transcription_job  # type: ignore[method-assign]
+        # Jobs never advance on their own: LocalTranscribe sets their status.
+        state_manager.set_transition(_TRANSCRIPTION_JOB_MODEL,
+                                     {"progression": "manual", "times": 10**9})
+        BedrockRuntimeResponse.converse = _converse  # type: ignore[attr-defined]
+        _originals["send_task_failure"] = StepFunctionResponse.send_task_failure
+        StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        _originals["sdk_retry_time"] = botocore_endpoint.time
+        botocore_endpoint.time = _ScaledTime()
+        _originals["error_equals"] = ErrorEqualsDecl._eval_body
+        ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+        _originals["evaluate_with_timeout"] = ExecutionState._evaluate_with_timeout
+        ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
+        _originals["timeout_eval_body"] = Timeout._eval_body
+        Timeout._eval_body = _timeout_eval_body  # type: ignore[method-assign]
         _originals["invoke"] = LambdaSimpleBackend.invoke
         _originals["send_to_targets"] = Rule.send_to_targets
         _originals["retrier_time"] = retrier_decl.time
@@ -256,8 +469,35 @@ def uninstall() -> None:
         original = _originals.pop("state_task_service_for")
         state_task_service_factory.state_task_service_for = original
         state_task_factory.state_task_service_for = original
-        _state.update(time_scale=1.0, processing=None)
+        ActionAuthenticatorMixin._authenticate_and_authorize_action = _originals.pop(  # type: ignore[method-assign]
+            "authorize")
+        _rebind("boto_client_for", _boto_client_for, _originals.pop("boto_client_for"))
+        TranscribeResponse.start_transcription_job = _originals.pop("start_transcription_job")  # type: ignore[method-assign]
+        TranscribeResponse.create_vocabulary = _originals.pop("create_vocabulary")  # type: ignore[method-assign]
+        TranscribeBackend.get_transcription_job = _originals.pop("get_transcription_job")  # type: ignore[method-assign]
+        state_manager.unset_transition(_TRANSCRIPTION_JOB_MODEL)
+        del BedrockRuntimeResponse.converse  # type: ignore[attr-defined]
+        StepFunctionResponse.send_task_failure = _originals.pop("send_task_failure")  # type: ignore[method-assign]
+        ErrorEqualsDecl._eval_body = _originals.pop("error_equals")  # type: ignore[method-assign]
+        botocore_endpoint.time = _originals.pop("sdk_retry_time")
+        ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
+        Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
+        _state.update(time_scale=1.0, processing=None, enforcement=None,
+                      state_machine_credentials=None, transcribe=None, bedrock=None)
         _state["lambda"] = None
+
+
+_SERVICE_MODULES = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+
+
+def _load_service_modules() -> None:
+    """Import the interpreter's service integrations now, so _rebind reaches them all."""
+    for name in ("state_task_service_sqs", "state_task_service_aws_sdk", "state_task_service_sns",
+                 "state_task_service_events", "state_task_service_dynamodb",
+                 "state_task_service_sfn", "state_task_service_unsupported"):
+        importlib.import_module(_SERVICE_MODULES + name)
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
 
 
 def installed() -> bool:

@@ -3,6 +3,7 @@ state machine (its definition with substitutions resolved) and the SSM parameter
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -11,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from mmpipe.local.iam.enforcement import KmsKeys
 from mmpipe.local.template import REGION, CloudAssembly
 
 # Identical on every function by construction (the stack sets them all the same way).
@@ -24,6 +26,7 @@ class LocalFunction:
     arn: str
     handler: str
     timeout_s: int
+    role_arn: str
 
 
 @dataclass
@@ -38,8 +41,10 @@ class Deployment:
     dispatcher: LocalFunction
     state_machine_arn: str
     definition: dict[str, Any]
+    state_machine_role_arn: str = ""
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
+    keys: KmsKeys = field(default_factory=KmsKeys)
 
 
 def merged_environment(assembly: CloudAssembly) -> dict[str, str]:
@@ -73,11 +78,8 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         "s3", "sqs", "dynamodb", "iam", "lambda", "events", "stepfunctions", "ssm")}
     resolve = assembly.resolve
 
-    for logical_id, role in assembly.of_type("AWS::IAM::Role").items():
-        clients["iam"].create_role(
-            RoleName=assembly.physical_name(logical_id),
-            AssumeRolePolicyDocument=json.dumps(role["Properties"]["AssumeRolePolicyDocument"]),
-        )
+    _create_roles(assembly, clients["iam"])
+    keys = KmsKeys()
 
     for logical_id, bucket in assembly.of_type("AWS::S3::Bucket").items():
         name = assembly.physical_name(logical_id)
@@ -86,6 +88,11 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         if status:
             clients["s3"].put_bucket_versioning(
                 Bucket=name, VersioningConfiguration={"Status": status})
+        encryption = resolve(bucket["Properties"].get("BucketEncryption", {}))
+        for rule in encryption.get("ServerSideEncryptionConfiguration", []):
+            default = rule.get("ServerSideEncryptionByDefault", {})
+            if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+                keys.buckets[name] = str(default["KMSMasterKeyID"])
 
     # CDK enables EventBridge notifications through a custom resource; do what it would do.
     for notifications in assembly.of_type("Custom::S3BucketNotifications").values():
@@ -108,6 +115,8 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         url = clients["sqs"].create_queue(
             QueueName=assembly.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
         queue_urls[logical_id] = url
+        if "KmsMasterKeyId" in props:
+            keys.queues[assembly.arn(logical_id)] = str(resolve(props["KmsMasterKeyId"]))
 
     for logical_id, table in assembly.of_type("AWS::DynamoDB::Table").items():
         props = table["Properties"]
@@ -138,7 +147,7 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         )
         functions[logical_id] = LocalFunction(
             logical_id=logical_id, name=name, arn=assembly.arn(logical_id), handler=handler,
-            timeout_s=int(props.get("Timeout", 3)))
+            timeout_s=int(props.get("Timeout", 3)), role_arn=str(resolve(props["Role"])))
 
     for logical_id, rule in assembly.of_type("AWS::Events::Rule").items():
         props = resolve(rule["Properties"])
@@ -151,12 +160,16 @@ def deploy(assembly: CloudAssembly) -> Deployment:
 
     (sm_logical, sm_resource), = assembly.of_type("AWS::StepFunctions::StateMachine").items()
     definition = assembly.state_machine_definition(sm_logical)
+    sm_role = str(resolve(sm_resource["Properties"]["RoleArn"]))
     sm_arn = clients["stepfunctions"].create_state_machine(
         name=assembly.physical_name(sm_logical),
         definition=definition,
-        roleArn=resolve(sm_resource["Properties"]["RoleArn"]),
+        roleArn=sm_role,
         type=sm_resource["Properties"].get("StateMachineType", "STANDARD"),
     )["stateMachineArn"]
+    encryption = resolve(sm_resource["Properties"].get("EncryptionConfiguration", {}))
+    if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY":
+        keys.state_machines[sm_arn] = str(encryption["KmsKeyId"])
 
     (mapping,) = assembly.of_type("AWS::Lambda::EventSourceMapping").values()
     mapping_props = resolve(mapping["Properties"])
@@ -180,6 +193,40 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         dispatcher=dispatcher,
         state_machine_arn=sm_arn,
         definition=json.loads(definition),
+        state_machine_role_arn=sm_role,
         functions={f.name: f for f in functions.values()},
         environment=environment,
+        keys=keys,
     )
+
+
+def _create_roles(assembly: CloudAssembly, iam: Any) -> None:
+    """Every role with the policies the template gives it: inline, AWS::IAM::Policy and
+    AWS::IAM::ManagedPolicy resources, and the managed policies moto knows."""
+    resolve = assembly.resolve
+    for logical_id, role in assembly.of_type("AWS::IAM::Role").items():
+        props = role["Properties"]
+        name = assembly.physical_name(logical_id)
+        iam.create_role(RoleName=name,
+                        AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
+        for policy in props.get("Policies", []):
+            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                                PolicyDocument=json.dumps(resolve(policy["PolicyDocument"])))
+        for arn in resolve(props.get("ManagedPolicyArns", [])):
+            # An AWS managed policy moto does not ship: only CDK's own helpers use them.
+            with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+                iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for logical_id, policy in assembly.of_type(kind).items():
+            props = policy["Properties"]
+            document = json.dumps(resolve(props["PolicyDocument"]))
+            roles = [str(resolve(r)) for r in props.get("Roles", [])]
+            if kind == "AWS::IAM::Policy":
+                for role_name in roles:
+                    iam.put_role_policy(RoleName=role_name, PolicyName=logical_id,
+                                        PolicyDocument=document)
+                continue
+            arn = iam.create_policy(PolicyName=logical_id, PolicyDocument=document)[
+                "Policy"]["Arn"]
+            for role_name in roles:
+                iam.attach_role_policy(RoleName=role_name, PolicyArn=arn)

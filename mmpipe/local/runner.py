@@ -25,11 +25,15 @@ import boto3
 
 from mmpipe.local import moto_patches
 from mmpipe.local.faults import Faults, InjectedFault
+from mmpipe.local.iam import identity
+from mmpipe.local.iam.enforcement import Enforcement
+from mmpipe.local.iam.identity import Identities, acting_as
+from mmpipe.local.iam.policies import Denials
 from mmpipe.local.resources import Deployment, deploy
 from mmpipe.local.standins.features import ocr_available
-from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.standins.model import LocalBedrock, LocalModel
 from mmpipe.local.standins.sagemaker import LocalProcessing, real_job, stub_job
-from mmpipe.local.standins.speech import LocalSpeechJobs, StubRecognizer, WhisperRecognizer
+from mmpipe.local.standins.speech import LocalTranscribe, StubRecognizer, WhisperRecognizer
 from mmpipe.local.template import ACCOUNT_ID, REGION, CloudAssembly
 
 ProviderChoice = Literal["local", "stub"]
@@ -158,10 +162,13 @@ class _FakeLambdaContext:
 
 
 class LambdaHost:
-    """Runs the real handlers in-process (moto_patches.LambdaRunner)."""
+    """Runs the real handlers in-process (moto_patches.LambdaRunner), each signing its AWS
+    calls with its own role's credentials, as the Lambda runtime provides them."""
 
-    def __init__(self, functions: dict[str, Any], faults: Faults) -> None:
+    def __init__(self, functions: dict[str, Any], credentials: dict[str, Any],
+                 faults: Faults) -> None:
         self._functions = functions
+        self._credentials = credentials
         self._faults = faults
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
@@ -183,7 +190,8 @@ class LambdaHost:
         function = self._functions.get(function_name)
         context = _FakeLambdaContext(function_name,
                                      timeout_s=function.timeout_s if function else 60)
-        return self.handler_for(handler_path)(event, context)
+        with acting_as(self._credentials[function_name]):
+            return self.handler_for(handler_path)(event, context)
 
 
 @contextlib.contextmanager
@@ -240,8 +248,13 @@ class LocalRun:
         concurrency: int = 16,
         progress: ProgressSink | None = None,
         synth_cached: bool = True,
+        iam: bool = True,
     ) -> None:
         self.assembly = CloudAssembly.load(cdk_out)
+        self.cdk_out = cdk_out
+        self.iam = iam
+        if self.faults_need_iam(faults) and not iam:
+            raise ValueError("--inject deny=... needs IAM enforcement (drop --no-iam)")
         self.out_dir = out_dir
         self.providers = providers
         self.faults = faults or Faults()
@@ -250,6 +263,11 @@ class LocalRun:
         self.concurrency = concurrency
         self.progress = progress or ProgressSink()
         self.synth_cached = synth_cached
+        self.enforcement: Enforcement | None = None
+
+    @staticmethod
+    def faults_need_iam(faults: Faults | None) -> bool:
+        return bool(faults and faults.deny)
 
     def run(self, paths: list[Path]) -> RunReport:
         from moto import mock_aws  # noqa: PLC0415 - moto is heavy; only local mode needs it
@@ -262,6 +280,10 @@ class LocalRun:
                 "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                 "AWS_DEFAULT_REGION": REGION}))
             stack.enter_context(mock_aws(config=cast(Any, config)))
+            # From here on every client signs as the operator, or as the function that runs.
+            identity.install()
+            identities = Identities(REGION)
+            stack.callback(identity.uninstall)
             deployment = deploy(self.assembly)
             stack.enter_context(_environment(local_environment(deployment)))
             from pipeline.settings import get_settings  # noqa: PLC0415 - env first
@@ -269,7 +291,7 @@ class LocalRun:
             get_settings.cache_clear()
             self.out_dir.mkdir(parents=True, exist_ok=True)
             stack.enter_context(_quiet_handlers(self.out_dir / "lambda-logs.jsonl"))
-            outcomes = self._run_inside(deployment, paths, stack)
+            outcomes = self._run_inside(deployment, identities, paths, stack)
         report = RunReport(
             outcomes=outcomes, out_dir=self.out_dir, elapsed_s=time.monotonic() - started,
             time_scale=self.time_scale, providers=self.providers, faults=self.faults.describe(),
@@ -277,27 +299,41 @@ class LocalRun:
         _write_summary(report)
         return report
 
-    def _run_inside(self, deployment: Deployment, paths: list[Path],
+    def _run_inside(self, deployment: Deployment, identities: Identities, paths: list[Path],
                     stack: contextlib.ExitStack) -> list[ItemOutcome]:
+        from pipeline.adapters.model import BedrockModelClient  # noqa: PLC0415
         from pipeline.adapters.providers import Providers, use_providers  # noqa: PLC0415
+        from pipeline.adapters.speech import TranscribeJobs  # noqa: PLC0415
         from pipeline.adapters.storage import S3ObjectStore  # noqa: PLC0415
 
-        s3 = boto3.client("s3", region_name=REGION)
-        events = boto3.client("events", region_name=REGION)
-        store = S3ObjectStore(s3)
         stub = self.providers == "stub"
-        speech = LocalSpeechJobs(
-            store=store, recognizer=StubRecognizer() if stub else WhisperRecognizer(),
-            emit_event=lambda entry: events.put_events(Entries=[entry]), faults=self.faults)
-        stack.callback(speech.shutdown)
-        model = LocalModel(ocr=not stub and ocr_available(), faults=self.faults,
-                           provider=self.providers)
-        use_providers(Providers(store=store, model=model, speech=speech, name=self.providers))
+        # The handlers use the real adapters; the stand-ins serve their APIs behind moto.
+        use_providers(Providers(
+            store=S3ObjectStore(), speech=TranscribeJobs(),
+            model=BedrockModelClient(provider=self.providers), name=self.providers))
         stack.callback(use_providers, None)
-        host = LambdaHost(deployment.functions, self.faults)
-        processing = LocalProcessing(store, stub_job if stub else real_job, self.faults)
-        moto_patches.install(lambda_runner=host, processing_runner=processing,
-                             scale=self.time_scale)
+        credentials = {f.name: identities.assume(f.role_arn, f.name)
+                       for f in deployment.functions.values()}
+        self._esm_credentials = credentials[deployment.dispatcher.name]
+        host = LambdaHost(deployment.functions, credentials, self.faults)
+        ledger = self.out_dir / "access-denied.jsonl"
+        ledger.unlink(missing_ok=True)
+        self.enforcement = Enforcement(
+            identities, denials=Denials(self.faults.deny), keys=deployment.keys,
+            token_owner=deployment.state_machine_arn, ledger=ledger) if self.iam else None
+        processing = LocalProcessing(stub_job if stub else real_job, self.faults, identities,
+                                     self.enforcement, deployment.state_machine_role_arn)
+        transcribe = LocalTranscribe(StubRecognizer() if stub else WhisperRecognizer(),
+                                     self.faults, self.enforcement)
+        stack.callback(transcribe.shutdown)
+        bedrock = LocalBedrock(LocalModel(ocr=not stub and ocr_available(), faults=self.faults,
+                                          provider=self.providers),
+                               self.faults, self.enforcement)
+        moto_patches.install(
+            lambda_runner=host, processing_runner=processing, scale=self.time_scale,
+            transcribe=transcribe, bedrock=bedrock, enforcement=self.enforcement,
+            state_machine_credentials=identities.assume(
+                deployment.state_machine_role_arn, "StepFunctions"))
         stack.callback(moto_patches.uninstall)
 
         _warm_up(host, deployment)
@@ -305,6 +341,7 @@ class LocalRun:
 
         config = get_settings().pipeline_config
         uploads = plan_uploads(paths, config.ingest_prefix, config.bundle_prefix)
+        s3 = boto3.client("s3", region_name=REGION)
         outcomes = {u.key: ItemOutcome(
             input=str(u.path.parent if u.path.name == MANIFEST else u.path), key=u.key)
             for u in uploads if u.starts_item}
@@ -335,13 +372,15 @@ class LocalRun:
         while time.monotonic() < deadline and len(done) < len(outcomes):
             if len(running) < self.concurrency and not queue_drained:
                 batch = min(10, self.concurrency - len(running))
-                messages = sqs.receive_message(
-                    QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
-                    AttributeNames=["All"]).get("Messages", [])
+                # The event source mapping polls with the function's role, as on AWS.
+                with acting_as(self._esm_credentials):
+                    messages = sqs.receive_message(
+                        QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
+                        AttributeNames=["All"]).get("Messages", [])
+                    if not messages:
+                        queue_drained = self._queue_empty(sqs, deployment)
                 if messages:
-                    self._dispatch(deployment, lam, sqs, messages)
-                else:
-                    queue_drained = self._queue_empty(sqs, deployment)
+                    self._dispatch(deployment, lam, sqs, messages, self._esm_credentials)
             for execution in sfn.list_executions(
                     stateMachineArn=deployment.state_machine_arn)["executions"]:
                 outcome = by_item.get(execution["name"])
@@ -374,7 +413,7 @@ class LocalRun:
 
     @staticmethod
     def _dispatch(deployment: Deployment, lam: Any, sqs: Any,
-                  messages: list[dict[str, Any]]) -> None:
+                  messages: list[dict[str, Any]], poller: Any) -> None:
         queue_arn = (f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:"
                      f"{deployment.buffer_queue_url.rsplit('/', 1)[-1]}")
         records = [{
@@ -390,15 +429,17 @@ class LocalRun:
             failed = {m["MessageId"] for m in messages}
         else:
             failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] in failed:
-                # Visible again at once (locally): retried until the redrive policy moves it.
-                sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
-                                              ReceiptHandle=message["ReceiptHandle"],
-                                              VisibilityTimeout=0)
-            else:
-                sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
-                                   ReceiptHandle=message["ReceiptHandle"])
+        with acting_as(poller):
+            for message in messages:
+                if message["MessageId"] in failed:
+                    # Visible again at once (locally): retried until the redrive policy
+                    # moves it.
+                    sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
+                                                  ReceiptHandle=message["ReceiptHandle"],
+                                                  VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
+                                       ReceiptHandle=message["ReceiptHandle"])
 
     def _collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
         if outcome.execution_arn is None or outcome.item_id is None:

@@ -13,18 +13,27 @@ def _result(outcome) -> dict:
     return json.loads(outcome.record_file.read_text())
 
 
-def test_bedrock_throttling_is_retried(run_local, demo: Path) -> None:
-    # Given 30 % of the model calls throttled
+def test_scattered_bedrock_throttling_is_absorbed(run_local, demo: Path) -> None:
+    # Given 30 % of the model requests throttled
     # When an image and a bundle run
     report = run_local([demo / "poster.png", demo / "product"], inject="bedrock-throttle=0.3")
 
-    # Then the state machine's Retry absorbed it: both processed, with retries in the history
+    # Then the SDK's and the state machine's retries absorbed it: both processed
     assert report.ok
     assert {o.place for o in report.outcomes} == {"processed"}
-    failures = [e for o in report.outcomes for e in o.history
-                if e["type"] == "LambdaFunctionFailed"
+
+
+def test_a_throttling_burst_is_retried_by_the_state_machine(run_local, demo: Path) -> None:
+    # Given the first 12 model requests throttled: more than the SDK retries on its own
+    # When one image runs
+    report = run_local([demo / "poster.png"], inject="bedrock-throttle-burst=12")
+
+    # Then the handler raised ServiceThrottled, the state machine retried, the item processed
+    poster = outcome_for(report, "poster.png")
+    assert poster.place == "processed"
+    failures = [e for e in poster.history if e["type"] == "LambdaFunctionFailed"
                 and e["lambdaFunctionFailedEventDetails"]["error"] == "ServiceThrottled"]
-    assert failures, "expected at least one throttled, retried call"
+    assert failures, "expected the state machine to retry a throttled call"
 
 
 def test_transcribe_throttling_is_retried(run_local, demo: Path) -> None:

@@ -8,8 +8,9 @@ import json
 import pytest
 from PIL import Image
 
+from mmpipe.local.contracts import RequestRejected
 from mmpipe.local.faults import Faults, FaultSpecError, parse_faults
-from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.standins.model import LocalBedrock, LocalModel
 from mmpipe.local.standins.speech import (
     Recognition,
     Segment,
@@ -20,7 +21,6 @@ from mmpipe.local.standins.speech import (
 from pipeline.adapters.model import ImageBlock, ModelRequest, TextBlock
 from pipeline.domain.fusion import ANSWERS
 from pipeline.domain.structured_output import schema_instructions, untrusted
-from pipeline.errors import ServiceThrottled
 from pipeline.models.branches import VisionAnalysis
 
 
@@ -60,11 +60,18 @@ def test_fusion_answers_validate_for_every_profile(profile: str) -> None:
     assert answer.title
 
 
-def test_throttling_and_malformed_faults() -> None:
-    request = ModelRequest(model_id="m", system="s", content=[TextBlock(text="t")])
-    with pytest.raises(ServiceThrottled):
-        LocalModel(ocr=False, faults=Faults(bedrock_throttle=1.0)).converse(request)
-    reply = LocalModel(ocr=False, faults=Faults(model_malformed=True)).converse(request)
+def test_throttling_is_the_services_answer_and_malformed_output_the_models() -> None:
+    # Given every request throttled, then a model that answers malformed text
+    throttled = LocalBedrock(LocalModel(ocr=False, faults=Faults()), Faults(bedrock_throttle=1.0))
+    request = {"modelId": "amazon.nova-lite-v1:0",
+               "messages": [{"role": "user", "content": [{"text": "t"}]}]}
+
+    # Then Bedrock answers 429 ThrottlingException, as the service does
+    with pytest.raises(RequestRejected) as refused:
+        throttled.converse(request)
+    assert (refused.value.code, refused.value.error_type) == (429, "ThrottlingException")
+    reply = LocalModel(ocr=False, faults=Faults(model_malformed=True)).converse(
+        ModelRequest(model_id="m", system="s", content=[TextBlock(text="t")]))
     with pytest.raises(json.JSONDecodeError):
         json.loads(reply.text)
 

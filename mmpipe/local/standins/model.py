@@ -1,22 +1,31 @@
 """Bedrock stand-in: deterministic answers in the Converse reply shape, built from real
-features of the input, valid for the requested response model, labelled `provider: local`."""
+features of the input, valid for the schema the prompt asks for, labelled `provider: local`.
+
+`LocalBedrock` is the Converse API behind moto (so the pipeline's real `BedrockModelClient`
+runs): it refuses what Bedrock refuses (the API model, the documented image, document and
+video limits, video in S3 the caller may not read) and throttles when asked to. `LocalModel`
+writes the answers.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
-from botocore.exceptions import ClientError
+from PIL import Image, UnidentifiedImageError
 
+from mmpipe.local.contracts import RequestRejected, check_request
 from mmpipe.local.faults import Faults
+from mmpipe.local.iam.enforcement import Enforcement, current_principal
+from mmpipe.local.iam.policies import Permission
 from mmpipe.local.standins.features import (
     ImageFeatures,
     TextFeatures,
     image_features,
     text_features,
 )
-from pipeline.adapters.aws_errors import translated_aws_errors
 from pipeline.adapters.model import (
     DocumentBlock,
     ImageBlock,
@@ -35,10 +44,164 @@ _LINE_PREFIX = re.compile(r"^\[[^\]\n]{1,40}\]\s*", re.MULTILINE)
 _PROFILES = ("catalog", "moderation", "accessibility", "education", "general")
 
 
-def throttling_error(operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded (injected)"},
-         "ResponseMetadata": {"HTTPStatusCode": 429}}, operation)
+# Converse limits (Bedrock API reference, Message and VideoSource; Nova user guide).
+MAX_IMAGES = 20
+MAX_IMAGE_BYTES = 3_750_000
+MAX_IMAGE_EDGE_PX = 8000
+MAX_DOCUMENTS = 5
+MAX_DOCUMENT_BYTES = 4_500_000
+MAX_INLINE_VIDEO_BYTES = 25_000_000 * 3 // 4  # the base64 text must stay under 25 MB
+MAX_S3_VIDEO_BYTES = 1024**3
+DOCUMENT_NAME = re.compile(r"[A-Za-z0-9()\[\]-]+(?: [A-Za-z0-9()\[\]-]+)*")
+MODEL_ID = re.compile(r"(?:(?:us|eu|apac|jp|au|ca|global)\.)?[a-z0-9-]+\.[A-Za-z0-9.:-]+")
+
+
+class LocalBedrock:
+    """Converse, served to moto's bedrock-runtime (see moto_patches, Patch 8)."""
+
+    def __init__(self, model: LocalModel, faults: Faults,
+                 enforcement: Enforcement | None = None) -> None:
+        self._model = model
+        self._faults = faults
+        self._enforcement = enforcement
+
+    def converse(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_request("bedrock-runtime", "Converse", params)
+        model_id = str(params["modelId"])
+        if not MODEL_ID.fullmatch(model_id):
+            raise RequestRejected("The provided model identifier is invalid.")
+        self._check_content(params.get("messages", []))
+        if self._faults.burst() or self._faults.hit(self._faults.bedrock_throttle):
+            raise RequestRejected("Too many requests, please wait before trying again "
+                                  "(injected).", "ThrottlingException", 429)
+        request = ModelRequest(
+            model_id=model_id,
+            system="\n".join(b.get("text", "") for b in params.get("system", [])),
+            content=[_block(b) for m in params["messages"] for b in m.get("content", [])
+                     if _block(b) is not None],
+            max_tokens=int(params.get("inferenceConfig", {}).get("maxTokens", 2048)),
+        )
+        reply = self._model.converse(request)
+        return {
+            "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
+            "stopReason": reply.stop_reason or "end_turn",
+            "usage": {"inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
+                      "totalTokens": reply.input_tokens + reply.output_tokens},
+            "metrics": {"latencyMs": 1},
+        }
+
+    def _check_content(self, messages: list[dict[str, Any]]) -> None:
+        images = documents = videos = 0
+        names: set[str] = set()
+        for message in messages:
+            blocks = message.get("content", [])
+            media = [b for b in blocks if {"image", "document", "video"} & set(b)]
+            if media and message.get("role") != "user":
+                raise RequestRejected("Images, documents and videos are only allowed in user "
+                                      "messages.")
+            if any("document" in b for b in blocks) and not any("text" in b for b in blocks):
+                raise RequestRejected("A conversation that includes a document must also "
+                                      "include a text block in the same message.")
+            for block in blocks:
+                if "image" in block:
+                    images += 1
+                    _check_image(block["image"]["source"].get("bytes", b""))
+                elif "document" in block:
+                    documents += 1
+                    name = str(block["document"]["name"])
+                    if not DOCUMENT_NAME.fullmatch(name):
+                        raise RequestRejected(
+                            f"The document file name '{name}' can only contain alphanumeric "
+                            "characters, whitespace characters (no more than one in a row), "
+                            "hyphens, parentheses and square brackets.")
+                    if name in names:
+                        raise RequestRejected("Messages can't contain duplicate document names.")
+                    names.add(name)
+                    size = len(block["document"]["source"].get("bytes", b""))
+                    if size > MAX_DOCUMENT_BYTES:
+                        raise RequestRejected(f"The document is {size} bytes; documents may be "
+                                              f"at most {MAX_DOCUMENT_BYTES} bytes.")
+                elif "video" in block:
+                    videos += 1
+                    self._check_video(block["video"]["source"])
+        if images > MAX_IMAGES:
+            raise RequestRejected(f"too many images: {images} > {MAX_IMAGES}")
+        if documents > MAX_DOCUMENTS:
+            raise RequestRejected(f"You can't include more than {MAX_DOCUMENTS} documents in a "
+                                  "request.")
+        if videos > 1:
+            raise RequestRejected("Amazon Nova accepts a single video per request.")
+
+    def _check_video(self, source: dict[str, Any]) -> None:
+        if "bytes" in source:
+            if len(source["bytes"]) > MAX_INLINE_VIDEO_BYTES:
+                raise RequestRejected("Videos sent as bytes must stay under 25 MB base64-encoded;"
+                                      " use an S3 location.")
+            return
+        uri = str(source.get("s3Location", {}).get("uri", ""))
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        # Bedrock reads the video with its caller's permissions.
+        principal = current_principal()
+        if self._enforcement is not None and principal is not None:
+            try:
+                self._enforcement.require(
+                    principal, Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
+                    "Converse")
+                key_arn = self._enforcement.keys.buckets.get(bucket)
+                if key_arn:
+                    self._enforcement.require(principal, Permission(
+                        "kms:Decrypt", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}),
+                        "Converse")
+            except PermissionError as denied:
+                raise RequestRejected(f"Unable to access the video at {uri}: {denied}",
+                                      "AccessDeniedException", 403) from denied
+        size = _s3_size(bucket, key)
+        if size is None:
+            raise RequestRejected(f"The video at {uri} was not found.")
+        if size > MAX_S3_VIDEO_BYTES:
+            raise RequestRejected(f"The video is {size} bytes; videos in S3 may be at most 1 GB.")
+
+
+def _check_image(data: bytes) -> None:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RequestRejected(f"The image is {len(data)} bytes; images may be at most "
+                              f"{MAX_IMAGE_BYTES} bytes.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError) as error:
+        raise RequestRejected("The provided image could not be decoded.") from error
+    if width > MAX_IMAGE_EDGE_PX or height > MAX_IMAGE_EDGE_PX:
+        raise RequestRejected(f"The image is {width}x{height} px; images may be at most "
+                              f"{MAX_IMAGE_EDGE_PX} px a side.")
+
+
+def _block(block: dict[str, Any]) -> TextBlock | ImageBlock | DocumentBlock | VideoBlock | None:
+    if "text" in block:
+        return TextBlock(text=block["text"])
+    if "image" in block:
+        return ImageBlock(format=block["image"]["format"],
+                          data=block["image"]["source"].get("bytes", b""))
+    if "document" in block:
+        document = block["document"]
+        return DocumentBlock(format=document["format"], name=document["name"],
+                             data=document["source"].get("bytes", b""))
+    if "video" in block:
+        location = block["video"]["source"].get("s3Location", {})
+        return VideoBlock(format=block["video"]["format"], s3_uri=location.get("uri", "s3://-/-"))
+    return None
+
+
+def _s3_size(bucket: str, key: str) -> int | None:
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+
+    from mmpipe.local.template import ACCOUNT_ID  # noqa: PLC0415
+
+    try:
+        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
+    except Exception:  # moto raises several "missing" types
+        return None
+    return int(found.size) if found is not None else None
 
 
 def _schema_from_text(text: str) -> dict[str, Any] | None:
@@ -66,9 +229,6 @@ class LocalModel:
         self._provider: ProviderName = provider
 
     def converse(self, request: ModelRequest) -> ModelReply:
-        if self._faults.hit(self._faults.bedrock_throttle):
-            with translated_aws_errors("Bedrock"):
-                raise throttling_error("Converse")
         if self._faults.model_malformed:
             return self._reply(request, "Sure! Here is the analysis you asked for: {\"summary\": ")
         texts = [b.text for b in request.content if isinstance(b, TextBlock)]

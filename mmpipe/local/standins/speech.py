@@ -1,22 +1,29 @@
-"""Transcribe stand-in: offline speech recognition writing Transcribe-format output, then the
-"Transcribe Job State Change" event on EventBridge, as the service does when a job ends."""
+"""Transcribe stand-in: moto keeps the jobs and serves the API (so the pipeline's real
+`TranscribeJobs` adapter runs); this adds what moto lacks. Requests are checked as Transcribe
+checks them (the API model, its documented limits, the caller's access to the media and the
+output location); the media is detected from its content, and refused as the service refuses
+it (formats it does not take, sample rates outside 8-48 kHz, over 4 hours); speech is
+recognised offline and written as Transcribe-format JSON and subtitles; and the job's
+"Transcribe Job State Change" event goes to EventBridge, as the service sends it.
+"""
 
 from __future__ import annotations
 
 import json
 import tempfile
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import boto3
+
+from mmpipe.local.contracts import RequestRejected, check_request
 from mmpipe.local.faults import Faults
-from mmpipe.local.standins.model import throttling_error
-from pipeline.adapters.aws_errors import translated_aws_errors
-from pipeline.adapters.speech import JobAlreadyExists, JobState, JobStatus, TranscriptionJobSpec
-from pipeline.adapters.storage import ObjectStore, parse_s3_uri
+from mmpipe.local.iam.enforcement import Enforcement, current_principal
+from mmpipe.local.iam.policies import Permission
+from mmpipe.local.template import ACCOUNT_ID, REGION
 
 
 @dataclass(frozen=True)
@@ -187,90 +194,225 @@ def subtitles(recognition: Recognition, fmt: str) -> str:
     return "\n".join(lines)
 
 
+
+# Transcribe's documented limits for batch jobs.
+MAX_MEDIA_BYTES = 2 * 1024**3
+MAX_DURATION_S = 4 * 3600
+SAMPLE_RATES_HZ = (8_000, 48_000)
+MAX_VOCABULARY_BYTES = 50 * 1024
+# What libmagic calls each container Transcribe accepts (MediaFormat values).
+_FORMATS_BY_MIME = {
+    "audio/x-wav": "wav", "audio/wav": "wav", "audio/vnd.wave": "wav",
+    "audio/mpeg": "mp3", "audio/flac": "flac", "audio/x-flac": "flac",
+    "audio/ogg": "ogg", "video/ogg": "ogg", "application/ogg": "ogg",
+    "audio/amr": "amr", "video/webm": "webm", "audio/webm": "webm",
+    "video/mp4": "mp4", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/m4a": "m4a",
+}
+_INTERCHANGEABLE = {"mp4": {"m4a"}, "m4a": {"mp4"}}
+_VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+
+
+class MediaRefused(Exception):
+    """The job fails with this FailureReason, as Transcribe words it."""
+
+
+@dataclass(frozen=True)
+class _Media:
+    media_format: str
+    sample_rate_hz: int | None
+    duration_s: float
+
+
+def detect_media(path: Path) -> _Media:
+    """Detect the container and audio from the content, as the service does."""
+    import av  # noqa: PLC0415 - heavy
+    import magic  # noqa: PLC0415
+
+    mime = magic.from_buffer(path.read_bytes()[:65536], mime=True)
+    media_format = _FORMATS_BY_MIME.get(mime)
+    if media_format is None:
+        raise MediaRefused(f"Unsupported media format ({mime}).")
+    try:
+        with av.open(str(path)) as container:
+            stream = next(iter(container.streams.audio), None)
+            if stream is None:
+                raise MediaRefused("The media file has no audio stream.")
+            rate = int(stream.codec_context.sample_rate or 0) or None
+            duration = float(container.duration or 0) / 1_000_000
+    except av.error.FFmpegError as error:
+        raise MediaRefused(f"The media file could not be decoded ({error}).") from error
+    return _Media(media_format, rate, duration or media_duration_s(path))
+
+
 @dataclass
-class _Job:
-    spec: TranscriptionJobSpec
-    status: JobStatus = "QUEUED"
-    failure_reason: str | None = None
+class LocalTranscribe:
+    """The Transcribe stand-in behind moto (see moto_patches, Patch 7)."""
 
-
-EventSink = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class LocalSpeechJobs:
-    """A SpeechJobs: start() returns at once; a worker recognises, writes, then emits the event."""
-
-    store: ObjectStore
     recognizer: Recognizer
-    emit_event: EventSink
     faults: Faults
+    enforcement: Enforcement | None = None
     workers: int = 2
-    _jobs: dict[str, _Job] = field(default_factory=dict)
-    _vocabularies: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, spec: TranscriptionJobSpec) -> None:
+    # --- the API, called by moto's Transcribe responses ---------------------------------
+
+    def check_start(self, request: dict[str, Any]) -> None:
+        """What StartTranscriptionJob refuses before it creates a job."""
+        check_request("transcribe", "StartTranscriptionJob", request)
         if self.faults.hit(self.faults.transcribe_throttle):
-            with translated_aws_errors("Transcribe"):
-                raise throttling_error("StartTranscriptionJob")
+            raise RequestRejected("You have exceeded the maximum number of concurrent "
+                                  "transcription jobs (injected).", "LimitExceededException")
+        bucket, key = _split_uri(request["Media"]["MediaFileUri"])
+        size = _object_size(bucket, key)
+        if size is None:
+            raise RequestRejected("The S3 URI that you provided can't be accessed. Make sure "
+                                  "that you have read permission and try your request again.",
+                                  "BadRequestException")
+        if size > MAX_MEDIA_BYTES:
+            raise RequestRejected(f"The media file exceeds the maximum size of 2048.00 Mb "
+                                  f"({size / 1024**2:.2f} Mb).", "BadRequestException")
+        # Transcribe reads the media and writes the output with its caller's permissions,
+        # through S3's SSE-KMS on buckets that have it.
+        keys = self.enforcement.keys.buckets if self.enforcement else {}
+        self._require(Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
+                      "StartTranscriptionJob")
+        if bucket in keys:
+            self._require(Permission("kms:Decrypt", keys[bucket], _VIA_S3),
+                          "StartTranscriptionJob")
+        if request.get("OutputBucketName"):
+            output = f"{request['OutputBucketName']}/{request.get('OutputKey', '')}"
+            self._require(Permission("s3:PutObject", f"arn:aws:s3:::{output}"),
+                          "StartTranscriptionJob")
+            if request["OutputBucketName"] in keys:
+                self._require(Permission("kms:GenerateDataKey",
+                                         keys[request["OutputBucketName"]], _VIA_S3),
+                              "StartTranscriptionJob")
+        if request.get("OutputEncryptionKMSKeyId"):
+            self._require(Permission("kms:Encrypt", str(request["OutputEncryptionKMSKeyId"])),
+                          "StartTranscriptionJob")
+
+    def check_vocabulary(self, request: dict[str, Any]) -> None:
+        check_request("transcribe", "CreateVocabulary", request)
+        phrases = request.get("Phrases") or []
+        size = len("\n".join(phrases).encode())
+        if size > MAX_VOCABULARY_BYTES:
+            raise RequestRejected(f"The vocabulary is {size} bytes; the limit is 50 KB.",
+                                  "BadRequestException")
+        too_long = [p for p in phrases if len(p) > 256]
+        if too_long:
+            raise RequestRejected(f"A vocabulary entry is over 256 characters: "
+                                  f"{too_long[0][:40]}...", "BadRequestException")
+
+    def started(self, job: Any) -> None:
+        """moto created the job (QUEUED): do the work in the background, as the service."""
         with self._lock:
-            if spec.job_name in self._jobs:
-                raise JobAlreadyExists(spec.job_name)
-            self._jobs[spec.job_name] = _Job(spec)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="transcribe")
-            self._pool.submit(self._run, spec.job_name)
-
-    def state(self, job_name: str) -> JobState:
-        with self._lock:
-            job = self._jobs[job_name]
-            uri = (f"s3://{job.spec.output_bucket}/{job.spec.output_key}"
-                   if job.status == "COMPLETED" else None)
-            return JobState(job_name=job_name, status=job.status, transcript_uri=uri,
-                            failure_reason=job.failure_reason)
-
-    def vocabulary_state(self, name: str, language_code: str, phrases: list[str]) -> str:
-        del language_code, phrases  # a local recogniser has no vocabulary to build
-        with self._lock:
-            self._vocabularies.add(name)
-        return "READY"
+            self._pool.submit(self._run, job)
 
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _run(self, job_name: str) -> None:
-        job = self._jobs[job_name]
+    # --- the job ------------------------------------------------------------------------
+
+    def _run(self, job: Any) -> None:
         job.status = "IN_PROGRESS"
+        job.start_time = _now()
         try:
             if self.faults.transcribe_fail:
-                raise RuntimeError("The media could not be transcribed (injected failure).")
-            self._transcribe(job.spec)
-            status: JobStatus = "COMPLETED"
-        except Exception as error:
-            status, job.failure_reason = "FAILED", str(error) or type(error).__name__
-        with self._lock:
-            job.status = status
-        detail: dict[str, Any] = {"TranscriptionJobName": job_name,
-                                  "TranscriptionJobStatus": status}
+                raise MediaRefused("The media could not be transcribed (injected failure).")
+            self._transcribe(job)
+            job.status = "COMPLETED"
+        except MediaRefused as refused:
+            job.status, job.failure_reason = "FAILED", str(refused)
+        except Exception as error:  # the service reports, it does not crash
+            job.status, job.failure_reason = "FAILED", f"Internal failure: {error}"
+        job.completion_time = _now()
+        detail: dict[str, Any] = {"TranscriptionJobName": job.transcription_job_name,
+                                  "TranscriptionJobStatus": job.status}
         if job.failure_reason:
             detail["FailureReason"] = job.failure_reason
-        self.emit_event({"Source": "aws.transcribe",
-                         "DetailType": "Transcribe Job State Change",
-                         "Detail": json.dumps(detail)})
+        boto3.client("events", region_name=REGION).put_events(Entries=[{
+            "Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
+            "Detail": json.dumps(detail), "Resources": []}])
 
-    def _transcribe(self, spec: TranscriptionJobSpec) -> None:
-        source = parse_s3_uri(spec.media_uri)
+    def _transcribe(self, job: Any) -> None:
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket, key = _split_uri(job.media["MediaFileUri"])
         with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
-            media = Path(scratch) / (Path(source.key).name or "media")
-            self.store.download(source, media)
-            recognition = self.recognizer.recognize(media, spec.language_code)
-        document = transcribe_document(spec.job_name, recognition)
-        body = json.dumps(document, ensure_ascii=False).encode()
-        self.store.put_bytes(spec.output_bucket, spec.output_key, body, "application/json")
-        stem = spec.output_key.removesuffix(".json")
-        for fmt in spec.subtitle_formats:
-            self.store.put_bytes(spec.output_bucket, f"{stem}.{fmt}",
-                                 subtitles(recognition, fmt).encode(), "text/plain")
+            media = Path(scratch) / (Path(key).name or "media")
+            s3.download_file(bucket, key, str(media))
+            found = detect_media(media)
+            wanted = job.media_format
+            if wanted and wanted != found.media_format and \
+                    found.media_format not in _INTERCHANGEABLE.get(wanted, set()):
+                raise MediaRefused("The media format provided does not match the detected "
+                                   f"media format ({wanted} given, {found.media_format} found).")
+            low, high = SAMPLE_RATES_HZ
+            if found.sample_rate_hz is not None and not low <= found.sample_rate_hz <= high:
+                raise MediaRefused(f"Invalid sample rate for audio file: {found.sample_rate_hz} "
+                                   f"Hz (Transcribe takes {low}-{high} Hz).")
+            if found.duration_s > MAX_DURATION_S:
+                raise MediaRefused("Invalid file size: file size too large. Maximum audio "
+                                   "duration is 4.000000 hours.")
+            job.media_format = wanted or found.media_format
+            job.media_sample_rate_hertz = found.sample_rate_hz
+            recognition = self.recognizer.recognize(media, job.language_code)
+        job.language_code = job.language_code or recognition.language
+        if job.identify_language:
+            job.identified_language_score = recognition.language_score
+        out_bucket = job._output_bucket_name
+        out_key = job.output_key or f"{job.transcription_job_name}.json"
+        document = json.dumps(transcribe_document(job.transcription_job_name, recognition),
+                              ensure_ascii=False).encode()
+        s3.put_object(Bucket=out_bucket, Key=out_key, Body=document,
+                      ContentType="application/json")
+        stem = out_key.removesuffix(".json")
+        uris = []
+        for fmt in (job.subtitles or {}).get("Formats", []):
+            s3.put_object(Bucket=out_bucket, Key=f"{stem}.{fmt}",
+                          Body=subtitles(recognition, fmt).encode(), ContentType="text/plain")
+            uris.append(f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{stem}.{fmt}")
+        job.transcript = {
+            "TranscriptFileUri": f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{out_key}"}
+        job.subtitles = {**(job.subtitles or {}), "SubtitleFileUris": uris}
+        job.output_location_type = "CUSTOMER_BUCKET"
+
+    def _require(self, permission: Permission, operation: str) -> None:
+        principal = current_principal()
+        if self.enforcement is None or principal is None:
+            return
+        try:
+            self.enforcement.require(principal, permission, operation)
+        except PermissionError as denied:
+            raise RequestRejected(
+                f"The S3 URI that you provided can't be accessed: {denied}",
+                "BadRequestException") from denied
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[5:].partition("/")
+        return bucket, key
+    # https://s3.<region>.amazonaws.com/<bucket>/<key>
+    path = uri.split("amazonaws.com/", 1)[-1]
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def _object_size(bucket: str, key: str) -> int | None:
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+
+    try:
+        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
+    except Exception:  # moto raises several "missing" types
+        return None
+    return int(found.size) if found is not None else None
+
+
+def _now() -> Any:
+    from moto.core.utils import utcnow  # noqa: PLC0415
+
+    return utcnow()
