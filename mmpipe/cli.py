@@ -48,17 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executions", choices=("all", "problems", "none"), default=None,
                      help="which execution views to print (default: all for up to 12 items, "
                           "else problems)")
+    run.add_argument("--cdk-out", type=Path, default=None, metavar="DIR",
+                     help="run this already synthesized cloud assembly (what you are about to "
+                          "deploy) instead of synthesizing the app")
+    run.add_argument("--no-iam", action="store_true",
+                     help="debugging only: do not enforce the synthesized IAM policies "
+                          "(on by default, as on AWS)")
     return parser
 
 
 def _run_local(args: argparse.Namespace, console: Console) -> int:
     from mmpipe.local.faults import FaultSpecError, parse_faults  # noqa: PLC0415
     from mmpipe.local.runner import DEFAULT_TIME_SCALE, LocalRun  # noqa: PLC0415
-    from mmpipe.local.synth import SynthError, synthesized  # noqa: PLC0415
+    from mmpipe.local.synth import SynthError, assembly_problem, synthesized  # noqa: PLC0415
     from mmpipe.local.view import (  # noqa: PLC0415
         ConsoleProgress,
         execution_tree,
         places_table,
+        refusals_table,
     )
 
     try:
@@ -70,20 +77,35 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
     if missing:
         console.print(f"[red]no such file or folder: {', '.join(missing)}[/]")
         return EXIT_USAGE
+    if faults.deny and args.no_iam:
+        console.print("[red]--inject deny=... needs IAM enforcement: drop --no-iam[/]")
+        return EXIT_USAGE
     scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
     started = time.monotonic()
-    try:
-        with console.status("Synthesizing the CDK app (cached after the first run)…"):
-            cdk_out, cached = synthesized()
-    except SynthError as error:
-        console.print(f"[red]{error}[/]")
-        return EXIT_SETUP
-    synth_s = time.monotonic() - started
+    if args.cdk_out is not None:
+        problem = assembly_problem(args.cdk_out)
+        if problem:
+            console.print(f"[red]--cdk-out {args.cdk_out}: {problem}[/]")
+            return EXIT_USAGE
+        cdk_out, origin = args.cdk_out, "given with --cdk-out"
+        cached = True
+    else:
+        try:
+            with console.status("Synthesizing the CDK app (cached after the first run)…"):
+                cdk_out, cached = synthesized()
+        except SynthError as error:
+            console.print(f"[red]{error}[/]")
+            return EXIT_SETUP
+        origin = "cached" if cached else f"synthesized in {time.monotonic() - started:.1f}s"
+    iam = ("[red]off[/] (--no-iam: calls the roles would refuse go through)" if args.no_iam
+           else "enforced: each function, the state machine and the jobs act with their "
+                "synthesized roles")
     console.print(Panel.fit(
-        f"cdk.out: {cdk_out} ({'cached' if cached else f'synthesized in {synth_s:.1f}s'})\n"
+        f"cdk.out: {cdk_out} ({origin})\n"
+        f"IAM: {iam}\n"
         f"providers: {args.providers} (stand-ins are labelled provider={args.providers} "
         "in every result)\n"
-        f"time scale: ×{scale:g} on Retry intervals and Wait states\n"
+        f"time scale: ×{scale:g} on Retry intervals, Wait states and callback waits\n"
         f"faults: {faults.describe()}",
         title="mmpipe local run: the synthesized pipeline, offline (moto)"))
     progress = ConsoleProgress(console)
@@ -93,7 +115,7 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
         report = LocalRun(cdk_out, args.out, providers=args.providers, faults=faults,
                           time_scale=scale, timeout_s=args.timeout,
                           concurrency=args.concurrency, progress=progress,
-                          synth_cached=cached).run(args.paths)
+                          synth_cached=cached, iam=not args.no_iam).run(args.paths)
     finally:
         progress.stop()
     which = args.executions or ("all" if len(report.outcomes) <= 12 else "problems")
@@ -101,6 +123,8 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
         if which == "all" or (which == "problems" and outcome.place != "processed"):
             console.print(execution_tree(outcome, report.definition))
     console.print(places_table(report))
+    if report.refusals:
+        console.print(refusals_table(report))
     console.print(f"Results, records and execution histories: [bold]{report.out_dir}[/] "
                   f"({len(report.outcomes)} items in {report.elapsed_s:.1f}s)")
     if report.ok:

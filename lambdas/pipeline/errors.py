@@ -60,4 +60,8 @@ class ThresholdsInvalid(PipelineError):
     """The SSM thresholds are missing or do not validate. Not retried: an operator must fix them."""
 
 
+# The contract, as the state machine must honour it (tests/infrastructure/test_error_contract):
+# transient errors are retried by every Lambda task; VocabularyPending by the task that
+# starts transcription, on its own schedule; everything else is caught, never retried.
 TRANSIENT_ERRORS = (ServiceThrottled.__name__, ServiceUnavailable.__name__)
+RETRIED_ON_THEIR_OWN_SCHEDULE = {VocabularyPending.__name__: "Transcribe audio"}

@@ -6,6 +6,7 @@ per process; `uninstall()` restores moto (tests use it to check the patches are 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import math
@@ -363,7 +364,24 @@ def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
     _originals["error_equals"](self, env)
 
 
-# --- Patch 11: a task waiting for a callback waits its full TimeoutSeconds -----------------
+# --- Patch 11: moto cannot pass a States.* error up out of a Parallel branch or a Map ----
+# It re-raises a branch's or an iteration's error as a custom error name, which refuses any
+# name starting "States.", so every such error (States.DataLimitExceeded, States.Timeout,
+# States.TaskFailed...) surfaced as States.Runtime. Re-raise reserved names as themselves.
+def _reraised_error_name(error_name: str | None = None) -> Any:
+    if error_name and error_name.startswith("States."):
+        with contextlib.suppress(Exception):
+            return StatesErrorName.from_name(error_name)
+    return CustomErrorName(error_name=error_name)
+
+
+_RERAISING_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iteration_worker",
+)
+
+
+# --- Patch 12: a task waiting for a callback waits its full TimeoutSeconds -----------------
 # Waiting for an external event (Transcribe's job state change) is idle time, like a Wait
 # state: scale it, but never below a floor, so real recognition of long media still fits.
 CALLBACK_TIMEOUT_FLOOR_S = 120
@@ -384,7 +402,7 @@ def _timeout_eval_body(self: Timeout, env: Any) -> None:
     env.stack.append(seconds)
 
 
-# --- Patch 12: the SDK's own retries sleep real time ---------------------------------------
+# --- Patch 13: the SDK's own retries sleep real time ---------------------------------------
 # Not moto's: botocore retries throttling and 5xx answers itself (a few attempts with backoff)
 # before a handler sees them, as on Lambda. Its sleeps run on the same time scale as the
 # state machine's Retry intervals.
@@ -440,6 +458,9 @@ def install(
         botocore_endpoint.time = _ScaledTime()
         _originals["error_equals"] = ErrorEqualsDecl._eval_body
         ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+        for module_name in _RERAISING_MODULES:
+            setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010
+                    _reraised_error_name)
         _originals["evaluate_with_timeout"] = ExecutionState._evaluate_with_timeout
         ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
         _originals["timeout_eval_body"] = Timeout._eval_body
@@ -481,6 +502,9 @@ def uninstall() -> None:
         ErrorEqualsDecl._eval_body = _originals.pop("error_equals")  # type: ignore[method-assign]
         botocore_endpoint.time = _originals.pop("sdk_retry_time")
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
+        for module_name in _RERAISING_MODULES:
+            setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010
+                    CustomErrorName)
         Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
         _state.update(time_scale=1.0, processing=None, enforcement=None,
                       state_machine_credentials=None, transcribe=None, bedrock=None)

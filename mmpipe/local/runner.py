@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import boto3
+from botocore.exceptions import ClientError
 
 from mmpipe.local import moto_patches
 from mmpipe.local.faults import Faults, InjectedFault
 from mmpipe.local.iam import identity
-from mmpipe.local.iam.enforcement import Enforcement
+from mmpipe.local.iam.enforcement import Enforcement, Refusal
 from mmpipe.local.iam.identity import Identities, acting_as
 from mmpipe.local.iam.policies import Denials
 from mmpipe.local.resources import Deployment, deploy
@@ -78,6 +79,9 @@ class RunReport:
     faults: str
     synth_cached: bool
     definition: dict[str, Any]
+    iam: bool = True
+    refusals: list[Refusal] = field(default_factory=list)
+    unmapped_operations: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(PLACES, 0)
@@ -172,6 +176,7 @@ class LambdaHost:
         self._faults = faults
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
+        self._started: set[str] = set()
         self.invocations = 0
 
     def handler_for(self, path: str) -> Callable[..., Any]:
@@ -190,8 +195,20 @@ class LambdaHost:
         function = self._functions.get(function_name)
         context = _FakeLambdaContext(function_name,
                                      timeout_s=function.timeout_s if function else 60)
+        self._cold_start(function_name)
         with acting_as(self._credentials[function_name]):
             return self.handler_for(handler_path)(event, context)
+
+    def _cold_start(self, function_name: str) -> None:
+        """Each function's first invocation reads its parameters itself, with its own role,
+        as a cold start on Lambda would: the handlers share Powertools' cache in-process."""
+        with self._lock:
+            if function_name in self._started:
+                return
+            self._started.add(function_name)
+        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
@@ -264,6 +281,7 @@ class LocalRun:
         self.progress = progress or ProgressSink()
         self.synth_cached = synth_cached
         self.enforcement: Enforcement | None = None
+        self.esm_error: str | None = None
 
     @staticmethod
     def faults_need_iam(faults: Faults | None) -> bool:
@@ -295,7 +313,9 @@ class LocalRun:
         report = RunReport(
             outcomes=outcomes, out_dir=self.out_dir, elapsed_s=time.monotonic() - started,
             time_scale=self.time_scale, providers=self.providers, faults=self.faults.describe(),
-            synth_cached=self.synth_cached, definition=deployment.definition)
+            synth_cached=self.synth_cached, definition=deployment.definition, iam=self.iam,
+            refusals=list(self.enforcement.refusals) if self.enforcement else [],
+            unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [])
         _write_summary(report)
         return report
 
@@ -373,12 +393,18 @@ class LocalRun:
             if len(running) < self.concurrency and not queue_drained:
                 batch = min(10, self.concurrency - len(running))
                 # The event source mapping polls with the function's role, as on AWS.
-                with acting_as(self._esm_credentials):
-                    messages = sqs.receive_message(
-                        QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
-                        AttributeNames=["All"]).get("Messages", [])
-                    if not messages:
-                        queue_drained = self._queue_empty(sqs, deployment)
+                try:
+                    with acting_as(self._esm_credentials):
+                        messages = sqs.receive_message(
+                            QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
+                            AttributeNames=["All"]).get("Messages", [])
+                        if not messages:
+                            queue_drained = self._queue_empty(sqs, deployment)
+                except ClientError as error:
+                    # On AWS the mapping keeps failing (and is eventually disabled): nothing
+                    # reaches the dispatcher. Say why on every item that never started.
+                    self.esm_error = f"the event source mapping cannot poll the buffer: {error}"
+                    messages, queue_drained = [], True
                 if messages:
                     self._dispatch(deployment, lam, sqs, messages, self._esm_credentials)
             for execution in sfn.list_executions(
@@ -444,7 +470,8 @@ class LocalRun:
     def _collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
         if outcome.execution_arn is None or outcome.item_id is None:
             outcome.error = "NotStarted"
-            outcome.cause = "no execution was started for this input (see lambda-logs.jsonl)"
+            outcome.cause = self.esm_error or (
+                "no execution was started for this input (see lambda-logs.jsonl)")
             return
         sfn = boto3.client("stepfunctions", region_name=REGION)
         described = sfn.describe_execution(executionArn=outcome.execution_arn)
@@ -566,6 +593,10 @@ def _write_summary(report: RunReport) -> None:
         "time_scale": report.time_scale,
         "providers": report.providers,
         "faults": report.faults,
+        "iam": "enforced" if report.iam else "off",
+        "access_denied": [{"principal": r.principal, "action": r.permission.action,
+                           "resource": r.permission.resource, "operation": r.operation,
+                           "decision": r.decision.name} for r in report.refusals],
         "items": [{
             "input": o.input, "item_id": o.item_id, "place": o.place, "status": o.status,
             "record": str(o.record_file) if o.record_file else None,

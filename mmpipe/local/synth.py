@@ -75,6 +75,19 @@ def synthesized(root: Path | None = None) -> tuple[Path, bool]:
     return target, False
 
 
+STACK_NAME = "MultimodalPipeline"
+
+
+def assembly_problem(cdk_out: Path) -> str | None:
+    """Why `cdk_out` is not a cloud assembly of this app, or None when it is."""
+    if not (cdk_out / "manifest.json").is_file():
+        return "not a cloud assembly (no manifest.json); run `npx cdk synth` first"
+    for name in (f"{STACK_NAME}.template.json", f"{STACK_NAME}.assets.json"):
+        if not (cdk_out / name).is_file():
+            return f"{name} is missing: not a synthesized {STACK_NAME} stack"
+    return None
+
+
 def _prune(cache: Path, keep: int) -> None:
     """Keep the newest few assemblies: each is tens of megabytes of Lambda assets."""
     assemblies = sorted(cache.glob("cdk.out-*"), key=lambda p: p.stat().st_mtime, reverse=True)

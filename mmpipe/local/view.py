@@ -251,6 +251,24 @@ def places_table(report: RunReport) -> Group:
     return Group(items, summary, reached)
 
 
+def refusals_table(report: RunReport) -> Table:
+    """What IAM refused, once per principal, action and resource (details in
+    access-denied.jsonl)."""
+    table = Table(title="Refused by IAM (the synthesized roles, as AWS would refuse)")
+    table.add_column("Principal", overflow="fold")
+    table.add_column("Action")
+    table.add_column("Resource", overflow="fold")
+    table.add_column("Times", justify="right")
+    seen: dict[tuple[str, str, str], int] = {}
+    for refusal in report.refusals:
+        role = refusal.principal.split(":assumed-role/")[-1].split("/")[0]
+        key = (role, refusal.permission.action, refusal.permission.resource or "*")
+        seen[key] = seen.get(key, 0) + 1
+    for (role, action, resource), times in seen.items():
+        table.add_row(role, f"[red]{action}[/]", resource, str(times))
+    return table
+
+
 class ConsoleProgress(ProgressSink):
     """A progress bar over the items while executions run."""
 

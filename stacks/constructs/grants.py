@@ -41,10 +41,14 @@ def iam_acknowledgment(scope: IConstruct, finding: str, reason: str) -> Acknowle
     return Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
 
 
-def grant_object_read(role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey) -> None:
+def grant_object_read(
+    role: iam.IRole, bucket: s3.IBucket, prefix: str, key: kms.IKey, *, versions: bool = False
+) -> None:
+    """GetObject on the prefix; with `versions`, GetObjectVersion too, which S3 requires for
+    a read that names a version (items refer to exact versions of uploaded objects)."""
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            actions=["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"],
             resources=[bucket.arn_for_objects(f"{prefix}*")],
         )
     )

@@ -16,7 +16,12 @@ from stacks.constructs.grants import (
     iam_acknowledgment,
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
-from stacks.constructs.tables import Tables, grant_item_access
+from stacks.constructs.tables import (
+    IDEMPOTENCY_RECORDS,
+    PARK_TOKENS,
+    Tables,
+    grant_item_access,
+)
 from stacks.constructs.thresholds import ThresholdParameters
 
 # Work files of running items (plans, prepared media, transcripts, model answers).
@@ -56,7 +61,7 @@ class PipelineFunctions(Construct):
             timeout=Duration.minutes(5),
             ephemeral_storage_mb=10240,
         )
-        grant_object_read(self.intake_gate.role, ingest_bucket, ingest, key)
+        grant_object_read(self.intake_gate.role, ingest_bucket, ingest, key, versions=True)
         # OBJECT_NOT_FOUND, MISSING_ASSET and the NFC/NFD name lookup need a 404, not a 403.
         grant_missing_object_checks(self.intake_gate.role, ingest_bucket)
         grant_object_write(self.intake_gate.role, processed_bucket, WORK, key)
@@ -64,7 +69,7 @@ class PipelineFunctions(Construct):
         self.quarantine = self._function(
             "Quarantine", "quarantine", "Copies rejected input to quarantine with its reason"
         )
-        grant_object_read(self.quarantine.role, ingest_bucket, ingest, key)
+        grant_object_read(self.quarantine.role, ingest_bucket, ingest, key, versions=True)
         # A rejected object may be gone already (OBJECT_NOT_FOUND): still write the record.
         grant_missing_object_checks(self.quarantine.role, ingest_bucket)
         grant_object_write(self.quarantine.role, processed_bucket, "quarantine/", key)
@@ -74,9 +79,9 @@ class PipelineFunctions(Construct):
             "start_transcription",
             "Starts a Transcribe job and parks the task token until its state-change event",
         )
-        grant_item_access(tables.task_tokens, self.start_transcription.role, key)
+        grant_item_access(tables.task_tokens, self.start_transcription.role, key, PARK_TOKENS)
         # Transcribe reads the media and writes its output with the caller's permissions.
-        grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key)
+        grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key, versions=True)
         grant_object_write(self.start_transcription.role, processed_bucket, WORK, key)
         stack = Stack.of(self)
         self.start_transcription.role.add_to_policy(
@@ -135,6 +140,21 @@ class PipelineFunctions(Construct):
             "TASK_TOKENS_TABLE", tables.task_tokens.table_name
         )
 
+        # Transcribe reads the audio extracted from MOV/MKV files out of work/, with the
+        # permissions of this function (the caller of StartTranscriptionJob).
+        grant_object_read(self.start_transcription.role, processed_bucket, WORK, key)
+
+        self.extract_audio = self._function(
+            "ExtractAudio",
+            "extract_audio",
+            "Copies the audio of a container Transcribe does not take into one it does",
+            memory_mb=2048,
+            timeout=Duration.minutes(15),
+            ephemeral_storage_mb=10240,
+        )
+        grant_object_read(self.extract_audio.role, ingest_bucket, ingest, key, versions=True)
+        grant_object_write(self.extract_audio.role, processed_bucket, WORK, key)
+
         self.transcript_gate = self._function(
             "TranscriptGate",
             "transcript_gate",
@@ -154,7 +174,7 @@ class PipelineFunctions(Construct):
             timeout=Duration.minutes(3),
             ephemeral_storage_mb=4096,
         )
-        grant_object_read(self.prepare_media.role, ingest_bucket, ingest, key)
+        grant_object_read(self.prepare_media.role, ingest_bucket, ingest, key, versions=True)
         self._grant_work(self.prepare_media.role, processed_bucket)
         # An asset deleted since intake, or an unreadable plan, degrades one asset only.
         grant_missing_object_checks(self.prepare_media.role, ingest_bucket)
@@ -166,7 +186,7 @@ class PipelineFunctions(Construct):
             "Asks Bedrock (Converse) about one asset, for JSON",
             timeout=Duration.minutes(5),
         )
-        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key)
+        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key, versions=True)
         self._grant_work(self.analyze_media.role, processed_bucket)
         self._allow_bedrock(self.analyze_media.role, config)
 
@@ -216,12 +236,12 @@ class PipelineFunctions(Construct):
             timeout=Duration.minutes(2),
         )
         grant_object_read(self.result_writer.role, processed_bucket, WORK, key)
-        grant_object_read(self.result_writer.role, ingest_bucket, ingest, key)
+        grant_object_read(self.result_writer.role, ingest_bucket, ingest, key, versions=True)
         grant_object_write(self.result_writer.role, processed_bucket, "results/", key)
         grant_object_write(self.result_writer.role, processed_bucket, "derived/", key)
         # Derived files a job was asked for but did not write are skipped, not fatal.
         grant_missing_object_checks(self.result_writer.role, processed_bucket)
-        grant_item_access(tables.idempotency, self.result_writer.role, key)
+        grant_item_access(tables.idempotency, self.result_writer.role, key, IDEMPOTENCY_RECORDS)
         self.result_writer.function.add_environment(
             "IDEMPOTENCY_TABLE", tables.idempotency.table_name
         )
@@ -247,6 +267,7 @@ class PipelineFunctions(Construct):
             self.intake_gate,
             self.quarantine,
             self.start_transcription,
+            self.extract_audio,
             self.transcript_gate,
             self.prepare_media,
             self.analyze_media,

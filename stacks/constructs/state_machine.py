@@ -43,6 +43,7 @@ class PipelineStateMachine(Construct):
             "IntakeGateFunctionArn": functions.intake_gate.function_arn,
             "QuarantineFunctionArn": functions.quarantine.function_arn,
             "StartTranscriptionFunctionArn": functions.start_transcription.function_arn,
+            "ExtractAudioFunctionArn": functions.extract_audio.function_arn,
             "TranscriptGateFunctionArn": functions.transcript_gate.function_arn,
             "PrepareMediaFunctionArn": functions.prepare_media.function_arn,
             "AnalyzeMediaFunctionArn": functions.analyze_media.function_arn,

@@ -29,18 +29,22 @@ def _table(
     )
 
 
-def grant_item_access(table: dynamodb.ITable, role: iam.IRole, key: kms.IKey) -> None:
-    """Single-item reads and writes: all the token store and Powertools idempotency use."""
+# What each user of a table calls (single items only).
+PARK_TOKENS = ("dynamodb:PutItem", "dynamodb:DeleteItem")  # park; forget after a late answer
+TAKE_TOKENS = ("dynamodb:GetItem", "dynamodb:DeleteItem")  # take, then forget
+IDEMPOTENCY_RECORDS = (  # Powertools idempotency: put, read on conflict, complete, release
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+
+def grant_item_access(
+    table: dynamodb.ITable, role: iam.IRole, key: kms.IKey, actions: tuple[str, ...]
+) -> None:
     role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=[
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-            ],
-            resources=[table.table_arn],
-        )
+        iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
     )
     grant_key_encrypt(role, key)
 

@@ -37,7 +37,8 @@ class ThresholdParameters(Construct):
     def grant_read(self, grantee: iam.IGrantable) -> None:
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["ssm:GetParametersByPath", "ssm:GetParameters", "ssm:GetParameter"],
+                # Powertools' get_parameters(path): one GetParametersByPath.
+                actions=["ssm:GetParametersByPath"],
                 resources=[self.path_root_arn, self.path_arn],
             )
         )

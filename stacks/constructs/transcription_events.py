@@ -14,7 +14,7 @@ from constructs import Construct
 from pipeline.config import PipelineConfig
 from stacks.constructs.grants import iam_acknowledgment
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
-from stacks.constructs.tables import Tables, grant_item_access
+from stacks.constructs.tables import TAKE_TOKENS, Tables, grant_item_access
 
 # Every Transcribe job this pipeline starts is named mmp-<item>-<asset>.
 TRANSCRIPTION_JOB_PREFIX = "mmp-"
@@ -45,7 +45,7 @@ class TranscriptionEvents(Construct):
             environment={"TASK_TOKENS_TABLE": tables.task_tokens.table_name},
             memory_mb=256,
         )
-        grant_item_access(tables.task_tokens, self.callback.role, key)
+        grant_item_access(tables.task_tokens, self.callback.role, key, TAKE_TOKENS)
         state_machine.grant_task_response(self.callback.role)
         # It asks Transcribe for the job's final state rather than trusting the event.
         self.callback.role.add_to_policy(

@@ -35,6 +35,8 @@ def patched(monkeypatch) -> Iterator[dict[str, Any]]:
         if calls["fail_first"]:
             calls["fail_first"] -= 1
             raise Throttled("slow down")
+        if isinstance(event, dict) and event.get("result_bytes"):
+            return {"blob": "x" * int(event["result_bytes"])}
         return {"echo": event}
 
     def run_job(request: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def _execute(definition: dict[str, Any], name: str = "run") -> dict[str, Any]:
     arn = sfn.create_state_machine(name=f"sm-{name}", definition=json.dumps(definition),
                                    roleArn=ROLE)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")["executionArn"]
-    for _ in range(200):
+    for _ in range(400):
         described = sfn.describe_execution(executionArn=execution)
         if described["status"] != "RUNNING":
             return dict(described)
@@ -151,6 +153,89 @@ def test_eventbridge_rules_deliver_to_lambda_targets(patched) -> None:
     (name, _, event), = patched["lambda"]
     assert name == "callback"
     assert event["detail"]["TranscriptionJobStatus"] == "COMPLETED"
+
+
+def _big_result_machine(arn: str, where: str) -> dict[str, Any]:
+    call = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": arn, "Parameters": {"result_bytes": 300_000},
+                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Pass", "End": True}}}
+    if where == "top level":
+        return call
+    return {"StartAt": "Branches", "States": {"Branches": {
+        "Type": "Parallel", "Branches": [call],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Pass", "End": True}}}
+
+
+@pytest.mark.parametrize("where", ["top level", "parallel branch"])
+def test_a_state_over_256_kb_fails_the_execution_outside_the_catch_graph(patched, where) -> None:
+    # Given a task whose result is 300 KB, under Catches on States.ALL
+    definition = _big_result_machine(_function(), where)
+
+    # When it runs
+    result = _execute(definition, "big")
+
+    # Then the execution failed with States.DataLimitExceeded: States.ALL does not catch it
+    assert result["status"] == "FAILED"
+    assert result["error"] == "States.DataLimitExceeded"
+
+
+def test_a_small_result_passes_the_same_state(patched) -> None:
+    arn = _function()
+    definition = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": arn, "Parameters": {"result_bytes": 200_000},
+                 "End": True}}}
+    assert _execute(definition, "small")["status"] == "SUCCEEDED"
+
+
+def test_send_task_failure_keeps_its_cause(patched) -> None:
+    # Given an execution waiting on a task token
+    arn = _function()
+    definition = {"StartAt": "Wait for callback", "States": {"Wait for callback": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
+        "End": True}}}
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(name="sm-callback", definition=json.dumps(definition),
+                                       roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="cb", input="{}")[
+        "executionArn"]
+    for _ in range(100):
+        if patched["lambda"]:
+            break
+        time.sleep(0.02)
+    token = patched["lambda"][0][2]["token"]
+
+    # When the callback fails the task with a reason
+    sfn.send_task_failure(taskToken=token, error="AccessDenied", cause="not authorized: x:Y")
+
+    # Then the execution fails with that error and that cause (moto dropped the cause)
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.02)
+    assert (described["error"], described["cause"]) == ("AccessDenied", "not authorized: x:Y")
+
+
+def test_a_callback_wait_times_out_on_the_time_scale(patched, monkeypatch) -> None:
+    # Given a 600 s callback timeout, at a time scale of 0.001 and a floor of 1 s
+    monkeypatch.setattr(moto_patches, "CALLBACK_TIMEOUT_FLOOR_S", 1)
+    arn = _function()
+    definition = {"StartAt": "Wait", "States": {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "TimeoutSeconds": 600,
+        "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
+        "End": True}}}
+
+    # When no callback ever comes
+    started = time.monotonic()
+    result = _execute(definition, "nobody-calls")
+
+    # Then it timed out after about the floor, not ten minutes
+    assert (result["status"], result["error"]) == ("FAILED", "States.Timeout")
+    assert time.monotonic() - started < 4
 
 
 def test_uninstall_restores_moto() -> None:

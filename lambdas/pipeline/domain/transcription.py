@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
+from pathlib import Path
 from statistics import fmean
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from pipeline.adapters.speech import JobState, SpeechJobs, TranscriptionJobSpec
+from pipeline.adapters.storage import ObjectStore
 from pipeline.config import Thresholds
+from pipeline.domain.audio_extraction import extract_audio
 from pipeline.errors import (
     ServiceThrottled,
     ServiceUnavailable,
@@ -26,6 +30,20 @@ PHRASE_ALLOWED = re.compile(r"[^\w' .-]+", re.UNICODE)
 SEGMENT_PAUSE_S = 1.0
 
 
+class TranscribeMedia(BaseModel):
+    """Audio extracted for Transcribe from a container it does not take."""
+
+    bucket: str
+    key: str
+    media_format: str
+
+
+class ExtractRequest(BaseModel):
+    asset: Asset
+    item_id: str
+    work_prefix: str
+
+
 class StartRequest(BaseModel):
     task_token: str
     asset: Asset
@@ -33,6 +51,22 @@ class StartRequest(BaseModel):
     language: str | None = None
     vocabulary: list[str] | None = None
     work_prefix: str
+    media: TranscribeMedia | None = None  # set when the asset's own container will not do
+
+
+def extract_for_transcribe(
+    request: ExtractRequest, store: ObjectStore, processed_bucket: str
+) -> TranscribeMedia:
+    """Copy the asset's audio into a container Transcribe takes, next to the item's work."""
+    with tempfile.TemporaryDirectory(prefix="extract-") as scratch:
+        source = Path(scratch) / "source"
+        store.download(request.asset.source, source)
+        extracted = extract_audio(source, Path(scratch))
+        key = (f"{request.work_prefix}audio/{request.asset.asset_id}"
+               f"{extracted.path.suffix}")
+        store.put_bytes(processed_bucket, key, extracted.path.read_bytes(),
+                        "application/octet-stream")
+    return TranscribeMedia(bucket=processed_bucket, key=key, media_format=extracted.media_format)
 
 
 def job_name_for(item_id: str, asset_id: str) -> str:
@@ -72,10 +106,12 @@ def job_spec(
         if state != "READY":
             vocabulary_name = None  # A failed vocabulary must not block the transcript.
     name = job_name_for(request.item_id, request.asset.asset_id)
+    media = request.media
     return TranscriptionJobSpec(
         job_name=name,
-        media_uri=f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
-        media_format=request.asset.media_format,
+        media_uri=f"s3://{media.bucket}/{media.key}" if media else
+        f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
+        media_format=media.media_format if media else request.asset.media_format,
         output_bucket=processed_bucket,
         output_key=transcript_key(request.work_prefix, name),
         kms_key_id=kms_key_id,

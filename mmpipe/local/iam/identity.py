@@ -27,6 +27,7 @@ import boto3
 import botocore.session
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.signers import RequestSigner
+from s3transfer.futures import BoundedExecutor
 
 OPERATOR_USER = "local-operator"
 _ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'  # noqa: E501
@@ -105,9 +106,9 @@ class Identities:
         return str(credential).split("/", 1)[0] if credential else None
 
 
-# A context variable, not a thread-local: boto3's transfer manager runs the parts of a large
-# download on its own threads and copies the context into them, so they act as their caller;
-# a plain new thread (moto's, a stand-in service's) starts with no one acting.
+# A context variable, not a thread-local: a new thread (moto's, a stand-in service's) starts
+# with no one acting. boto3's transfer manager (download_file, upload_file) runs the parts of
+# a transfer on its own threads: install() makes those act as the thread that asked.
 _acting: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
     "mmpipe_acting_as", default=None)
 # Who signs when no handler runs on the thread: the operator of the run in progress.
@@ -187,6 +188,26 @@ def _get_auth_instance(self: RequestSigner, signing_name: str, region_name: str,
                                            request_credentials, **kwargs)
 
 
+class _ActingTask:
+    """An s3transfer task that runs as whoever submitted it."""
+
+    def __init__(self, task: Any, credentials: ReadOnlyCredentials) -> None:
+        self._task, self._credentials = task, credentials
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with acting_as(self._credentials):
+            return self._task(*args, **kwargs)
+
+
+def _submit_acting(self: BoundedExecutor, task: Any, tag: Any = None, block: bool = True) -> Any:
+    acting = _acting.get()
+    task = _ActingTask(task, acting) if acting is not None else task
+    return _originals["submit"](self, task, tag, block)
+
+
 def install() -> None:
     """Every client signs with the caller's credentials, whenever and however it was created
     (boto3's default session, Powertools' own sessions, a client a handler module cached
@@ -195,6 +216,8 @@ def install() -> None:
     if "get_auth_instance" not in _originals:
         _originals["get_auth_instance"] = RequestSigner.get_auth_instance
         RequestSigner.get_auth_instance = _get_auth_instance
+        _originals["submit"] = BoundedExecutor.submit
+        BoundedExecutor.submit = _submit_acting
 
 
 def use_operator(operator: ReadOnlyCredentials) -> None:
@@ -207,3 +230,4 @@ def uninstall() -> None:
     original = _originals.pop("get_auth_instance", None)
     if original is not None:
         RequestSigner.get_auth_instance = original
+        BoundedExecutor.submit = _originals.pop("submit")

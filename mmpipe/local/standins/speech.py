@@ -346,17 +346,7 @@ class LocalTranscribe:
             s3.download_file(bucket, key, str(media))
             found = detect_media(media)
             wanted = job.media_format
-            if wanted and wanted != found.media_format and \
-                    found.media_format not in _INTERCHANGEABLE.get(wanted, set()):
-                raise MediaRefused("The media format provided does not match the detected "
-                                   f"media format ({wanted} given, {found.media_format} found).")
-            low, high = SAMPLE_RATES_HZ
-            if found.sample_rate_hz is not None and not low <= found.sample_rate_hz <= high:
-                raise MediaRefused(f"Invalid sample rate for audio file: {found.sample_rate_hz} "
-                                   f"Hz (Transcribe takes {low}-{high} Hz).")
-            if found.duration_s > MAX_DURATION_S:
-                raise MediaRefused("Invalid file size: file size too large. Maximum audio "
-                                   "duration is 4.000000 hours.")
+            self.refuse_unless_transcribable(found, wanted)
             job.media_format = wanted or found.media_format
             job.media_sample_rate_hertz = found.sample_rate_hz
             recognition = self.recognizer.recognize(media, job.language_code)
@@ -379,6 +369,21 @@ class LocalTranscribe:
             "TranscriptFileUri": f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{out_key}"}
         job.subtitles = {**(job.subtitles or {}), "SubtitleFileUris": uris}
         job.output_location_type = "CUSTOMER_BUCKET"
+
+    @staticmethod
+    def refuse_unless_transcribable(found: _Media, wanted: str | None) -> None:
+        """What fails a job once Transcribe has looked at the media, worded as it words it."""
+        if wanted and wanted != found.media_format and \
+                found.media_format not in _INTERCHANGEABLE.get(wanted, set()):
+            raise MediaRefused("The media format provided does not match the detected "
+                               f"media format ({wanted} given, {found.media_format} found).")
+        low, high = SAMPLE_RATES_HZ
+        if found.sample_rate_hz is not None and not low <= found.sample_rate_hz <= high:
+            raise MediaRefused(f"Invalid sample rate for audio file: {found.sample_rate_hz} "
+                               f"Hz (Transcribe takes {low}-{high} Hz).")
+        if found.duration_s > MAX_DURATION_S:
+            raise MediaRefused("Invalid file size: file size too large. Maximum audio "
+                               "duration is 4.000000 hours.")
 
     def _require(self, permission: Permission, operation: str) -> None:
         principal = current_principal()
