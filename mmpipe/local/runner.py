@@ -406,7 +406,7 @@ class LocalRun:
                     self.esm_error = f"the event source mapping cannot poll the buffer: {error}"
                     messages, queue_drained = [], True
                 if messages:
-                    self._dispatch(deployment, lam, sqs, messages, self._esm_credentials)
+                    self._dispatch(deployment, lam, sqs, messages)
             for execution in sfn.list_executions(
                     stateMachineArn=deployment.state_machine_arn)["executions"]:
                 outcome = by_item.get(execution["name"])
@@ -420,6 +420,8 @@ class LocalRun:
                     running.discard(execution["name"])
                     done.add(execution["name"])
                     self.progress.finished(outcome)
+            if queue_drained and not running:
+                break  # nothing left to start and nothing running: the rest never started
             if len(done) < len(outcomes):
                 time.sleep(0.05)
         for name in running - done:
@@ -437,9 +439,8 @@ class LocalRun:
                             "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return all(int(v) == 0 for v in attributes.values())
 
-    @staticmethod
-    def _dispatch(deployment: Deployment, lam: Any, sqs: Any,
-                  messages: list[dict[str, Any]], poller: Any) -> None:
+    def _dispatch(self, deployment: Deployment, lam: Any, sqs: Any,
+                  messages: list[dict[str, Any]]) -> None:
         queue_arn = (f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:"
                      f"{deployment.buffer_queue_url.rsplit('/', 1)[-1]}")
         records = [{
@@ -455,17 +456,22 @@ class LocalRun:
             failed = {m["MessageId"] for m in messages}
         else:
             failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures", [])}
-        with acting_as(poller):
-            for message in messages:
-                if message["MessageId"] in failed:
-                    # Visible again at once (locally): retried until the redrive policy
-                    # moves it.
-                    sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
-                                                  ReceiptHandle=message["ReceiptHandle"],
-                                                  VisibilityTimeout=0)
-                else:
-                    sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
-                                       ReceiptHandle=message["ReceiptHandle"])
+        try:
+            with acting_as(self._esm_credentials):
+                for message in messages:
+                    if message["MessageId"] in failed:
+                        # Visible again at once (locally): retried until the redrive policy
+                        # moves it.
+                        sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
+                                                      ReceiptHandle=message["ReceiptHandle"],
+                                                      VisibilityTimeout=0)
+                    else:
+                        sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
+                                           ReceiptHandle=message["ReceiptHandle"])
+        except ClientError as error:
+            # On AWS the messages come back after their visibility timeout and are started
+            # again (the dispatcher is idempotent by execution name): say so, go on.
+            self.esm_error = f"the event source mapping cannot settle its messages: {error}"
 
     def _collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
         if outcome.execution_arn is None or outcome.item_id is None:

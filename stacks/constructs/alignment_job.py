@@ -99,7 +99,7 @@ class AlignmentJob(Construct):
         )
         # SageMaker stages the media and the plan in, and the report out, as this role. Every
         # input is an S3Prefix, which SageMaker lists before it copies.
-        grant_object_read(self.role, ingest_bucket, config.ingest_prefix, key, versions=True)
+        grant_object_read(self.role, ingest_bucket, config.ingest_prefix, key)
         grant_object_read(self.role, processed_bucket, "work/", key)
         grant_object_write(self.role, processed_bucket, "work/", key)
         stack = Stack.of(self)

@@ -81,7 +81,7 @@ class PipelineFunctions(Construct):
         )
         grant_item_access(tables.task_tokens, self.start_transcription.role, key, PARK_TOKENS)
         # Transcribe reads the media and writes its output with the caller's permissions.
-        grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key, versions=True)
+        grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key)
         grant_object_write(self.start_transcription.role, processed_bucket, WORK, key)
         stack = Stack.of(self)
         self.start_transcription.role.add_to_policy(
@@ -186,7 +186,8 @@ class PipelineFunctions(Construct):
             "Asks Bedrock (Converse) about one asset, for JSON",
             timeout=Duration.minutes(5),
         )
-        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key, versions=True)
+        # Bedrock reads a video by its S3 location (no version) with this role's permissions.
+        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key)
         self._grant_work(self.analyze_media.role, processed_bucket)
         self._allow_bedrock(self.analyze_media.role, config)
 
@@ -236,7 +237,6 @@ class PipelineFunctions(Construct):
             timeout=Duration.minutes(2),
         )
         grant_object_read(self.result_writer.role, processed_bucket, WORK, key)
-        grant_object_read(self.result_writer.role, ingest_bucket, ingest, key, versions=True)
         grant_object_write(self.result_writer.role, processed_bucket, "results/", key)
         grant_object_write(self.result_writer.role, processed_bucket, "derived/", key)
         # Derived files a job was asked for but did not write are skipped, not fatal.

@@ -82,3 +82,28 @@ def test_cli_rejects_unknown_faults_and_missing_paths(tmp_path: Path) -> None:
     # Given / When / Then: usage errors exit 2 before anything runs
     assert main(["local", "run", str(tmp_path / "missing.png")]) == EXIT_USAGE
     assert main(["local", "run", str(tmp_path), "--inject", "gremlins"]) == EXIT_USAGE
+
+
+def test_cli_runs_a_given_assembly_with_iam_enforced_and_says_so(cdk_out, demo: Path,
+                                                                   tmp_path: Path,
+                                                                   capsys) -> None:
+    # Given an assembly already synthesized (what is about to be deployed)
+    # When the command runs it with --cdk-out
+    status = main(["local", "run", str(demo / "poster.png"), "--out", str(tmp_path / "given"),
+                   "--providers", "stub", "--cdk-out", str(cdk_out)])
+
+    # Then it used that assembly, with IAM enforced, and the summary records both
+    out = capsys.readouterr().out
+    assert status == EXIT_OK
+    assert "given with --cdk-out" in out
+    assert "IAM: enforced" in out
+    summary = json.loads((tmp_path / "given" / "summary.json").read_text())
+    assert (summary["iam"], summary["access_denied"]) == ("enforced", [])
+
+
+def test_cli_refuses_what_is_not_an_assembly_and_deny_without_iam(demo: Path,
+                                                                  tmp_path: Path) -> None:
+    poster = str(demo / "poster.png")
+    assert main(["local", "run", poster, "--cdk-out", str(tmp_path)]) == EXIT_USAGE
+    assert main(["local", "run", poster, "--no-iam", "--inject",
+                 "deny=s3:GetObject"]) == EXIT_USAGE

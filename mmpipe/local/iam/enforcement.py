@@ -96,6 +96,7 @@ class Enforcement:
     refusals: list[Refusal] = field(default_factory=list)
     unmapped: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _policy_cache: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
 
     # --- the moto hook ------------------------------------------------------------------
 
@@ -247,8 +248,19 @@ class Enforcement:
                     }) + "\n")
 
     def _policies(self, principal: Principal) -> list[Mapping[str, Any]]:
-        backend = iam_backends[ACCOUNT_ID]["aws"]
         role_name = str(principal.role_name)
+        with self._lock:
+            cached = self._policy_cache.get(role_name)
+        if cached is None:
+            cached = self._load_policies(role_name)
+            with self._lock:
+                self._policy_cache[role_name] = cached
+        return cached
+
+    @staticmethod
+    def _load_policies(role_name: str) -> list[Mapping[str, Any]]:
+        """The role's policies as deployed (they do not change during a run)."""
+        backend = iam_backends[ACCOUNT_ID]["aws"]
         documents: list[Mapping[str, Any]] = []
         for name in backend.list_role_policies(role_name):
             _, document = backend.get_role_policy(role_name, name)
