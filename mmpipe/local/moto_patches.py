@@ -63,6 +63,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
     WaitFunction,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -408,6 +409,15 @@ def _timeout_eval_body(self: Timeout, env: Any) -> None:
 # state machine's Retry intervals.
 
 
+# --- Patch 14: moto's definition parser shares one scope stack across threads -------------
+# Preprocessor._query_language_per_scope is a class attribute: two executions parsing the
+# definition at once push and pop the same list, and one crashes with IndexError (its
+# execution then never runs). Give each parser its own.
+def _preprocessor_init(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
+    _originals["preprocessor_init"](self, *args, **kwargs)
+    self._query_language_per_scope = []
+
+
 def _rebind(name: str, original: Any, replacement: Any) -> None:
     """Replace a function in every moto module that imported it by name."""
     for module_name, module in list(sys.modules.items()):
@@ -454,6 +464,8 @@ def install(
         BedrockRuntimeResponse.converse = _converse  # type: ignore[attr-defined]
         _originals["send_task_failure"] = StepFunctionResponse.send_task_failure
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        _originals["preprocessor_init"] = Preprocessor.__init__
+        Preprocessor.__init__ = _preprocessor_init  # type: ignore[method-assign,assignment]
         _originals["sdk_retry_time"] = botocore_endpoint.time
         botocore_endpoint.time = _ScaledTime()
         _originals["error_equals"] = ErrorEqualsDecl._eval_body
@@ -501,6 +513,7 @@ def uninstall() -> None:
         StepFunctionResponse.send_task_failure = _originals.pop("send_task_failure")  # type: ignore[method-assign]
         ErrorEqualsDecl._eval_body = _originals.pop("error_equals")  # type: ignore[method-assign]
         botocore_endpoint.time = _originals.pop("sdk_retry_time")
+        Preprocessor.__init__ = _originals.pop("preprocessor_init")  # type: ignore[method-assign]
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
         for module_name in _RERAISING_MODULES:
             setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010

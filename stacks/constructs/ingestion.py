@@ -136,6 +136,6 @@ class Ingestion(Construct):
         grant_key_encrypt(dispatcher.role, key)
         # HeadObject only (it needs s3:GetObject), to resolve URL-encoded keys; telling the
         # decoded key from the raw one needs a 404 for the one that does not exist.
-        grant_object_read(dispatcher.role, ingest_bucket, config.ingest_prefix, key, versions=True)
+        grant_object_read(dispatcher.role, ingest_bucket, config.ingest_prefix, key)
         grant_missing_object_checks(dispatcher.role, ingest_bucket)
         return dispatcher

@@ -46,7 +46,14 @@ class TranscriptionEvents(Construct):
             memory_mb=256,
         )
         grant_item_access(tables.task_tokens, self.callback.role, key, TAKE_TOKENS)
-        state_machine.grant_task_response(self.callback.role)
+        # Success or failure of the waiting task; it never sends heartbeats (CDK's
+        # grant_task_response would add SendTaskHeartbeat).
+        self.callback.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=[state_machine.state_machine_arn],
+            )
+        )
         # It asks Transcribe for the job's final state rather than trusting the event.
         self.callback.role.add_to_policy(
             iam.PolicyStatement(

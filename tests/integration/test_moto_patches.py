@@ -238,6 +238,17 @@ def test_a_callback_wait_times_out_on_the_time_scale(patched, monkeypatch) -> No
     assert time.monotonic() - started < 4
 
 
+def test_each_definition_parse_has_its_own_scope_stack(patched) -> None:
+    # Given two parsers, as two executions starting at once create on their own threads
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    first, second = Preprocessor(), Preprocessor()
+
+    # Then they do not share the query-language scope stack (moto's is a class attribute:
+    # one execution's pop under another's check crashed it with IndexError, seen in a run)
+    assert first._query_language_per_scope is not second._query_language_per_scope
+
+
 def test_uninstall_restores_moto() -> None:
     # Given the patches installed and removed
     moto_patches.install(lambda_runner=lambda *_: None, processing_runner=dict, scale=0.5)
