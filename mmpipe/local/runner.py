@@ -80,6 +80,7 @@ class RunReport:
     synth_cached: bool
     definition: dict[str, Any]
     iam: bool = True
+    cdk_out: Path | None = None
     refusals: list[Refusal] = field(default_factory=list)
     unmapped_operations: list[str] = field(default_factory=list)
 
@@ -314,6 +315,7 @@ class LocalRun:
             outcomes=outcomes, out_dir=self.out_dir, elapsed_s=time.monotonic() - started,
             time_scale=self.time_scale, providers=self.providers, faults=self.faults.describe(),
             synth_cached=self.synth_cached, definition=deployment.definition, iam=self.iam,
+            cdk_out=self.cdk_out,
             refusals=list(self.enforcement.refusals) if self.enforcement else [],
             unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [])
         _write_summary(report)
@@ -599,6 +601,7 @@ def _write_summary(report: RunReport) -> None:
         "time_scale": report.time_scale,
         "providers": report.providers,
         "faults": report.faults,
+        "cdk_out": str(report.cdk_out),
         "iam": "enforced" if report.iam else "off",
         "access_denied": [{"principal": r.principal, "action": r.permission.action,
                            "resource": r.permission.resource, "operation": r.operation,

@@ -95,9 +95,9 @@ def test_cli_runs_a_given_assembly_with_iam_enforced_and_says_so(cdk_out, demo: 
     # Then it used that assembly, with IAM enforced, and the summary records both
     out = capsys.readouterr().out
     assert status == EXIT_OK
-    assert "given with --cdk-out" in out
     assert "IAM: enforced" in out
     summary = json.loads((tmp_path / "given" / "summary.json").read_text())
+    assert summary["cdk_out"] == str(cdk_out)
     assert (summary["iam"], summary["access_denied"]) == ("enforced", [])
 
 
