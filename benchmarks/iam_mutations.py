@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
@@ -37,8 +39,8 @@ NOT_EXERCISED = ("xray:", "logs:", "ecr:", "cloudwatch:PutMetricData")
 
 
 def _inputs(scratch: Path) -> list[Path]:
-    """The demo, a bundle with a missing asset (the 404-versus-403 path), and a MOV video
-    (audio extracted for Transcribe)."""
+    """The demo, a bundle with a missing asset (the 404-versus-403 path), a MOV video (audio
+    extracted for Transcribe) and a PDF (read by version, sent as a document)."""
     bundle = scratch / "missing-asset"
     bundle.mkdir(exist_ok=True)
     (bundle / "notes.txt").write_text("Notes about an item whose photo never arrived.")
@@ -47,10 +49,12 @@ def _inputs(scratch: Path) -> list[Path]:
     clip = scratch / "clip.mov"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc=duration=2:size=160x120:rate=10", "-f", "lavfi", "-i",
-                    "sine=duration=2", "-c:v", "libx264", "-c:a", "aac", "-shortest",
+                    "sine=duration=2", "-c:v", "mpeg4", "-c:a", "aac", "-shortest",
                     str(clip)], check=True)
+    page = scratch / "page.pdf"
+    Image.new("RGB", (200, 100), (240, 240, 240)).save(page, format="PDF")
     return [DEMO / "speech.wav", DEMO / "poster.png", DEMO / "product", DEMO / "lecture",
-            DEMO / "broken.png", bundle, clip]
+            DEMO / "broken.png", bundle, clip, page]
 
 
 def _places(report: RunReport) -> dict[str, str]:

@@ -1,5 +1,9 @@
 """`mmpipe`: the project's command line. `mmpipe local run PATH...` runs the synthesized
-pipeline offline, end to end (see DESIGN.md, "Local mode")."""
+pipeline offline, end to end (see DESIGN.md, "Local mode").
+
+Exit status of `local run`: 0 every input reached a terminal place and nothing was refused;
+1 some did not; 2 usage; 3 set-up (synth) failed; 4 every input ended, but the synthesized
+roles were refused calls an `--inject deny` did not ask for."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ EXIT_OK = 0
 EXIT_NOT_TERMINAL = 1
 EXIT_USAGE = 2
 EXIT_SETUP = 3
+EXIT_ACCESS_DENIED = 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +132,13 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
         console.print(refusals_table(report))
     console.print(f"Results, records and execution histories: [bold]{report.out_dir}[/] "
                   f"({len(report.outcomes)} items in {report.elapsed_s:.1f}s)")
+    unexpected = [r for r in report.refusals if r.decision.name != "DENIED_BY_SCP"]
+    if report.ok and unexpected:
+        # Every item ended somewhere, but the deployed stack would be refused these calls.
+        console.print(f"[red]{len(unexpected)} call(s) refused by the synthesized roles "
+                      "(see the table above and access-denied.jsonl): the stack as deployed "
+                      "lacks these permissions[/]")
+        return EXIT_ACCESS_DENIED
     if report.ok:
         return EXIT_OK
     for outcome in report.unfinished:

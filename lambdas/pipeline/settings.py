@@ -29,6 +29,10 @@ class Settings(BaseModel):
     idempotency_table: str | None = None
     event_bus_name: str | None = None
     thresholds_parameter_path: str | None = None
+    # How long a function keeps the SSM thresholds it read (operators' changes apply within
+    # this). Local mode sets 0: its handlers share one process, and each must read with its
+    # own role, as each function does on AWS.
+    thresholds_max_age_s: int = Field(default=300, ge=0)
     transcribe_output_prefix: str = "work/"
 
     @field_validator("pipeline_config", mode="before")

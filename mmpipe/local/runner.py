@@ -177,7 +177,6 @@ class LambdaHost:
         self._faults = faults
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
-        self._started: set[str] = set()
         self.invocations = 0
 
     def handler_for(self, path: str) -> Callable[..., Any]:
@@ -196,20 +195,8 @@ class LambdaHost:
         function = self._functions.get(function_name)
         context = _FakeLambdaContext(function_name,
                                      timeout_s=function.timeout_s if function else 60)
-        self._cold_start(function_name)
         with acting_as(self._credentials[function_name]):
             return self.handler_for(handler_path)(event, context)
-
-    def _cold_start(self, function_name: str) -> None:
-        """Each function's first invocation reads its parameters itself, with its own role,
-        as a cold start on Lambda would: the handlers share Powertools' cache in-process."""
-        with self._lock:
-            if function_name in self._started:
-                return
-            self._started.add(function_name)
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
-
-        parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
@@ -233,6 +220,8 @@ def local_environment(deployment: Deployment) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_NAME": "local",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
         "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would flood the console
+        # Handlers share this process: each reads the SSM thresholds itself, with its role.
+        "THRESHOLDS_MAX_AGE_S": "0",
         **deployment.environment,
     }
 
@@ -302,6 +291,7 @@ class LocalRun:
             # From here on every client signs as the operator, or as the function that runs.
             identity.install()
             identities = Identities(REGION)
+            stack.enter_context(acting_as(identities.operator))
             stack.callback(identity.uninstall)
             deployment = deploy(self.assembly)
             stack.enter_context(_environment(local_environment(deployment)))
@@ -346,7 +336,7 @@ class LocalRun:
         processing = LocalProcessing(stub_job if stub else real_job, self.faults, identities,
                                      self.enforcement, deployment.state_machine_role_arn)
         transcribe = LocalTranscribe(StubRecognizer() if stub else WhisperRecognizer(),
-                                     self.faults, self.enforcement)
+                                     self.faults, identities.operator, self.enforcement)
         stack.callback(transcribe.shutdown)
         bedrock = LocalBedrock(LocalModel(ocr=not stub and ocr_available(), faults=self.faults,
                                           provider=self.providers),

@@ -101,6 +101,10 @@ class PipelineFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": "multimodal-pipeline",
                 "POWERTOOLS_METRICS_NAMESPACE": "MultimodalPipeline",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # The SDK's own retries, stated rather than left to its defaults: a few quick
+                # attempts, then the state machine's Retry (backoff over minutes) takes over.
+                "AWS_RETRY_MODE": "standard",
+                "AWS_MAX_ATTEMPTS": "3",
                 "PIPELINE_CONFIG": config.model_dump_json(),
                 **(environment or {}),
             },

@@ -186,8 +186,8 @@ class PipelineFunctions(Construct):
             "Asks Bedrock (Converse) about one asset, for JSON",
             timeout=Duration.minutes(5),
         )
-        # Bedrock reads a video by its S3 location (no version) with this role's permissions.
-        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key)
+        # PDFs are read by version; Bedrock reads a video by its S3 location with this role.
+        grant_object_read(self.analyze_media.role, ingest_bucket, ingest, key, versions=True)
         self._grant_work(self.analyze_media.role, processed_bucket)
         self._allow_bedrock(self.analyze_media.role, config)
 

@@ -13,7 +13,8 @@ NO_RESOURCE_LEVEL = {
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "ecr:GetAuthorizationToken",
-    # The Service Authorization Reference lists no resource type for the task-token calls.
+    # The Service Authorization Reference lists no resource type for the task-token calls;
+    # AWS evaluates them on the state machine that issued the token, so "*" or its ARN work.
     "states:SendTaskSuccess",
     "states:SendTaskFailure",
     "cloudwatch:PutMetricData",

@@ -33,11 +33,18 @@ def _failed_branches(result: dict) -> dict[str, dict]:
     return {b["branch"]: b["failure"] for b in result["branches"] if b["status"] == "failed"}
 
 
+def _pdf(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (200, 100), (240, 240, 240)).save(path, format="PDF")
+    return path
+
+
 def test_the_synthesized_assembly_processes_under_its_own_policies(cdk_out, demo, tmp_path):
     # Given the assembly exactly as synthesized, IAM enforced
-    # When the demo's speech, poster and lecture bundle run
+    # When the demo's speech, poster and lecture bundle, and a PDF, run
     report = _run(cdk_out, tmp_path, [demo / "speech.wav", demo / "poster.png",
-                                      demo / "lecture"])
+                                      demo / "lecture", _pdf(tmp_path / "page.pdf")])
 
     # Then nothing was refused, every request's permissions were known, all processed
     assert report.iam

@@ -101,6 +101,25 @@ def test_cli_runs_a_given_assembly_with_iam_enforced_and_says_so(cdk_out, demo: 
     assert (summary["iam"], summary["access_denied"]) == ("enforced", [])
 
 
+def test_cli_exits_4_when_the_roles_were_refused_calls(cdk_out, demo: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    # Given an assembly whose analysis role may not call the model
+    from mmpipe.cli import EXIT_ACCESS_DENIED
+    from mmpipe.local.iam.mutations import grants, without
+
+    (grant,) = [g for g in grants(cdk_out) if g.role.startswith("FunctionsAnalyzeMediaRole")
+                and g.action == "bedrock:InvokeModel"]
+    broken = without(cdk_out, tmp_path / "cdk.out", grant)
+
+    # When the command runs an image on it
+    status = main(["local", "run", str(demo / "poster.png"), "--out", str(tmp_path / "out"),
+                   "--providers", "stub", "--cdk-out", str(broken)])
+
+    # Then the item still ends somewhere, but the run fails: the stack lacks a permission
+    assert status == EXIT_ACCESS_DENIED
+    assert "lacks these permissions" in capsys.readouterr().out
+
+
 def test_cli_refuses_what_is_not_an_assembly_and_deny_without_iam(demo: Path,
                                                                   tmp_path: Path) -> None:
     poster = str(demo / "poster.png")

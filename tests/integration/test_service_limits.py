@@ -139,10 +139,10 @@ class TestTranscribe:
 
     @pytest.mark.parametrize(("make", "says"), [
         (["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48", "-f", "lavfi", "-i",
-          "sine=duration=1", "-c:v", "libx264", "-c:a", "aac", "-shortest", "clip.mov"],
+          "sine=duration=1", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", "clip.mov"],
          "Unsupported media format"),
         (["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48", "-f", "lavfi", "-i",
-          "sine=duration=1", "-c:v", "libx264", "-c:a", "libopus", "-shortest", "clip.mkv"],
+          "sine=duration=1", "-c:v", "mpeg4", "-c:a", "libopus", "-shortest", "clip.mkv"],
          "Unsupported media format"),
         (["-f", "lavfi", "-i", "sine=duration=1:sample_rate=96000", "hi-res.wav"],
          "Invalid sample rate"),

@@ -16,7 +16,7 @@ from tests.integration.conftest import outcome_for
 def _clip(target: Path, audio_codec: str) -> Path:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc=duration=2:size=160x120:rate=10", "-f", "lavfi", "-i",
-                    "sine=frequency=300:duration=2", "-c:v", "libx264", "-c:a", audio_codec,
+                    "sine=frequency=300:duration=2", "-c:v", "mpeg4", "-c:a", audio_codec,
                     "-shortest", str(target)], check=True)
     return target
 

@@ -22,9 +22,6 @@ from pipeline.models.branches import GateResult
 from pipeline.observability import logger, metrics
 from pipeline.settings import Settings
 
-THRESHOLDS_MAX_AGE_S = 300
-
-
 
 def current_thresholds(settings: Settings) -> Thresholds:
     """The thresholds the gates apply now.
@@ -37,7 +34,7 @@ def current_thresholds(settings: Settings) -> Thresholds:
     path = settings.thresholds_parameter_path
     if not path:
         return settings.pipeline_config.thresholds
-    values = _fetch(path.rstrip("/"))
+    values = _fetch(path.rstrip("/"), settings.thresholds_max_age_s)
     wanted = Thresholds.model_fields.keys()
     missing = sorted(name for name in wanted if name not in values)
     if missing:
@@ -48,9 +45,9 @@ def current_thresholds(settings: Settings) -> Thresholds:
         raise ThresholdsInvalid(f"SSM thresholds under {path} are invalid: {error}") from error
 
 
-def _fetch(path: str) -> dict[str, str]:
+def _fetch(path: str, max_age_s: int) -> dict[str, str]:
     try:
-        values = get_parameters(path, max_age=THRESHOLDS_MAX_AGE_S)
+        values = get_parameters(path, max_age=max_age_s)
     except GetParameterError as error:
         # Powertools wraps every failure; unwrap throttling and 5xx so the state machine retries.
         cause = error.__cause__ or error.__context__

@@ -147,7 +147,8 @@ class Enforcement:
         if service == "s3":
             operation = str(response.data.get("Action", ""))
             params: dict[str, Any] = {k: v[0] if isinstance(v, list) and v else v
-                                      for k, v in parse_qs(urlparse(response.uri).query).items()}
+                                      for k, v in parse_qs(urlparse(response.uri).query,
+                                                          keep_blank_values=True).items()}
         else:
             operation = response._get_action()
             params = json_params(response.body)
@@ -176,6 +177,9 @@ class Enforcement:
                 key = self.keys.buckets.get(bucket)
                 if key and need.action == "s3:PutObject":
                     yield Permission("kms:GenerateDataKey", key, via)
+                    if {"uploads", "uploadId"} & set(request.params):
+                        # A multipart upload reads the data key back for every part.
+                        yield Permission("kms:Decrypt", key, via)
                 elif key and need.action in ("s3:GetObject", "s3:GetObjectVersion") \
                         and request.method != "HEAD":  # HEAD reads metadata only
                     yield Permission("kms:Decrypt", key, via)
@@ -183,7 +187,9 @@ class Enforcement:
             for need in needs:
                 key = self.keys.queues.get(need.resource or "")
                 if key and need.action == "sqs:SendMessage":
+                    # SQS documents both for producers to an encrypted queue.
                     yield Permission("kms:GenerateDataKey", key, via)
+                    yield Permission("kms:Decrypt", key, via)
                 elif key and need.action == "sqs:ReceiveMessage":
                     yield Permission("kms:Decrypt", key, via)
         elif request.service == "states":

@@ -5,9 +5,10 @@ services with the state machine's role, and SageMaker stages data with the job's
 Locally all of them share one process, so the credentials follow the calling context
 instead: while a handler runs, every boto3 client signs with that function's role, whatever
 client object it uses (module-level caches included, even ones created before the run).
-Outside a handler, requests are signed by the local operator, the person running
-`mmpipe local run`, who may do anything (as an administrator uploading files would).
-Step Functions' own service clients are pinned to the state machine's role.
+The runner and the stand-in services act, explicitly, as the local operator, the person
+running `mmpipe local run`, who may do anything (as an administrator uploading files would).
+Step Functions' own service clients are pinned to the state machine's role. A request made
+where no one acts (a thread nobody started as anyone) is refused, not signed as the operator.
 
 Credentials come from moto's STS (`AssumeRole` on the roles the synthesized template
 declares), so the emulated services see exactly the principal AWS would see.
@@ -111,15 +112,17 @@ class Identities:
 # a transfer on its own threads: install() makes those act as the thread that asked.
 _acting: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
     "mmpipe_acting_as", default=None)
-# Who signs when no handler runs on the thread: the operator of the run in progress.
+# Set once the run's operator exists: from then on, every request needs someone acting.
 _operator: list[ReadOnlyCredentials] = []
 
 
+class Unsigned(RuntimeError):
+    """A request made in a context where no one acts: a thread local mode did not start as
+    a function, a role or the operator. Refused rather than signed as an administrator."""
+
+
 def current_credentials() -> ReadOnlyCredentials | None:
-    acting = _acting.get()
-    if acting is not None:
-        return acting
-    return _operator[-1] if _operator else None
+    return _acting.get()
 
 
 @contextlib.contextmanager
@@ -144,7 +147,10 @@ class CallerCredentials(Credentials):  # type: ignore[misc]
         credentials = current_credentials()
         if credentials is not None:
             return credentials
-        # No operator yet: the usual chain, from the environment.
+        if _operator:
+            raise Unsigned("an AWS request from a thread no function, role or operator acts "
+                           "on: local mode will not sign it as an administrator")
+        # Setting up, before the operator exists: the usual chain, from the environment.
         environment = botocore.session.Session().get_credentials()
         return environment.get_frozen_credentials()
 

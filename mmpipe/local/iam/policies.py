@@ -4,7 +4,9 @@ An explicit Deny wins; otherwise an Allow is needed; otherwise the request is im
 denied. Actions match case-insensitively, resources case-sensitively, both with `*` and `?`
 wildcards. Conditions follow the documented rules: keys are ANDed, values of one key ORed, a
 key missing from the request fails the condition unless the operator is negated (`...Not...`),
-ends in `IfExists`, or is `Null`. Operators the emulation does not know fail closed.
+ends in `IfExists`, or is `Null`; negation applies per request value, before `ForAllValues`
+(true on an absent key) or `ForAnyValue` (false on one). Operators the emulation does not
+know fail closed: such an Allow does not allow, such a Deny denies.
 
 Not modelled: resource-based policies (bucket, key and queue policies), permission
 boundaries, session policies and real service control policies (see `Denials` for the local
@@ -96,17 +98,30 @@ class _Conditions:
             wants_absent = str(_as_list(expected)[0]).lower() == "true"
             return wants_absent != present
         negated = "Not" in name
-        if not present:
-            return if_exists or negated
-        values = [str(v) for v in _as_list(context[key.lower()])]
-        wanted = [str(v) for v in _as_list(expected)]
         test = _TESTS.get(name.replace("Not", ""))
         if test is None:
-            return False  # an operator this emulation does not know fails closed
-        hits = [any(test(w, v) for w in wanted) for v in values]
-        # ForAllValues: every request value must match; ForAnyValue or single-valued: one.
-        result = all(hits) if qualifier == "ForAllValues" else any(hits)
-        return not result if negated else result
+            raise UnknownOperator(operator)
+        values = [str(v) for v in _as_list(context[key.lower()])] if present else []
+        if qualifier == "ForAllValues":
+            # True when every request value matches, which an absent or empty key does.
+            return all(_value_matches(test, expected, v, negated) for v in values)
+        if not values:
+            # ForAnyValue needs a value; a single-valued key that is absent satisfies only
+            # the negated operators and ...IfExists.
+            return False if qualifier == "ForAnyValue" else (if_exists or negated)
+        # ForAnyValue, or a single-valued key: one request value is enough.
+        return any(_value_matches(test, expected, v, negated) for v in values)
+
+
+class UnknownOperator(Exception):
+    """A condition operator the emulation does not implement."""
+
+
+def _value_matches(test: Any, expected: Any, value: str, negated: bool) -> bool:
+    """One request value against the condition's values: a match with any of them, or, for
+    a negated operator, a match with none (IAM negates per value, before ForAll/ForAny)."""
+    hit = any(test(str(w), value) for w in _as_list(expected))
+    return not hit if negated else hit
 
 
 def _numeric(wanted: str, value: str, compare: Any) -> bool:
@@ -141,7 +156,11 @@ def statement_applies(statement: Mapping[str, Any], permission: Permission) -> b
         return False
     if "NotResource" in statement and resource_matches(statement["NotResource"], resource):
         return False
-    return _Conditions.holds(statement.get("Condition", {}), permission.context)
+    try:
+        return _Conditions.holds(statement.get("Condition", {}), permission.context)
+    except UnknownOperator:
+        # Fail closed: an Allow the emulation cannot judge does not allow; a Deny does deny.
+        return statement.get("Effect") == "Deny"
 
 
 def evaluate(policies: Iterable[Mapping[str, Any]], permission: Permission) -> Decision:

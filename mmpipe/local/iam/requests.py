@@ -50,8 +50,20 @@ def _named(name: str, request: AwsRequest, service: str, kind: str, separator: s
 
 
 def _dynamodb(request: AwsRequest) -> Needs:
-    table = _named(str(request.params.get("TableName", "")), request, "dynamodb", "table")
-    return [Permission(f"dynamodb:{request.operation}", table)]
+    params, action = request.params, f"dynamodb:{request.operation}"
+    if "RequestItems" in params:  # BatchGetItem, BatchWriteItem: every table named
+        tables = list(params["RequestItems"])
+    elif "TransactItems" in params:  # TransactGetItems, TransactWriteItems
+        tables = [str(inner["TableName"]) for item in params["TransactItems"]
+                  for inner in item.values() if isinstance(inner, dict) and "TableName" in inner]
+    elif "TableName" in params:
+        tables = [str(params["TableName"])]
+    else:
+        return [Permission(action, None)]
+    arns = [_named(t, request, "dynamodb", "table") for t in dict.fromkeys(tables)]
+    if params.get("IndexName") and len(arns) == 1:  # Query/Scan on an index
+        arns = [f"{arns[0]}/index/{params['IndexName']}"]
+    return [Permission(action, arn) for arn in arns]
 
 
 def _states(request: AwsRequest) -> Needs:
@@ -192,6 +204,8 @@ _S3_ACTIONS = {"ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
 
 def _s3(request: AwsRequest) -> Needs:
     action = "s3:" + _S3_ACTIONS.get(request.operation, request.operation)
+    if action == "s3:GetObject" and request.method == "HEAD" and "versionId" in request.params:
+        action = "s3:GetObjectVersion"  # moto says GetObject for every HEAD on a key
     resource = request.resource or "arn:aws:s3:::*"
     context: dict[str, str] = {}
     if action == "s3:ListBucket":

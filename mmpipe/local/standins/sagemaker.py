@@ -135,6 +135,8 @@ class LocalProcessing:
         name = str(request["ProcessingJobName"]).lower()
         job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/{name}"
         needs = [Permission("sagemaker:CreateProcessingJob", job),
+                 # .sync reads the job's state until it ends.
+                 Permission("sagemaker:DescribeProcessingJob", job),
                  Permission("iam:PassRole", str(request["RoleArn"]),
                             {"iam:PassedToService": "sagemaker.amazonaws.com"})]
         if request.get("Tags"):

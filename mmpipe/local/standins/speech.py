@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from botocore.credentials import ReadOnlyCredentials
 
 from mmpipe.local.contracts import RequestRejected, check_request
 from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement, current_principal
+from mmpipe.local.iam.identity import acting_as
 from mmpipe.local.iam.policies import Permission
 from mmpipe.local.template import ACCOUNT_ID, REGION
 
@@ -250,6 +252,7 @@ class LocalTranscribe:
 
     recognizer: Recognizer
     faults: Faults
+    service: ReadOnlyCredentials | None = None  # who the service acts as (the operator)
     enforcement: Enforcement | None = None
     workers: int = 2
     _pool: ThreadPoolExecutor | None = None
@@ -318,6 +321,13 @@ class LocalTranscribe:
     # --- the job ------------------------------------------------------------------------
 
     def _run(self, job: Any) -> None:
+        if self.service is None:
+            self._work(job)
+            return
+        with acting_as(self.service):
+            self._work(job)
+
+    def _work(self, job: Any) -> None:
         job.status = "IN_PROGRESS"
         job.start_time = _now()
         try:

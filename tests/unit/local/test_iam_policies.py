@@ -106,11 +106,42 @@ class TestConditions:
                            {"iam:passedtoservice": "sagemaker.amazonaws.com"})
         assert evaluate([policy], asked).allowed
 
-    def test_an_unknown_operator_fails_closed(self) -> None:
-        policy = _policy(_allow("s3:GetObject", "*",
-                                Condition={"DateGreaterThan": {"aws:CurrentTime": "2020"}}))
-        assert not evaluate([policy], Permission("s3:GetObject", f"{BUCKET}/k",
-                                                 {"aws:CurrentTime": "2026"})).allowed
+    def test_an_unknown_operator_fails_closed_both_ways(self) -> None:
+        # An Allow the emulation cannot judge does not allow; a Deny it cannot judge denies.
+        condition = {"DateGreaterThan": {"aws:CurrentTime": "2020"}}
+        allow = _policy(_allow("s3:GetObject", "*", Condition=condition))
+        deny = _policy(_allow("s3:*", "*"), {"Effect": "Deny", "Action": "s3:GetObject",
+                                             "Resource": "*", "Condition": condition})
+        asked = Permission("s3:GetObject", f"{BUCKET}/k", {"aws:CurrentTime": "2026"})
+        assert evaluate([allow], asked) is Decision.IMPLICIT_DENY
+        assert evaluate([deny], asked) is Decision.EXPLICIT_DENY
+
+
+class TestMultivaluedKeys:
+    """IAM negates per value, then applies ForAllValues or ForAnyValue."""
+
+    @staticmethod
+    def _decide(operator: str, tags: list[str] | None) -> Decision:
+        policy = _policy(_allow("s3:PutObjectTagging", "*",
+                                Condition={operator: {"aws:TagKeys": ["a"]}}))
+        context = {} if tags is None else {"aws:TagKeys": tags}
+        return evaluate([policy], Permission("s3:PutObjectTagging", f"{BUCKET}/k", context))
+
+    @pytest.mark.parametrize(("operator", "tags", "allowed"), [
+        ("ForAllValues:StringEquals", ["a"], True),
+        ("ForAllValues:StringEquals", ["a", "x"], False),
+        ("ForAllValues:StringEquals", None, True),  # an absent key: every value matches
+        ("ForAllValues:StringNotEquals", ["x", "y"], True),
+        ("ForAllValues:StringNotEquals", ["a", "x"], False),
+        ("ForAnyValue:StringEquals", ["a", "x"], True),
+        ("ForAnyValue:StringEquals", ["x"], False),
+        ("ForAnyValue:StringEquals", None, False),  # nothing to match
+        ("ForAnyValue:StringNotEquals", ["a", "x"], True),
+        ("ForAnyValue:StringNotEquals", ["a"], False),
+        ("ForAnyValue:StringNotEquals", None, False),
+    ])
+    def test_set_operators(self, operator: str, tags: list[str] | None, allowed: bool) -> None:
+        assert self._decide(operator, tags).allowed is allowed
 
 
 def test_denials_behave_like_an_scp_with_iam_wildcards() -> None:
