@@ -484,6 +484,12 @@ class LocalRun:
              "input": outcome.input, "events": outcome.history}, indent=2, default=str))
         records = {kind: _find_record(s3, deployment.processed_bucket, kind, outcome.item_id)
                    for kind in ("results", "quarantine", "failures")}
+        written = sorted(kind for kind, document in records.items() if document)
+        if len(written) > 1:
+            # The promise is one record per item: two places is as broken as none.
+            outcome.error = "DuplicateRecords"
+            outcome.cause = (f"execution {outcome.status} and records in {' and '.join(written)}")
+            return
         if outcome.status in ("RUNNING", "ABORTED") and outcome.error is None and \
                 described.get("error") in (None, "LocalRunTimeout"):
             outcome.status = "TIMED_OUT_LOCALLY"
@@ -498,13 +504,17 @@ class LocalRun:
             outcome.place = "quarantined"
             outcome.record_file = self._save("quarantine", outcome.item_id,
                                              records["quarantine"])
-        elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED") and records["failures"]:
             outcome.place = "failed"
             outcome.error = described.get("error")
             outcome.cause = described.get("cause")
-            if records["failures"]:
-                outcome.record_file = self._save("failures", outcome.item_id,
-                                                 records["failures"])
+            outcome.record_file = self._save("failures", outcome.item_id, records["failures"])
+        elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            # Failed without a failure record: not a terminal place, a lost item.
+            outcome.error = "NoRecord"
+            outcome.cause = (f"execution {outcome.status} ({described.get('error')}: "
+                             f"{(described.get('cause') or '')[:300]}) but wrote no failure "
+                             "record")
         else:
             outcome.error = "NoRecord"
             outcome.cause = (f"execution {outcome.status} but wrote no result, quarantine or "

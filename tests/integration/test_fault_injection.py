@@ -94,3 +94,17 @@ def test_a_raising_lambda_fails_the_item_with_a_record(run_local, demo: Path) ->
     assert outcome_for(report, "broken.png").place == "quarantined"
     assert report.ok
     assert sum(report.counts().values()) == 2
+
+
+def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(run_local,
+                                                                         demo: Path) -> None:
+    # Given fusion fails and so does the failure recorder: the execution fails, no record
+    report = run_local([demo / "poster.png"], inject="lambda-raise=fusion,"
+                                                     "lambda-raise=failure_recorder")
+
+    # Then the run does not count it as ended: one record per item is the promise
+    poster = outcome_for(report, "poster.png")
+    assert poster.status == "FAILED"
+    assert (poster.place, poster.error) == (None, "NoRecord")
+    assert not report.ok
+    assert sum(report.counts().values()) == 0
