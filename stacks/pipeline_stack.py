@@ -30,6 +30,8 @@ class MultimodalPipelineStack(Stack):
         tables = Tables(self, "Tables", key=storage.key)
         thresholds = ThresholdParameters(self, "Thresholds", thresholds=config.thresholds)
         failed_items = encrypted_queue(self, "FailedItems", storage.key)
+        # ItemProcessed events that could not be sent after the result was written.
+        unsent_events = encrypted_queue(self, "UnsentEvents", storage.key)
         functions = PipelineFunctions(
             self,
             "Functions",
@@ -57,6 +59,7 @@ class MultimodalPipelineStack(Stack):
             functions=functions,
             alignment_job=alignment_job,
             failed_items_queue=failed_items,
+            unsent_events_queue=unsent_events,
         )
         ingestion = Ingestion(
             self,
@@ -88,9 +91,10 @@ class MultimodalPipelineStack(Stack):
             dead_letter_queues={
                 "IngestDeadLetters": ingestion.dead_letter_queue,
                 "FailedItems": failed_items,
+                "UnsentEvents": unsent_events,
             },
         )
-        acknowledge_findings(self, failed_items)
+        acknowledge_findings(self, failed_items, unsent_events)
 
         CfnOutput(
             self,
@@ -102,3 +106,4 @@ class MultimodalPipelineStack(Stack):
         CfnOutput(self, "StateMachineArn", value=pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)
         CfnOutput(self, "FailedItemsQueueUrl", value=failed_items.queue_url)
+        CfnOutput(self, "UnsentEventsQueueUrl", value=unsent_events.queue_url)

@@ -11,7 +11,10 @@ SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambd
     transcribe-fail         every Transcribe job ends FAILED
     sagemaker-fail          every alignment (SageMaker Processing) job ends Failed
     model-malformed         the model answers with text that is not the JSON asked for
+    events-fail             EventBridge refuses the pipeline's own events (ItemProcessed)
     lambda-raise=NAME       the handler module NAME (e.g. fusion) raises InjectedFault
+    lambda-raise-after=NAME the handler NAME does its work, then raises (a timeout right after
+                            its writes, say)
     deny=ACTION[,ACTION...] deny IAM actions to every role of the stack, as an organization's
                             service control policy would (wildcards as in IAM: s3:Put*)
 """
@@ -34,7 +37,7 @@ class FaultSpecError(ValueError):
 
 
 _FRACTIONS = {"bedrock-throttle", "transcribe-throttle"}
-_FLAGS = {"transcribe-fail", "sagemaker-fail", "model-malformed"}
+_FLAGS = {"transcribe-fail", "sagemaker-fail", "model-malformed", "events-fail"}
 _COUNTS = {"bedrock-throttle-burst"}
 
 
@@ -46,7 +49,9 @@ class Faults:
     transcribe_fail: bool = False
     sagemaker_fail: bool = False
     model_malformed: bool = False
+    events_fail: bool = False
     lambda_raise: frozenset[str] = frozenset()
+    lambda_raise_after: frozenset[str] = frozenset()
     deny: frozenset[str] = frozenset()
     seed: int = 7
     _random: random.Random = field(init=False, repr=False)
@@ -77,6 +82,7 @@ class Faults:
                   if getattr(self, name.replace("-", "_"))]
         parts += [name for name in sorted(_FLAGS) if getattr(self, name.replace("-", "_"))]
         parts += [f"lambda-raise={name}" for name in sorted(self.lambda_raise)]
+        parts += [f"lambda-raise-after={name}" for name in sorted(self.lambda_raise_after)]
         if self.deny:
             parts.append("deny=" + ",".join(sorted(self.deny)))
         return ", ".join(parts) or "none"
@@ -87,6 +93,7 @@ def parse_faults(spec: str | None) -> Faults:
     if not spec:
         return faults
     raises: set[str] = set()
+    raises_after: set[str] = set()
     denied: set[str] = set()
     denying = False  # after deny=, bare IAM actions continue its list
     for raw in spec.split(","):
@@ -122,13 +129,20 @@ def parse_faults(spec: str | None) -> Faults:
                     f"deny needs IAM actions, e.g. deny=transcribe:StartTranscriptionJob; "
                     f"got {value!r}")
             denied.add(value)
+        elif name == "lambda-raise-after":
+            if not value:
+                raise FaultSpecError("lambda-raise-after needs a handler name, e.g. "
+                                     "lambda-raise-after=result_writer")
+            raises_after.add(value)
         elif name == "lambda-raise":
             if not value:
                 raise FaultSpecError("lambda-raise needs a handler name, e.g. lambda-raise=fusion")
             raises.add(value)
         else:
-            known = sorted(_FRACTIONS | _FLAGS | _COUNTS | {"lambda-raise", "deny"})
+            known = sorted(_FRACTIONS | _FLAGS | _COUNTS
+                           | {"lambda-raise", "lambda-raise-after", "deny"})
             raise FaultSpecError(f"unknown fault {name!r}; known: {', '.join(known)}")
     faults.lambda_raise = frozenset(raises)
+    faults.lambda_raise_after = frozenset(raises_after)
     faults.deny = frozenset(denied)
     return faults

@@ -25,7 +25,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend, lambda_simple_back
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import ActionResult, EmptyResult
-from moto.events.models import Rule
+from moto.events.models import EventsBackend, Rule
 from moto.moto_api import state_manager
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
@@ -70,6 +70,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.transcribe.models import TranscribeBackend
 from moto.transcribe.responses import TranscribeResponse
 
+from mmpipe.local.faults import Faults
 from mmpipe.local.iam import identity
 from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.standins.model import LocalBedrock
@@ -409,7 +410,24 @@ def _timeout_eval_body(self: Timeout, env: Any) -> None:
 # state machine's Retry intervals.
 
 
-# --- Patch 14: moto's definition parser shares one scope stack across threads -------------
+# --- Patch 14: injected EventBridge failures (--inject events-fail) -----------------------
+# Not a moto gap: EventBridge answers the pipeline's own events with a failed entry, as it
+# does when it cannot take them (InternalFailure), so the pipeline's handling is exercised.
+PIPELINE_EVENT_SOURCE = "multimodal-pipeline"
+
+
+def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    faults: Faults | None = _state["faults"]
+    if faults is not None and faults.events_fail and any(
+            e.get("Source") == PIPELINE_EVENT_SOURCE for e in events):
+        return [{"ErrorCode": "InternalFailure",
+                 "ErrorMessage": "EventBridge could not take the event (injected)"}
+                for _ in events]
+    result: list[dict[str, Any]] = _originals["put_events"](self, events)
+    return result
+
+
+# --- Patch 15: moto's definition parser shares one scope stack across threads -------------
 # Preprocessor._query_language_per_scope is a class attribute: two executions parsing the
 # definition at once push and pop the same list, and one crashes with IndexError (its
 # execution then never runs). Give each parser its own.
@@ -434,6 +452,7 @@ def install(
     bedrock: LocalBedrock | None = None,
     enforcement: Enforcement | None = None,
     state_machine_credentials: ReadOnlyCredentials | None = None,
+    faults: Faults | None = None,
 ) -> None:
     """Apply every patch (idempotent) and point them at this run's runners."""
     if moto.__version__ != MOTO_VERSION:
@@ -443,7 +462,7 @@ def install(
     with _lock:
         _state.update(time_scale=scale, processing=processing_runner, enforcement=enforcement,
                       state_machine_credentials=state_machine_credentials,
-                      transcribe=transcribe, bedrock=bedrock)
+                      transcribe=transcribe, bedrock=bedrock, faults=faults)
         _state["lambda"] = lambda_runner
         if _originals:
             return
@@ -464,6 +483,8 @@ def install(
         BedrockRuntimeResponse.converse = _converse  # type: ignore[attr-defined]
         _originals["send_task_failure"] = StepFunctionResponse.send_task_failure
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        _originals["put_events"] = EventsBackend.put_events
+        EventsBackend.put_events = _put_events  # type: ignore[method-assign]
         _originals["preprocessor_init"] = Preprocessor.__init__
         Preprocessor.__init__ = _preprocessor_init  # type: ignore[method-assign,assignment]
         _originals["sdk_retry_time"] = botocore_endpoint.time
@@ -514,13 +535,15 @@ def uninstall() -> None:
         ErrorEqualsDecl._eval_body = _originals.pop("error_equals")  # type: ignore[method-assign]
         botocore_endpoint.time = _originals.pop("sdk_retry_time")
         Preprocessor.__init__ = _originals.pop("preprocessor_init")  # type: ignore[method-assign]
+        EventsBackend.put_events = _originals.pop("put_events")  # type: ignore[method-assign]
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
         for module_name in _RERAISING_MODULES:
             setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010
                     CustomErrorName)
         Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
         _state.update(time_scale=1.0, processing=None, enforcement=None,
-                      state_machine_credentials=None, transcribe=None, bedrock=None)
+                      state_machine_credentials=None, transcribe=None, bedrock=None,
+                      faults=None)
         _state["lambda"] = None
 
 

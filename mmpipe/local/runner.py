@@ -196,7 +196,11 @@ class LambdaHost:
         context = _FakeLambdaContext(function_name,
                                      timeout_s=function.timeout_s if function else 60)
         with acting_as(self._credentials[function_name]):
-            return self.handler_for(handler_path)(event, context)
+            result = self.handler_for(handler_path)(event, context)
+        if module in self._faults.lambda_raise_after:
+            raise InjectedFault(f"{module} raised after its work "
+                                f"(--inject lambda-raise-after={module})")
+        return result
 
 
 @contextlib.contextmanager
@@ -344,6 +348,7 @@ class LocalRun:
         moto_patches.install(
             lambda_runner=host, processing_runner=processing, scale=self.time_scale,
             transcribe=transcribe, bedrock=bedrock, enforcement=self.enforcement,
+            faults=self.faults,
             state_machine_credentials=identities.assume(
                 deployment.state_machine_role_arn, "StepFunctions"))
         stack.callback(moto_patches.uninstall)

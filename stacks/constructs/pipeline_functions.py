@@ -232,7 +232,7 @@ class PipelineFunctions(Construct):
         self.result_writer = self._function(
             "ResultWriter",
             "result_writer",
-            "Publishes the ItemResult, derived files and the ItemProcessed event (idempotent)",
+            "Writes derived files, then the ItemResult, its one record (idempotent)",
             memory_mb=1024,
             timeout=Duration.minutes(2),
         )
@@ -245,21 +245,14 @@ class PipelineFunctions(Construct):
         self.result_writer.function.add_environment(
             "IDEMPOTENCY_TABLE", tables.idempotency.table_name
         )
-        self.result_writer.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["events:PutEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="events", resource="event-bus", resource_name="default"
-                    )
-                ],
-            )
-        )
 
         self.failure_recorder = self._function(
             "FailureRecorder", "failure_recorder", "Writes the failure record of a failed item"
         )
         grant_object_write(self.failure_recorder.role, processed_bucket, "failures/", key)
+        # It records nothing for an item that already has its result (one record per item).
+        grant_object_read(self.failure_recorder.role, processed_bucket, "results/", key)
+        grant_missing_object_checks(self.failure_recorder.role, processed_bucket)
 
     @property
     def all(self) -> list[PipelineFunction]:

@@ -36,6 +36,7 @@ class PipelineStateMachine(Construct):
         functions: PipelineFunctions,
         alignment_job: AlignmentJob,
         failed_items_queue: sqs.IQueue,
+        unsent_events_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = encrypted_log_group(self, key, config)
@@ -60,6 +61,7 @@ class PipelineStateMachine(Construct):
             "AlignmentCodeS3Uri": alignment_job.code_s3_uri,
             "KeyArn": key.key_arn,
             "FailedItemsQueueUrl": failed_items_queue.queue_url,
+            "UnsentEventsQueueUrl": unsent_events_queue.queue_url,
         }
         self.state_machine = sfn.StateMachine(
             self,
@@ -77,13 +79,13 @@ class PipelineStateMachine(Construct):
                 key, Duration.minutes(5)
             ),
         )
-        self._grant(functions, alignment_job, failed_items_queue, key)
+        self._grant(functions, alignment_job, [failed_items_queue, unsent_events_queue], key)
 
     def _grant(
         self,
         functions: PipelineFunctions,
         alignment_job: AlignmentJob,
-        failed_items_queue: sqs.IQueue,
+        queues: list[sqs.IQueue],
         key: kms.IKey,
     ) -> None:
         role = self.state_machine.role
@@ -96,12 +98,23 @@ class PipelineStateMachine(Construct):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn]
+                actions=["sqs:SendMessage"], resources=[queue.queue_arn for queue in queues]
+            )
+        )
+        stack = Stack.of(self)
+        # "Announce the result": the ItemProcessed event, on the default bus.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="event-bus", resource_name="default"
+                    )
+                ],
             )
         )
         # Its own execution-data encryption, and the KMS-encrypted failed-items queue.
         grant_key_encrypt(role, key)
-        stack = Stack.of(self)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[

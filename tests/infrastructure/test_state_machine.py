@@ -49,8 +49,11 @@ def test_lambda_retries_are_bounded_with_backoff_and_jitter(definition):
             assert retry["MaxAttempts"] <= 12, name
             assert retry["BackoffRate"] >= 1.0, name
             assert retry.get("JitterStrategy") == "FULL", name
-            # Permanent errors are never retried
-            assert "States.ALL" not in retry["ErrorEquals"] or name == "Send to dead-letter queue"
+            # Permanent errors are never retried; only the steps that move a message (the
+            # dead letter, the announcement and its outbox) retry whatever fails them.
+            assert "States.ALL" not in retry["ErrorEquals"] or name in (
+                "Send to dead-letter queue", "Announce the result",
+                "Keep the unsent announcement")
 
 
 def test_each_branch_degrades_instead_of_failing_the_item(definition):
@@ -69,9 +72,24 @@ def test_top_level_failures_record_then_dead_letter_then_fail(definition):
         (catch,) = states[name]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert states[catch["Next"]]["Next"] == "Record failure"
-    assert states["Record failure"]["Next"] == "Send to dead-letter queue"
+    # Unless the item already has its result (a step after the write failed): then it ends
+    # processed, with that one record.
+    assert states["Record failure"]["Next"] == "Was the item processed after all?"
+    after_all = states["Was the item processed after all?"]
+    assert after_all["Choices"][0]["Next"] == "Processed"
+    assert after_all["Default"] == "Send to dead-letter queue"
     assert states["Send to dead-letter queue"]["Next"] == "Item failed"
     assert states["Item failed"]["Type"] == "Fail"
+
+
+def test_nothing_after_the_result_can_fail_the_item(definition):
+    states = definition["States"]
+    assert states["Write results"]["Next"] == "Announce the result"
+    for name in ("Announce the result", "Keep the unsent announcement"):
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert catch["Next"] in ("Keep the unsent announcement", "Processed")
+        assert states[name]["Next"] == "Processed"
 
 
 def test_transcription_waits_on_a_task_token_not_a_polling_loop(definition):

@@ -108,3 +108,31 @@ def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(run_loca
     assert (poster.place, poster.error) == (None, "NoRecord")
     assert not report.ok
     assert sum(report.counts().values()) == 0
+
+
+def test_an_event_that_cannot_be_sent_leaves_the_item_processed(run_local, demo: Path) -> None:
+    # Given EventBridge refuses the pipeline's ItemProcessed events
+    report = run_local([demo / "poster.png"], inject="events-fail")
+
+    # Then the item keeps its one record, processed; the event waits in the outbox queue
+    poster = outcome_for(report, "poster.png")
+    assert (poster.status, poster.place) == ("SUCCEEDED", "processed")
+    states = [e.get("stateEnteredEventDetails", {}).get("name") for e in poster.history]
+    assert "Keep the unsent announcement" in states
+    assert "Record failure" not in states
+    kept = [e for e in poster.history if e["type"] == "TaskSucceeded"
+            and e["taskSucceededEventDetails"]["resourceType"] == "sqs"]
+    assert kept, "the unsent event should have been kept in its queue"
+
+
+def test_a_failure_after_the_result_is_written_keeps_the_item_processed(run_local,
+                                                                        demo: Path) -> None:
+    # Given the result writer writes the result, then fails (a timeout right after, say)
+    report = run_local([demo / "poster.png"], inject="lambda-raise-after=result_writer")
+
+    # Then the failure recorder finds the result and records nothing: one record, processed
+    poster = outcome_for(report, "poster.png")
+    assert (poster.status, poster.place) == ("SUCCEEDED", "processed")
+    states = [e.get("stateEnteredEventDetails", {}).get("name") for e in poster.history]
+    assert "Was the item processed after all?" in states
+    assert not (report.out_dir / "failures").exists()

@@ -1,23 +1,21 @@
-"""Publish a finished item: its ItemResult, derived files, and the ItemProcessed event."""
+"""Publish a finished item: derived files first, the ItemResult last (it is the item's one
+record), and the detail of the ItemProcessed event, which the state machine announces in a
+step that cannot undo the result."""
 
 from __future__ import annotations
 
 import json
 import posixpath
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri, read_json
-from pipeline.domain.records import day_partition, now_iso
+from pipeline.domain.records import now_iso, result_key
 from pipeline.models.branches import AlignmentResult, GateResult, Transcript, VisionResult
 from pipeline.models.item import ItemPlan, ItemRequest
 from pipeline.models.results import FusionDraft, ItemResult, Timings
 
 MAX_DERIVED_KEYFRAMES = 50
-
-
-class Publisher(Protocol):
-    def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None: ...
 
 
 def assemble_result(
@@ -92,28 +90,31 @@ def copy_derived_files(result: ItemResult, store: ObjectStore, bucket: str) -> d
     return copied
 
 
-def publish_result(result: ItemResult, store: ObjectStore, bucket: str, events: Publisher) -> str:
+def publish_result(
+    result: ItemResult, store: ObjectStore, bucket: str, received_at: str
+) -> str:
+    """Derived files, then the ItemResult: nothing is written after it."""
     result.derived_files = copy_derived_files(result, store, bucket)
-    key = f"results/{day_partition(result.timings.finished_at)}/{result.item_id}.json"
     # One JSON object per line: the Glue table's JSON SerDe reads it as one row.
     body = json.dumps(
         result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
     ).encode()
-    uri = store.put_bytes(bucket, key, body + b"\n", "application/json")
-    events.publish(
-        "ItemProcessed",
-        {
-            "item_id": result.item_id,
-            "status": result.status,
-            "profile": result.profile,
-            "degraded_branches": result.degraded_branches,
-            "result_uri": uri,
-            "modalities": result.modalities,
-            "source": result.source.model_dump(mode="json"),
-        },
-        resources=[result.execution_arn] if result.execution_arn else [],
+    return store.put_bytes(
+        bucket, result_key(result.item_id, received_at), body + b"\n", "application/json"
     )
-    return uri
+
+
+def item_processed_detail(result: ItemResult, result_uri: str) -> dict[str, Any]:
+    """The detail of the ItemProcessed event (source multimodal-pipeline)."""
+    return {
+        "item_id": result.item_id,
+        "status": result.status,
+        "profile": result.profile,
+        "degraded_branches": result.degraded_branches,
+        "result_uri": result_uri,
+        "modalities": result.modalities,
+        "source": result.source.model_dump(mode="json"),
+    }
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
 from pipeline.models.branches import BranchFailure
-from pipeline.models.item import ItemPlan, ItemRequest
+from pipeline.models.item import ItemPlan, ItemRequest, ObjectRef
 from pipeline.models.results import FailureRecord, QuarantineRecord
 
 # Step Functions caps a cause at 32 KB; a record keeps what an operator needs to read.
@@ -21,6 +21,20 @@ def now_iso() -> str:
 
 def day_partition(timestamp: str) -> str:
     return f"dt={timestamp[:10]}"
+
+
+def result_key(item_id: str, received_at: str) -> str:
+    """Where an item's ItemResult lives: partitioned by the day the item was received, so a
+    write retried after midnight lands on the same key, and anyone can find it."""
+    return f"results/{day_partition(received_at)}/{item_id}.json"
+
+
+def has_result(store: ObjectStore, bucket: str, request: ItemRequest) -> bool:
+    try:
+        store.size(ObjectRef(bucket=bucket, key=result_key(request.item_id, request.received_at)))
+    except ObjectMissing:
+        return False
+    return True
 
 
 def quarantine_item(
@@ -77,7 +91,11 @@ def record_failure(
     store: ObjectStore,
     processed_bucket: str,
     execution_arn: str | None,
-) -> FailureRecord:
+) -> FailureRecord | None:
+    """The failure record of an item, or None when the item already has its result (a step
+    after the result write failed): one record per item, and the result was written last."""
+    if request is not None and has_result(store, processed_bucket, request):
+        return None
     recorded_at = now_iso()
     record = FailureRecord(
         item_id=item_id,

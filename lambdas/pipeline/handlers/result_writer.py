@@ -1,4 +1,5 @@
-"""Result writer: publish the ItemResult, derived files and the ItemProcessed event, once."""
+"""Result writer: derived files, then the ItemResult (last: it is the item's record), once.
+Returns the ItemProcessed event's detail for the state machine to announce."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from pipeline.adapters.events import EventBridgePublisher
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.storage import read_json
-from pipeline.domain.publishing import assemble_result, publish_result
+from pipeline.domain.publishing import assemble_result, item_processed_detail, publish_result
 from pipeline.models.branches import GateResult
 from pipeline.models.item import ItemPlan, ItemRequest
 from pipeline.models.results import FusionDraft
@@ -64,13 +64,14 @@ def write_once(write: dict[str, Any]) -> dict[str, Any]:
         request.execution_arn,
         request.started_at,
     )
-    uri = publish_result(result, providers.store, bucket, EventBridgePublisher())
+    uri = publish_result(result, providers.store, bucket, request.request.received_at)
     metrics.add_metric(
         name="ItemsDegraded" if result.status == "degraded" else "ItemsProcessed",
         unit="Count",
         value=1,
     )
-    return {"result_uri": uri, "status": result.status}
+    return {"result_uri": uri, "status": result.status,
+            "event": item_processed_detail(result, uri)}
 
 
 @logger.inject_lambda_context(correlation_id_path="plan.item_id")

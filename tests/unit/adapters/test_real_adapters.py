@@ -11,7 +11,6 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from mmpipe.local.contracts import contract_problems
-from pipeline.adapters.events import EventBridgePublisher
 from pipeline.adapters.model import (
     BedrockModelClient,
     DocumentBlock,
@@ -182,16 +181,6 @@ class TestS3ObjectStore:
             assert store.put_bytes("processed", "work/x.json", b"{}", "application/json") == (
                 "s3://processed/work/x.json")
             store.copy(self.ref, "processed", "quarantine/objects/i/a.png")
-
-
-def test_event_bridge_publisher_request_is_valid() -> None:
-    client = _client("events")
-    with Stubber(client) as stub:
-        stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]},
-                          {"Entries": [{"Source": "multimodal-pipeline",
-                                        "DetailType": "ItemProcessed", "EventBusName": "default",
-                                        "Detail": '{"item_id": "i"}', "Resources": []}]})
-        EventBridgePublisher(client).publish("ItemProcessed", {"item_id": "i"}, [])
 
 
 def test_task_token_requests_are_valid() -> None:

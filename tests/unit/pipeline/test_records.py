@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from pipeline.domain.records import failure_from_error, quarantine_item, record_failure
+from pipeline.domain.records import (
+    failure_from_error,
+    quarantine_item,
+    record_failure,
+    result_key,
+)
 from pipeline.models.item import ItemPlan, ItemRequest, ObjectRef, Rejection, RejectionCode
 from tests.fakes import InMemoryObjectStore
 
@@ -73,3 +78,38 @@ def test_failure_record_is_written_under_failures():
     assert key.endswith("/x-1.json")
     assert json.loads(store.body("processed", key))["failed_state"] == "Write results"
     assert record.status == "failed"
+
+
+def _request(received_at: str = "2026-11-30T23:59:58+00:00") -> ItemRequest:
+    return ItemRequest(item_id="late-1", kind="object", received_at=received_at,
+                       source=ObjectRef(bucket="in", key="incoming/late.png", version_id="v"))
+
+
+def test_results_are_partitioned_by_the_day_the_item_was_received():
+    # A write retried after midnight lands on the same key as the first attempt.
+    assert result_key("late-1", "2026-11-30T23:59:58+00:00") == (
+        "results/dt=2026-11-30/late-1.json")
+
+
+def test_an_item_with_a_result_gets_no_failure_record():
+    # Given an item whose result was written before a later step failed
+    store = InMemoryObjectStore()
+    store.put("processed", result_key("late-1", _request().received_at), b"{}")
+
+    # When the failure recorder runs for it
+    record = record_failure(_request(), "late-1", "Write results",
+                            {"Error": "InjectedFault", "Cause": "after the write"},
+                            store, "processed", "arn:exec")
+
+    # Then it records nothing: the item's one record is its result
+    assert record is None
+    assert list(store.list_keys("processed", "failures/")) == []
+
+
+def test_an_item_without_a_result_gets_its_failure_record():
+    store = InMemoryObjectStore()
+    record = record_failure(_request(), "late-1", "Fuse modalities",
+                            {"Error": "ServiceUnavailable", "Cause": "down"},
+                            store, "processed", "arn:exec")
+    assert record is not None
+    assert len(list(store.list_keys("processed", "failures/"))) == 1
