@@ -8,6 +8,7 @@ from constructs import Construct
 from pipeline.config import PipelineConfig
 from stacks.constructs.alignment_job import AlignmentJob
 from stacks.constructs.catalog import ResultsCatalog
+from stacks.constructs.execution_endings import ExecutionEndings
 from stacks.constructs.ingestion import Ingestion, encrypted_queue
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.pipeline_function import SharedLambdaCode
@@ -80,6 +81,17 @@ class MultimodalPipelineStack(Stack):
             state_machine=pipeline.state_machine,
             dead_letter_queue=ingestion.dead_letter_queue,
         )
+        endings = ExecutionEndings(
+            self,
+            "ExecutionEndings",
+            config=config,
+            shared=shared,
+            key=storage.key,
+            processed_bucket=storage.processed,
+            state_machine=pipeline.state_machine,
+            failed_items_queue=failed_items,
+            dead_letter_queue=ingestion.dead_letter_queue,
+        )
         ResultsCatalog(self, "Catalog", processed_bucket=storage.processed)
         monitoring = Monitoring(
             self,
@@ -87,7 +99,12 @@ class MultimodalPipelineStack(Stack):
             config=config,
             key=storage.key,
             state_machine=pipeline.state_machine,
-            functions=[*functions.all, ingestion.dispatcher, transcription.callback],
+            functions=[
+                *functions.all,
+                ingestion.dispatcher,
+                transcription.callback,
+                endings.recorder,
+            ],
             dead_letter_queues={
                 "IngestDeadLetters": ingestion.dead_letter_queue,
                 "FailedItems": failed_items,

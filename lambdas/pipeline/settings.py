@@ -27,6 +27,7 @@ class Settings(BaseModel):
     state_machine_arn: str | None = None
     task_tokens_table: str | None = None
     idempotency_table: str | None = None
+    failed_items_queue_url: str | None = None
     event_bus_name: str | None = None
     thresholds_parameter_path: str | None = None
     # How long a function keeps the SSM thresholds it read (operators' changes apply within

@@ -25,7 +25,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend, lambda_simple_back
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import ActionResult, EmptyResult
-from moto.events.models import EventsBackend, Rule
+from moto.events.models import EventsBackend, Rule, events_backends
 from moto.moto_api import state_manager
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
@@ -66,6 +66,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.transcribe.models import TranscribeBackend
 from moto.transcribe.responses import TranscribeResponse
@@ -436,6 +437,53 @@ def _preprocessor_init(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
     self._query_language_per_scope = []
 
 
+# --- Patch 16: moto sends no "Step Functions Execution Status Change" events --------------
+# AWS puts one on the default bus whenever an execution ends; the stack's rule records the
+# items whose execution ended outside the Catch graph. Emit it for FAILED, TIMED_OUT and
+# ABORTED endings (RUNNING and SUCCEEDED have no rule here), with the fields AWS sends.
+_pending_endings = [0]
+_pending_lock = threading.Lock()
+
+
+def _terminated(self: BaseExecutionWorkerCommunication) -> None:
+    with _pending_lock:
+        _pending_endings[0] += 1
+    try:
+        _originals["terminated"](self)
+        execution = self.execution
+        status = str(execution.exec_status.value) if execution.exec_status else ""
+        if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            _emit_status_change(execution, status)
+    finally:
+        with _pending_lock:
+            _pending_endings[0] -= 1
+
+
+def _emit_status_change(execution: Any, status: str) -> None:
+    def millis(value: Any) -> int | None:
+        return int(value.timestamp() * 1000) if value is not None else None
+
+    detail = {
+        "executionArn": execution.exec_arn, "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name, "status": status,
+        "startDate": millis(execution.start_date), "stopDate": millis(execution.stop_date),
+        "input": execution.execution_input, "inputDetails": {"included": True},
+        "output": None, "outputDetails": None,
+        "error": execution.error, "cause": execution.cause,
+    }
+    backend = events_backends[execution.account_id][execution.region_name]
+    backend.put_events([{
+        "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+        "Detail": json.dumps(detail, default=str), "Resources": [execution.exec_arn],
+    }])
+
+
+def status_changes_pending() -> int:
+    """Endings whose status-change event is still being delivered (the runner waits)."""
+    with _pending_lock:
+        return _pending_endings[0]
+
+
 def _rebind(name: str, original: Any, replacement: Any) -> None:
     """Replace a function in every moto module that imported it by name."""
     for module_name, module in list(sys.modules.items()):
@@ -483,6 +531,8 @@ def install(
         BedrockRuntimeResponse.converse = _converse  # type: ignore[attr-defined]
         _originals["send_task_failure"] = StepFunctionResponse.send_task_failure
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        _originals["terminated"] = BaseExecutionWorkerCommunication.terminated
+        BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
         _originals["put_events"] = EventsBackend.put_events
         EventsBackend.put_events = _put_events  # type: ignore[method-assign]
         _originals["preprocessor_init"] = Preprocessor.__init__
@@ -536,6 +586,8 @@ def uninstall() -> None:
         botocore_endpoint.time = _originals.pop("sdk_retry_time")
         Preprocessor.__init__ = _originals.pop("preprocessor_init")  # type: ignore[method-assign]
         EventsBackend.put_events = _originals.pop("put_events")  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication.terminated = _originals.pop(  # type: ignore[method-assign]
+            "terminated")
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
         for module_name in _RERAISING_MODULES:
             setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010

@@ -371,6 +371,7 @@ class LocalRun:
                     deployment.ingest_bucket, upload.key, version)
         stack.callback(_discard_metrics)
         self._pump(deployment, outcomes)
+        _await_status_changes()
         for outcome in outcomes.values():
             self._collect(deployment, outcome, s3)
         return list(outcomes.values())
@@ -558,6 +559,14 @@ def _warm_up(host: LambdaHost, deployment: Deployment) -> None:
     from pipeline.settings import get_settings  # noqa: PLC0415
 
     current_thresholds(get_settings())
+
+
+def _await_status_changes(limit_s: float = 60.0) -> None:
+    """Let the executions' status-change events reach their rule's target (the recorder of
+    endings outside the Catch graph) before the records are collected."""
+    deadline = time.monotonic() + limit_s
+    while moto_patches.status_changes_pending() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _discard_metrics() -> None:

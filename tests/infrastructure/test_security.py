@@ -67,7 +67,7 @@ def test_functions_trace_and_run_on_one_pinned_runtime(template):
         for n, f in resources_of(template, "AWS::Lambda::Function").items()
         if "BucketNotificationsHandler" not in n
     }
-    assert len(functions) == 15
+    assert len(functions) == 16
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.14", name

@@ -96,11 +96,27 @@ def test_a_raising_lambda_fails_the_item_with_a_record(run_local, demo: Path) ->
     assert sum(report.counts().values()) == 2
 
 
-def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(run_local,
-                                                                         demo: Path) -> None:
-    # Given fusion fails and so does the failure recorder: the execution fails, no record
+def test_an_ending_the_state_machine_could_not_record_is_recorded_by_its_status_change(
+        run_local, demo: Path) -> None:
+    # Given fusion fails and so does the state machine's own failure recorder
     report = run_local([demo / "poster.png"], inject="lambda-raise=fusion,"
                                                      "lambda-raise=failure_recorder")
+
+    # Then the execution's FAILED status-change event reached the endings recorder: the item
+    # ends failed with exactly one record, which says how the execution ended
+    poster = outcome_for(report, "poster.png")
+    assert (poster.status, poster.place) == ("FAILED", "failed")
+    record = json.loads(poster.record_file.read_text())
+    assert record["failed_state"] == "execution FAILED"
+    assert report.ok
+
+
+def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(run_local,
+                                                                         demo: Path) -> None:
+    # Given fusion fails and so do both recorders: the execution fails, no record
+    report = run_local([demo / "poster.png"], inject="lambda-raise=fusion,"
+                                                     "lambda-raise=failure_recorder,"
+                                                     "lambda-raise=record_execution_ending")
 
     # Then the run does not count it as ended: one record per item is the promise
     poster = outcome_for(report, "poster.png")

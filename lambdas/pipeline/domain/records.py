@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 from datetime import UTC, datetime
+from typing import Literal, Protocol
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
 from pipeline.models.branches import BranchFailure
@@ -23,22 +24,45 @@ def day_partition(timestamp: str) -> str:
     return f"dt={timestamp[:10]}"
 
 
+RecordKind = Literal["results", "quarantine", "failures"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("results", "quarantine", "failures")
+
+
+def record_key(kind: RecordKind, item_id: str, received_at: str) -> str:
+    """Where an item's record lives: partitioned by the day the item was received, so a write
+    retried after midnight lands on the same key, and any step can find it."""
+    return f"{kind}/{day_partition(received_at)}/{item_id}.json"
+
+
 def result_key(item_id: str, received_at: str) -> str:
-    """Where an item's ItemResult lives: partitioned by the day the item was received, so a
-    write retried after midnight lands on the same key, and anyone can find it."""
-    return f"results/{day_partition(received_at)}/{item_id}.json"
+    return record_key("results", item_id, received_at)
+
+
+def existing_record(
+    store: ObjectStore, bucket: str, item_id: str, received_at: str,
+    kinds: tuple[RecordKind, ...] = RECORD_KINDS,
+) -> RecordKind | None:
+    """Which record the item already has, if any."""
+    for kind in kinds:
+        try:
+            store.size(ObjectRef(bucket=bucket, key=record_key(kind, item_id, received_at)))
+        except ObjectMissing:
+            continue
+        return kind
+    return None
 
 
 def has_result(store: ObjectStore, bucket: str, request: ItemRequest) -> bool:
-    try:
-        store.size(ObjectRef(bucket=bucket, key=result_key(request.item_id, request.received_at)))
-    except ObjectMissing:
-        return False
-    return True
+    return existing_record(store, bucket, request.item_id, request.received_at,
+                           kinds=("results",)) is not None
 
 
 def quarantine_item(
-    plan: ItemPlan, store: ObjectStore, processed_bucket: str, execution_arn: str | None
+    plan: ItemPlan,
+    store: ObjectStore,
+    processed_bucket: str,
+    execution_arn: str | None,
+    received_at: str | None = None,
 ) -> QuarantineRecord:
     """Copy the rejected input next to its record, so it stays inspectable whatever happens
     to the ingest bucket's lifecycle."""
@@ -65,7 +89,7 @@ def quarantine_item(
     put_json(
         store,
         processed_bucket,
-        f"quarantine/{day_partition(recorded_at)}/{plan.item_id}.json",
+        record_key("quarantine", plan.item_id, received_at or recorded_at),
         record.model_dump(mode="json"),
     )
     return record
@@ -108,7 +132,47 @@ def record_failure(
     put_json(
         store,
         processed_bucket,
-        f"failures/{day_partition(recorded_at)}/{item_id}.json",
+        record_key("failures", item_id, request.received_at if request else recorded_at),
         record.model_dump(mode="json"),
     )
+    return record
+
+
+class DeadLetters(Protocol):
+    def send(self, body: dict[str, object]) -> None: ...
+
+
+def record_ending_outside_the_catch(
+    request: ItemRequest | None,
+    execution_name: str,
+    execution_arn: str,
+    status: str,
+    error: str | None,
+    cause: str | None,
+    store: ObjectStore,
+    processed_bucket: str,
+    dead_letters: DeadLetters,
+) -> FailureRecord | None:
+    """An execution that ended FAILED, TIMED_OUT or ABORTED: if its item has no record (the
+    ending happened outside the Catch graph: a timeout, an abort, a payload over 256 KB),
+    write its failure record and dead-letter it. None when the item already has a record."""
+    item_id = request.item_id if request else execution_name
+    received_at = request.received_at if request else None
+    if received_at and existing_record(store, processed_bucket, item_id, received_at):
+        return None
+    record = record_failure(
+        request,
+        item_id,
+        f"execution {status}",
+        {"Error": error or f"States.{status.title().replace('_', '')}",
+         "Cause": cause or f"the execution ended {status} outside the state machine's Catch"},
+        store,
+        processed_bucket,
+        execution_arn,
+    )
+    if record is not None:
+        dead_letters.send({"execution_arn": execution_arn, "item_id": item_id,
+                           "failed_state": record.failed_state,
+                           "error": {"Error": record.failure.error,
+                                     "Cause": record.failure.cause}})
     return record

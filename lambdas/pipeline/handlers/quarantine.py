@@ -17,6 +17,7 @@ from pipeline.settings import get_settings
 class QuarantineInput(BaseModel):
     plan: ItemPlan
     execution_arn: str | None = None
+    received_at: str | None = None
 
 
 @logger.inject_lambda_context(correlation_id_path="plan.item_id")
@@ -29,6 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         get_providers().store,
         get_settings().require("processed_bucket"),
         request.execution_arn,
+        request.received_at,
     )
     metrics.add_metric(name="ItemsQuarantined", unit="Count", value=1)
     logger.info("Quarantined", extra={"reason": record.reason.code})

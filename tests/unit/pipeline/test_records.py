@@ -7,6 +7,7 @@ import json
 from pipeline.domain.records import (
     failure_from_error,
     quarantine_item,
+    record_ending_outside_the_catch,
     record_failure,
     result_key,
 )
@@ -113,3 +114,37 @@ def test_an_item_without_a_result_gets_its_failure_record():
                             store, "processed", "arn:exec")
     assert record is not None
     assert len(list(store.list_keys("processed", "failures/"))) == 1
+
+
+class _DeadLetters:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+
+    def send(self, body: dict[str, object]) -> None:
+        self.sent.append(body)
+
+
+def test_an_ending_outside_the_catch_graph_gets_a_record_and_a_dead_letter():
+    # Given an item whose execution timed out, with no record written by the state machine
+    store, dead = InMemoryObjectStore(), _DeadLetters()
+
+    # When its status change is handled
+    record = record_ending_outside_the_catch(
+        _request(), "late-1", "arn:exec:late-1", "TIMED_OUT", None, None, store, "processed",
+        dead)
+
+    # Then it has one failure record saying how it ended, and a dead letter
+    assert record is not None
+    assert (record.failed_state, record.failure.error) == ("execution TIMED_OUT",
+                                                           "States.TimedOut")
+    assert len(list(store.list_keys("processed", "failures/"))) == 1
+    assert dead.sent[0]["item_id"] == "late-1"
+
+
+def test_an_item_that_has_any_record_is_left_alone():
+    store, dead = InMemoryObjectStore(), _DeadLetters()
+    store.put("processed", "quarantine/dt=2026-11-30/late-1.json", b"{}")
+    assert record_ending_outside_the_catch(
+        _request(), "late-1", "arn:exec", "FAILED", "ItemFailed", "x", store, "processed",
+        dead) is None
+    assert dead.sent == []
