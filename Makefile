@@ -69,8 +69,9 @@ test: dev ## Lint, type-check and run every test (slow ones included)
 test-fast: dev ## The tests without the slow ones (real speech recognition, long media)
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not slow"
 
-lint: dev ## ruff and mypy
+lint: dev ## ruff (check and format) and mypy
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy lambdas/pipeline stacks processing mmpipe app.py
 
 synth: dev ## Synthesize with cdk-nag, then cfn-lint and asl-validator on the output

@@ -33,9 +33,12 @@ def _wav(path: Path, seconds: float, frequency: float) -> None:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(b"".join(
-            struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * i / rate)))
-            for i in range(int(rate * seconds))))
+        out.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * i / rate)))
+                for i in range(int(rate * seconds))
+            )
+        )
 
 
 def make_batch(folder: Path, count: int) -> Path:
@@ -48,7 +51,8 @@ def make_batch(folder: Path, count: int) -> Path:
         elif kind < 11:
             (folder / f"note{index}.txt").write_text(
                 f"Note {index}. This is a short product note about item {index}. "
-                "It is blue, light and made of ceramic. Customers like it.\n")
+                "It is blue, light and made of ceramic. Customers like it.\n"
+            )
         elif kind < 15:
             _wav(folder / f"tone{index}.wav", 2.0, 220 + index)
         elif kind < 19:
@@ -56,18 +60,27 @@ def make_batch(folder: Path, count: int) -> Path:
             bundle.mkdir()
             Image.new("RGB", (300, 300), colour).save(bundle / "photo.jpg")
             (bundle / "description.txt").write_text(f"A photo of product {index}.\n")
-            (bundle / "manifest.json").write_text(json.dumps({
-                "version": 1, "profile": "catalog",
-                "assets": [{"path": "photo.jpg"},
-                           {"path": "description.txt", "role": "description"}]}))
+            (bundle / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        "version": 1,
+                        "profile": "catalog",
+                        "assets": [
+                            {"path": "photo.jpg"},
+                            {"path": "description.txt", "role": "description"},
+                        ],
+                    }
+                )
+            )
         else:
             (folder / f"broken{index}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     return folder
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=120)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -78,16 +91,23 @@ def main() -> int:
         inputs.mkdir()
         batch = make_batch(inputs, args.items)
         started = time.monotonic()
-        report = LocalRun(cdk_out, Path(scratch, "out"), providers="stub",
-                          concurrency=args.concurrency, timeout_s=1800).run([batch])
+        report = LocalRun(
+            cdk_out,
+            Path(scratch, "out"),
+            providers="stub",
+            concurrency=args.concurrency,
+            timeout_s=1800,
+        ).run([batch])
         elapsed = time.monotonic() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     counts = report.counts()
     print(f"items: {len(report.outcomes)} (mixed: images, text, audio, bundles, broken)")
     print(f"terminal places: {counts} (all terminal: {report.ok})")
     print(f"wall time: {elapsed:.1f} s including moto set-up; concurrency {args.concurrency}")
-    print(f"throughput: {len(report.outcomes) / elapsed:.2f} items/s (stub providers, "
-          f"time scale x{report.time_scale:g})")
+    print(
+        f"throughput: {len(report.outcomes) / elapsed:.2f} items/s (stub providers, "
+        f"time scale x{report.time_scale:g})"
+    )
     print(f"peak memory (max RSS): {peak_mib:.0f} MiB")
     return 0 if report.ok else 1
 

@@ -30,35 +30,74 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="run the pipeline on this machine")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     run = local_commands.add_parser(
-        "run", help="run files and bundle folders through the synthesized pipeline, offline",
+        "run",
+        help="run files and bundle folders through the synthesized pipeline, offline",
         description="Synthesize the app, create its resources in an in-process AWS emulation "
-                    "(moto), upload the inputs to the ingest bucket and let the same state "
-                    "machine and Lambda handlers process them.")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                     help="a file, a bundle folder (with manifest.json), or a folder of them")
-    run.add_argument("--out", type=Path, default=Path("local-out"),
-                     help="where results, records and histories go (default ./local-out)")
-    run.add_argument("--providers", choices=("local", "stub"), default="local",
-                     help="local: offline speech recognition, OCR, the real alignment job; "
-                          "stub: fast deterministic stand-ins (tests)")
-    run.add_argument("--inject", metavar="SPEC", default=None,
-                     help="faults, e.g. bedrock-throttle=0.3,transcribe-fail,sagemaker-fail,"
-                          "model-malformed,lambda-raise=fusion")
-    run.add_argument("--time-scale", type=float, default=None,
-                     help="factor applied to Retry intervals and Wait states (default 0.01)")
-    run.add_argument("--timeout", type=float, default=900.0,
-                     help="give up on items not finished after this many seconds (default 900)")
-    run.add_argument("--concurrency", type=int, default=16,
-                     help="executions in flight at once (default 16)")
-    run.add_argument("--executions", choices=("all", "problems", "none"), default=None,
-                     help="which execution views to print (default: all for up to 12 items, "
-                          "else problems)")
-    run.add_argument("--cdk-out", type=Path, default=None, metavar="DIR",
-                     help="run this already synthesized cloud assembly (what you are about to "
-                          "deploy) instead of synthesizing the app")
-    run.add_argument("--no-iam", action="store_true",
-                     help="debugging only: do not enforce the synthesized IAM policies "
-                          "(on by default, as on AWS)")
+        "(moto), upload the inputs to the ingest bucket and let the same state "
+        "machine and Lambda handlers process them.",
+    )
+    run.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a file, a bundle folder (with manifest.json), or a folder of them",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("local-out"),
+        help="where results, records and histories go (default ./local-out)",
+    )
+    run.add_argument(
+        "--providers",
+        choices=("local", "stub"),
+        default="local",
+        help="local: offline speech recognition, OCR, the real alignment job; "
+        "stub: fast deterministic stand-ins (tests)",
+    )
+    run.add_argument(
+        "--inject",
+        metavar="SPEC",
+        default=None,
+        help="faults, e.g. bedrock-throttle=0.3,transcribe-fail,sagemaker-fail,"
+        "model-malformed,lambda-raise=fusion",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="factor applied to Retry intervals and Wait states (default 0.01)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="give up on items not finished after this many seconds (default 900)",
+    )
+    run.add_argument(
+        "--concurrency", type=int, default=16, help="executions in flight at once (default 16)"
+    )
+    run.add_argument(
+        "--executions",
+        choices=("all", "problems", "none"),
+        default=None,
+        help="which execution views to print (default: all for up to 12 items, else problems)",
+    )
+    run.add_argument(
+        "--cdk-out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run this already synthesized cloud assembly (what you are about to "
+        "deploy) instead of synthesizing the app",
+    )
+    run.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="debugging only: do not enforce the synthesized IAM policies "
+        "(on by default, as on AWS)",
+    )
     return parser
 
 
@@ -102,25 +141,39 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[red]{error}[/]")
             return EXIT_SETUP
         origin = "cached" if cached else f"synthesized in {time.monotonic() - started:.1f}s"
-    iam = ("[red]off[/] (--no-iam: calls the roles would refuse go through)" if args.no_iam
-           else "enforced: each function, the state machine and the jobs act with their "
-                "synthesized roles")
-    console.print(Panel.fit(
-        f"cdk.out: {cdk_out} ({origin})\n"
-        f"IAM: {iam}\n"
-        f"providers: {args.providers} (stand-ins are labelled provider={args.providers} "
-        "in every result)\n"
-        f"time scale: ×{scale:g} on Retry intervals, Wait states and callback waits\n"
-        f"faults: {faults.describe()}",
-        title="mmpipe local run: the synthesized pipeline, offline (moto)"))
+    iam = (
+        "[red]off[/] (--no-iam: calls the roles would refuse go through)"
+        if args.no_iam
+        else "enforced: each function, the state machine and the jobs act with their "
+        "synthesized roles"
+    )
+    console.print(
+        Panel.fit(
+            f"cdk.out: {cdk_out} ({origin})\n"
+            f"IAM: {iam}\n"
+            f"providers: {args.providers} (stand-ins are labelled provider={args.providers} "
+            "in every result)\n"
+            f"time scale: ×{scale:g} on Retry intervals, Wait states and callback waits\n"
+            f"faults: {faults.describe()}",
+            title="mmpipe local run: the synthesized pipeline, offline (moto)",
+        )
+    )
     progress = ConsoleProgress(console)
     # moto logs every caught state error at WARNING; the execution view shows them properly.
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     try:
-        report = LocalRun(cdk_out, args.out, providers=args.providers, faults=faults,
-                          time_scale=scale, timeout_s=args.timeout,
-                          concurrency=args.concurrency, progress=progress,
-                          synth_cached=cached, iam=not args.no_iam).run(args.paths)
+        report = LocalRun(
+            cdk_out,
+            args.out,
+            providers=args.providers,
+            faults=faults,
+            time_scale=scale,
+            timeout_s=args.timeout,
+            concurrency=args.concurrency,
+            progress=progress,
+            synth_cached=cached,
+            iam=not args.no_iam,
+        ).run(args.paths)
     finally:
         progress.stop()
     which = args.executions or ("all" if len(report.outcomes) <= 12 else "problems")
@@ -130,21 +183,27 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
     console.print(places_table(report))
     if report.refusals:
         console.print(refusals_table(report))
-    console.print(f"Results, records and execution histories: [bold]{report.out_dir}[/] "
-                  f"({len(report.outcomes)} items in {report.elapsed_s:.1f}s)")
+    console.print(
+        f"Results, records and execution histories: [bold]{report.out_dir}[/] "
+        f"({len(report.outcomes)} items in {report.elapsed_s:.1f}s)"
+    )
     unexpected = [r for r in report.refusals if r.decision.name != "DENIED_BY_SCP"]
     if report.ok and unexpected:
         # Every item ended somewhere, but the deployed stack would be refused these calls.
-        console.print(f"[red]{len(unexpected)} call(s) refused by the synthesized roles "
-                      "(see the table above and access-denied.jsonl): the stack as deployed "
-                      "lacks these permissions[/]")
+        console.print(
+            f"[red]{len(unexpected)} call(s) refused by the synthesized roles "
+            "(see the table above and access-denied.jsonl): the stack as deployed "
+            "lacks these permissions[/]"
+        )
         return EXIT_ACCESS_DENIED
     if report.ok:
         return EXIT_OK
     for outcome in report.unfinished:
         console.print(f"[red]not terminal:[/] {outcome.input}: {outcome.error}: {outcome.cause}")
-    console.print(f"[red]{len(report.unfinished)} of {len(report.outcomes)} inputs did not reach "
-                  "a terminal place[/]")
+    console.print(
+        f"[red]{len(report.unfinished)} of {len(report.outcomes)} inputs did not reach "
+        "a terminal place[/]"
+    )
     return EXIT_NOT_TERMINAL
 
 

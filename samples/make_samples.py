@@ -23,17 +23,21 @@ from PIL import Image, ImageDraw, ImageFont
 
 HERE = Path(__file__).resolve().parent / "demo"
 
-SPEECH = ("Welcome to the multimodal pipeline. This recording is a short test of speech "
-          "recognition. Every file you upload is checked, described and stored safely. Thank you "
-          "for listening.")
+SPEECH = (
+    "Welcome to the multimodal pipeline. This recording is a short test of speech "
+    "recognition. Every file you upload is checked, described and stored safely. Thank you "
+    "for listening."
+)
 LECTURE = [
     (0.5, "Today we look at how rivers shape the land."),
     (3.5, "Water carries sand and stones down to the sea."),
     (6.5, "Over many years this carves deep valleys."),
 ]
-PRODUCT_TEXT = ("Blue ceramic coffee mug with a white handle. Holds 350 millilitres. "
-                "Dishwasher and microwave safe. The glaze is a deep ocean blue and the mug "
-                "carries the ACME logo on its side.")
+PRODUCT_TEXT = (
+    "Blue ceramic coffee mug with a white handle. Holds 350 millilitres. "
+    "Dishwasher and microwave safe. The glaze is a deep ocean blue and the mug "
+    "carries the ACME logo on its side."
+)
 
 
 def _run(*command: str) -> None:
@@ -78,13 +82,22 @@ def make_product() -> None:
     draw.text((165, 240), "ACME", fill=(245, 245, 245), font=_font(40))
     image.save(folder / "mug.jpg", quality=85)
     (folder / "description.txt").write_text(PRODUCT_TEXT + "\n")
-    (folder / "manifest.json").write_text(json.dumps({
-        "version": 1, "id": "acme-mug", "profile": "catalog", "language": "en-US",
-        "assets": [
-            {"path": "mug.jpg", "role": "primary"},
-            {"path": "description.txt", "role": "description", "relation": "complementary"},
-        ],
-    }, indent=2) + "\n")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "id": "acme-mug",
+                "profile": "catalog",
+                "language": "en-US",
+                "assets": [
+                    {"path": "mug.jpg", "role": "primary"},
+                    {"path": "description.txt", "role": "description", "relation": "complementary"},
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def _vtt_time(seconds: float) -> str:
@@ -108,27 +121,80 @@ def make_lecture(scratch: Path) -> None:
     for index, (start, clip) in enumerate(pieces):
         inputs += ["-i", str(clip)]
         delays.append(f"[{index}]adelay={int(start * 1000)}|{int(start * 1000)}[a{index}]")
-    mix = ";".join(delays) + ";" + "".join(f"[a{i}]" for i in range(len(pieces))) + \
-        f"amix=inputs={len(pieces)}:normalize=0,apad=whole_dur={duration}[out]"
-    _run("ffmpeg", "-y", *inputs, "-filter_complex", mix, "-map", "[out]", "-ar", "16000",
-         "-ac", "1", "-t", str(duration), str(audio))
-    _run("ffmpeg", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x180:rate=10:duration={duration}",
-         "-i", str(audio), "-c:v", "libx264", "-preset", "veryslow", "-crf", "35",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k", "-shortest",
-         "-movflags", "+faststart", str(folder / "lecture.mp4"))
+    mix = (
+        ";".join(delays)
+        + ";"
+        + "".join(f"[a{i}]" for i in range(len(pieces)))
+        + f"amix=inputs={len(pieces)}:normalize=0,apad=whole_dur={duration}[out]"
+    )
+    _run(
+        "ffmpeg",
+        "-y",
+        *inputs,
+        "-filter_complex",
+        mix,
+        "-map",
+        "[out]",
+        "-ar",
+        "16000",
+        "-ac",
+        "1",
+        "-t",
+        str(duration),
+        str(audio),
+    )
+    _run(
+        "ffmpeg",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc=size=320x180:rate=10:duration={duration}",
+        "-i",
+        str(audio),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryslow",
+        "-crf",
+        "35",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "32k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        str(folder / "lecture.mp4"),
+    )
     cues = ["WEBVTT", ""]
     for index, (start, text) in enumerate(LECTURE):
         end = LECTURE[index + 1][0] - 0.2 if index + 1 < len(LECTURE) else duration - 0.5
         cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", text, ""]
     (folder / "lecture.vtt").write_text("\n".join(cues))
-    (folder / "manifest.json").write_text(json.dumps({
-        "version": 1, "id": "rivers-lecture", "profile": "education", "language": "en-US",
-        "assets": [
-            {"path": "lecture.mp4", "role": "primary"},
-            {"path": "lecture.vtt", "role": "captions", "relation": "redundant",
-             "syncs_with": "lecture.mp4"},
-        ],
-    }, indent=2) + "\n")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "id": "rivers-lecture",
+                "profile": "education",
+                "language": "en-US",
+                "assets": [
+                    {"path": "lecture.mp4", "role": "primary"},
+                    {
+                        "path": "lecture.vtt",
+                        "role": "captions",
+                        "relation": "redundant",
+                        "syncs_with": "lecture.mp4",
+                    },
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def make_broken() -> None:

@@ -37,8 +37,11 @@ def contract_problems(service: str, operation: str, params: Mapping[str, Any]) -
     """Every way `params` breaks the operation's input shape, as sentences."""
     shape = operation_model(service, operation).input_shape
     report = ParamValidator().validate(dict(params), shape)
-    problems = [line.strip() for line in report.generate_report().splitlines()
-                if line.strip() and not line.startswith("Parameter validation failed")]
+    problems = [
+        line.strip()
+        for line in report.generate_report().splitlines()
+        if line.strip() and not line.startswith("Parameter validation failed")
+    ]
     problems += list(_constraints(shape, params, "input"))
     return problems
 
@@ -74,12 +77,16 @@ def _constraints(shape: Shape, value: Any, path: str) -> Iterator[str]:
     if shape.type_name == "string" and isinstance(value, str):
         yield from _bounds(metadata, len(value), path, "length")
         if shape.enum and value not in shape.enum:
-            yield (f"Value '{value}' at '{path}' failed to satisfy constraint: Member must "
-                   f"satisfy enum value set: [{', '.join(shape.enum)}]")
+            yield (
+                f"Value '{value}' at '{path}' failed to satisfy constraint: Member must "
+                f"satisfy enum value set: [{', '.join(shape.enum)}]"
+            )
         pattern = _pattern(metadata.get("pattern"))
         if pattern is not None and not pattern.fullmatch(value):
-            yield (f"Value '{value[:80]}' at '{path}' failed to satisfy constraint: Member must "
-                   f"satisfy regular expression pattern: {metadata['pattern']}")
+            yield (
+                f"Value '{value[:80]}' at '{path}' failed to satisfy constraint: Member must "
+                f"satisfy regular expression pattern: {metadata['pattern']}"
+            )
     elif shape.type_name in ("integer", "long", "float", "double") and isinstance(
         value, int | float
     ):
@@ -91,8 +98,10 @@ def _constraints(shape: Shape, value: Any, path: str) -> Iterator[str]:
 def _bounds(metadata: Mapping[str, Any], measure: float, path: str, what: str) -> Iterator[str]:
     # Minimums are botocore's ParamValidator's part (above); it leaves maximums to the service.
     if "max" in metadata and measure > metadata["max"]:
-        yield (f"Value at '{path}' failed to satisfy constraint: Member must have {what} less "
-               f"than or equal to {metadata['max']}")
+        yield (
+            f"Value at '{path}' failed to satisfy constraint: Member must have {what} less "
+            f"than or equal to {metadata['max']}"
+        )
 
 
 @cache

@@ -76,10 +76,16 @@ class Faults:
             return True
 
     def describe(self) -> str:
-        parts = [f"{name}={getattr(self, name.replace('-', '_'))}" for name in sorted(_FRACTIONS)
-                 if getattr(self, name.replace("-", "_"))]
-        parts += [f"{name}={getattr(self, name.replace('-', '_'))}" for name in sorted(_COUNTS)
-                  if getattr(self, name.replace("-", "_"))]
+        parts = [
+            f"{name}={getattr(self, name.replace('-', '_'))}"
+            for name in sorted(_FRACTIONS)
+            if getattr(self, name.replace("-", "_"))
+        ]
+        parts += [
+            f"{name}={getattr(self, name.replace('-', '_'))}"
+            for name in sorted(_COUNTS)
+            if getattr(self, name.replace("-", "_"))
+        ]
         parts += [name for name in sorted(_FLAGS) if getattr(self, name.replace("-", "_"))]
         parts += [f"lambda-raise={name}" for name in sorted(self.lambda_raise)]
         parts += [f"lambda-raise-after={name}" for name in sorted(self.lambda_raise_after)]
@@ -127,20 +133,23 @@ def parse_faults(spec: str | None) -> Faults:
             if not is_action_name(value):
                 raise FaultSpecError(
                     f"deny needs IAM actions, e.g. deny=transcribe:StartTranscriptionJob; "
-                    f"got {value!r}")
+                    f"got {value!r}"
+                )
             denied.add(value)
         elif name == "lambda-raise-after":
             if not value:
-                raise FaultSpecError("lambda-raise-after needs a handler name, e.g. "
-                                     "lambda-raise-after=result_writer")
+                raise FaultSpecError(
+                    "lambda-raise-after needs a handler name, e.g. lambda-raise-after=result_writer"
+                )
             raises_after.add(value)
         elif name == "lambda-raise":
             if not value:
                 raise FaultSpecError("lambda-raise needs a handler name, e.g. lambda-raise=fusion")
             raises.add(value)
         else:
-            known = sorted(_FRACTIONS | _FLAGS | _COUNTS
-                           | {"lambda-raise", "lambda-raise-after", "deny"})
+            known = sorted(
+                _FRACTIONS | _FLAGS | _COUNTS | {"lambda-raise", "lambda-raise-after", "deny"}
+            )
             raise FaultSpecError(f"unknown fault {name!r}; known: {', '.join(known)}")
     faults.lambda_raise = frozenset(raises)
     faults.lambda_raise_after = frozenset(raises_after)

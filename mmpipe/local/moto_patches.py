@@ -92,8 +92,13 @@ ProcessingRunner = Callable[[dict[str, Any]], dict[str, Any]]
 
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
-_state: dict[str, Any] = {"time_scale": 1.0, "lambda": None, "processing": None,
-                          "enforcement": None, "state_machine_credentials": None}
+_state: dict[str, Any] = {
+    "time_scale": 1.0,
+    "lambda": None,
+    "processing": None,
+    "enforcement": None,
+    "state_machine_credentials": None,
+}
 
 
 class LambdaFunctionError(Exception):
@@ -130,8 +135,9 @@ def _invoke(
         result = runner(function.function_name, str(function.handler), event)
     except Exception as error:
         response_headers["x-amz-function-error"] = "Unhandled"
-        error_type = error.error_type if isinstance(error, LambdaFunctionError) else (
-            type(error).__name__)
+        error_type = (
+            error.error_type if isinstance(error, LambdaFunctionError) else (type(error).__name__)
+        )
         return json.dumps({"errorType": error_type, "errorMessage": str(error)}).encode()
     return json.dumps(result, default=str).encode()
 
@@ -187,9 +193,17 @@ def _wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
 # task by running the job in-process and returning a DescribeProcessingJob-shaped result; a
 # failed job fails the task with States.TaskFailed and the description as cause, as on AWS.
 _CREATE_PROCESSING_JOB_PARAMETERS = (
-    "ProcessingJobName", "RoleArn", "AppSpecification", "ProcessingResources",
-    "NetworkConfig", "StoppingCondition", "ProcessingInputs", "ProcessingOutputConfig",
-    "Tags", "Environment", "ExperimentConfig",
+    "ProcessingJobName",
+    "RoleArn",
+    "AppSpecification",
+    "ProcessingResources",
+    "NetworkConfig",
+    "StoppingCondition",
+    "ProcessingInputs",
+    "ProcessingOutputConfig",
+    "Tags",
+    "Environment",
+    "ExperimentConfig",
 )
 
 
@@ -217,8 +231,9 @@ class StateTaskServiceSageMakerLocal(StateTaskServiceCallback):
         try:
             description = runner(normalised_parameters)
         except CreationRefused as refused:
-            raise FailureEventException(self._task_failure(env, refused.error, str(refused))
-                                        ) from refused
+            raise FailureEventException(
+                self._task_failure(env, refused.error, str(refused))
+            ) from refused
         if description.get("ProcessingJobStatus") != "Completed":
             raise FailureEventException(
                 FailureEvent(
@@ -289,11 +304,19 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     credentials: ReadOnlyCredentials | None = _state["state_machine_credentials"]
     if credentials is None:
         return _originals["boto_client_for"](region, service)
-    return identity.pin(boto3.client(
-        service_name=service, region_name=region,
-        config=Config(parameter_validation=False,
-                      retries={"max_attempts": 0, "total_max_attempts": 1},
-                      connect_timeout=99999, read_timeout=99999)), credentials)
+    return identity.pin(
+        boto3.client(
+            service_name=service,
+            region_name=region,
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=99999,
+                read_timeout=99999,
+            ),
+        ),
+        credentials,
+    )
 
 
 # --- Patch 7: moto's Transcribe never transcribes -----------------------------------------
@@ -330,12 +353,24 @@ def _get_transcription_job(self: TranscribeBackend, transcription_job_name: str)
 # Served by local mode's Bedrock (standins.model.LocalBedrock), behind the same API the real
 # BedrockModelClient calls.
 def _converse(self: BedrockRuntimeResponse) -> ActionResult:
-    params = {name: self._get_param(name) for name in (
-        "modelId", "messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
-        "additionalModelRequestFields", "promptVariables", "requestMetadata",
-        "performanceConfig")}
-    return ActionResult(_state["bedrock"].converse({k: v for k, v in params.items()
-                                                    if v is not None}))
+    params = {
+        name: self._get_param(name)
+        for name in (
+            "modelId",
+            "messages",
+            "system",
+            "inferenceConfig",
+            "toolConfig",
+            "guardrailConfig",
+            "additionalModelRequestFields",
+            "promptVariables",
+            "requestMetadata",
+            "performanceConfig",
+        )
+    }
+    return ActionResult(
+        _state["bedrock"].converse({k: v for k, v in params.items() if v is not None})
+    )
 
 
 # --- Patch 9: moto drops the cause of SendTaskFailure --------------------------------------
@@ -344,23 +379,28 @@ def _converse(self: BedrockRuntimeResponse) -> ActionResult:
 def _send_task_failure(self: StepFunctionResponse) -> Any:
     # With execution on, the backend is the interpreter's, whose signature takes the cause.
     self.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]
-        self._get_param("taskToken"), error=self._get_param("error"),
-        cause=self._get_param("cause"))
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
     return EmptyResult()
 
 
 # --- Patch 10: moto lets States.ALL catch what AWS does not let it catch -------------------
 # On AWS, States.DataLimitExceeded (a state or result over 256 KB) and States.Runtime are
 # terminal: "States.ALL" does not match them, so the execution fails outside the Catch graph.
-_UNCATCHABLE_BY_ALL = (StatesErrorNameType.StatesStatesDataLimitExceeded,
-                       StatesErrorNameType.StatesRuntime)
+_UNCATCHABLE_BY_ALL = (
+    StatesErrorNameType.StatesStatesDataLimitExceeded,
+    StatesErrorNameType.StatesRuntime,
+)
 
 
 def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
     error_name = env.stack[-1]
     named = {getattr(name, "error_name", None) for name in self.error_names}
-    if isinstance(error_name, StatesErrorName) and error_name.typ in _UNCATCHABLE_BY_ALL \
-            and error_name.error_name not in named:
+    if (
+        isinstance(error_name, StatesErrorName)
+        and error_name.typ in _UNCATCHABLE_BY_ALL
+        and error_name.error_name not in named
+    ):
         env.stack.pop()
         env.stack.append(False)
         return
@@ -382,6 +422,11 @@ _RERAISING_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl",
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iteration_worker",
 )
+
+
+def _use_error_names(factory: Any) -> None:
+    for module_name in _RERAISING_MODULES:
+        vars(importlib.import_module(module_name))["CustomErrorName"] = factory
 
 
 # --- Patch 12: a task waiting for a callback waits its full TimeoutSeconds -----------------
@@ -419,11 +464,18 @@ PIPELINE_EVENT_SOURCE = "multimodal-pipeline"
 
 def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     faults: Faults | None = _state["faults"]
-    if faults is not None and faults.events_fail and any(
-            e.get("Source") == PIPELINE_EVENT_SOURCE for e in events):
-        return [{"ErrorCode": "InternalFailure",
-                 "ErrorMessage": "EventBridge could not take the event (injected)"}
-                for _ in events]
+    if (
+        faults is not None
+        and faults.events_fail
+        and any(e.get("Source") == PIPELINE_EVENT_SOURCE for e in events)
+    ):
+        return [
+            {
+                "ErrorCode": "InternalFailure",
+                "ErrorMessage": "EventBridge could not take the event (injected)",
+            }
+            for _ in events
+        ]
     result: list[dict[str, Any]] = _originals["put_events"](self, events)
     return result
 
@@ -464,18 +516,30 @@ def _emit_status_change(execution: Any, status: str) -> None:
         return int(value.timestamp() * 1000) if value is not None else None
 
     detail = {
-        "executionArn": execution.exec_arn, "stateMachineArn": execution.state_machine_arn,
-        "name": execution.name, "status": status,
-        "startDate": millis(execution.start_date), "stopDate": millis(execution.stop_date),
-        "input": execution.execution_input, "inputDetails": {"included": True},
-        "output": None, "outputDetails": None,
-        "error": execution.error, "cause": execution.cause,
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": millis(execution.start_date),
+        "stopDate": millis(execution.stop_date),
+        "input": execution.execution_input,
+        "inputDetails": {"included": True},
+        "output": None,
+        "outputDetails": None,
+        "error": execution.error,
+        "cause": execution.cause,
     }
     backend = events_backends[execution.account_id][execution.region_name]
-    backend.put_events([{
-        "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
-        "Detail": json.dumps(detail, default=str), "Resources": [execution.exec_arn],
-    }])
+    backend.put_events(
+        [
+            {
+                "Source": "aws.states",
+                "DetailType": "Step Functions Execution Status Change",
+                "Detail": json.dumps(detail, default=str),
+                "Resources": [execution.exec_arn],
+            }
+        ]
+    )
 
 
 def status_changes_pending() -> int:
@@ -504,13 +568,17 @@ def install(
 ) -> None:
     """Apply every patch (idempotent) and point them at this run's runners."""
     if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"local mode is pinned to moto {MOTO_VERSION}; found {moto.__version__}"
-        )
+        raise RuntimeError(f"local mode is pinned to moto {MOTO_VERSION}; found {moto.__version__}")
     with _lock:
-        _state.update(time_scale=scale, processing=processing_runner, enforcement=enforcement,
-                      state_machine_credentials=state_machine_credentials,
-                      transcribe=transcribe, bedrock=bedrock, faults=faults)
+        _state.update(
+            time_scale=scale,
+            processing=processing_runner,
+            enforcement=enforcement,
+            state_machine_credentials=state_machine_credentials,
+            transcribe=transcribe,
+            bedrock=bedrock,
+            faults=faults,
+        )
         _state["lambda"] = lambda_runner
         if _originals:
             return
@@ -526,8 +594,9 @@ def install(
         TranscribeResponse.create_vocabulary = _create_vocabulary  # type: ignore[method-assign]
         TranscribeBackend.get_transcription_job = _get_transcription_job  # type: ignore[method-assign]
         # Jobs never advance on their own: LocalTranscribe sets their status.
-        state_manager.set_transition(_TRANSCRIPTION_JOB_MODEL,
-                                     {"progression": "manual", "times": 10**9})
+        state_manager.set_transition(
+            _TRANSCRIPTION_JOB_MODEL, {"progression": "manual", "times": 10**9}
+        )
         BedrockRuntimeResponse.converse = _converse  # type: ignore[attr-defined]
         _originals["send_task_failure"] = StepFunctionResponse.send_task_failure
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
@@ -541,9 +610,7 @@ def install(
         botocore_endpoint.time = _ScaledTime()
         _originals["error_equals"] = ErrorEqualsDecl._eval_body
         ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
-        for module_name in _RERAISING_MODULES:
-            setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010
-                    _reraised_error_name)
+        _use_error_names(_reraised_error_name)
         _originals["evaluate_with_timeout"] = ExecutionState._evaluate_with_timeout
         ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
         _originals["timeout_eval_body"] = Timeout._eval_body
@@ -574,7 +641,8 @@ def uninstall() -> None:
         state_task_service_factory.state_task_service_for = original
         state_task_factory.state_task_service_for = original
         ActionAuthenticatorMixin._authenticate_and_authorize_action = _originals.pop(  # type: ignore[method-assign]
-            "authorize")
+            "authorize"
+        )
         _rebind("boto_client_for", _boto_client_for, _originals.pop("boto_client_for"))
         TranscribeResponse.start_transcription_job = _originals.pop("start_transcription_job")  # type: ignore[method-assign]
         TranscribeResponse.create_vocabulary = _originals.pop("create_vocabulary")  # type: ignore[method-assign]
@@ -587,15 +655,20 @@ def uninstall() -> None:
         Preprocessor.__init__ = _originals.pop("preprocessor_init")  # type: ignore[method-assign]
         EventsBackend.put_events = _originals.pop("put_events")  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication.terminated = _originals.pop(  # type: ignore[method-assign]
-            "terminated")
+            "terminated"
+        )
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
-        for module_name in _RERAISING_MODULES:
-            setattr(importlib.import_module(module_name), "CustomErrorName",  # noqa: B010
-                    CustomErrorName)
+        _use_error_names(CustomErrorName)
         Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
-        _state.update(time_scale=1.0, processing=None, enforcement=None,
-                      state_machine_credentials=None, transcribe=None, bedrock=None,
-                      faults=None)
+        _state.update(
+            time_scale=1.0,
+            processing=None,
+            enforcement=None,
+            state_machine_credentials=None,
+            transcribe=None,
+            bedrock=None,
+            faults=None,
+        )
         _state["lambda"] = None
 
 
@@ -604,12 +677,19 @@ _SERVICE_MODULES = "moto.stepfunctions.parser.asl.component.state.exec.state_tas
 
 def _load_service_modules() -> None:
     """Import the interpreter's service integrations now, so _rebind reaches them all."""
-    for name in ("state_task_service_sqs", "state_task_service_aws_sdk", "state_task_service_sns",
-                 "state_task_service_events", "state_task_service_dynamodb",
-                 "state_task_service_sfn", "state_task_service_unsupported"):
+    for name in (
+        "state_task_service_sqs",
+        "state_task_service_aws_sdk",
+        "state_task_service_sns",
+        "state_task_service_events",
+        "state_task_service_dynamodb",
+        "state_task_service_sfn",
+        "state_task_service_unsupported",
+    ):
         importlib.import_module(_SERVICE_MODULES + name)
     importlib.import_module(
-        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
+    )
 
 
 def installed() -> bool:

@@ -54,8 +54,10 @@ def merged_environment(assembly: CloudAssembly) -> dict[str, str]:
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         for name, raw in assembly.resolve(variables).items():
             value = str(raw)
-            if name in merged and merged[name] != value and not name.startswith(
-                _SHARED_ENV_PREFIXES
+            if (
+                name in merged
+                and merged[name] != value
+                and not name.startswith(_SHARED_ENV_PREFIXES)
             ):
                 raise ValueError(
                     f"{logical_id} sets {name}={value!r} but another function set "
@@ -74,8 +76,10 @@ def _tiny_zip() -> bytes:
 
 def deploy(assembly: CloudAssembly) -> Deployment:
     """Create the stack's resources in the active moto mock (about a second)."""
-    clients = {name: boto3.client(name, region_name=REGION) for name in (
-        "s3", "sqs", "dynamodb", "iam", "lambda", "events", "stepfunctions", "ssm")}
+    clients = {
+        name: boto3.client(name, region_name=REGION)
+        for name in ("s3", "sqs", "dynamodb", "iam", "lambda", "events", "stepfunctions", "ssm")
+    }
     resolve = assembly.resolve
 
     _create_roles(assembly, clients["iam"])
@@ -87,7 +91,8 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         status = bucket["Properties"].get("VersioningConfiguration", {}).get("Status")
         if status:
             clients["s3"].put_bucket_versioning(
-                Bucket=name, VersioningConfiguration={"Status": status})
+                Bucket=name, VersioningConfiguration={"Status": status}
+            )
         encryption = resolve(bucket["Properties"].get("BucketEncryption", {}))
         for rule in encryption.get("ServerSideEncryptionConfiguration", []):
             default = rule.get("ServerSideEncryptionByDefault", {})
@@ -98,14 +103,15 @@ def deploy(assembly: CloudAssembly) -> Deployment:
     for notifications in assembly.of_type("Custom::S3BucketNotifications").values():
         props = resolve(notifications["Properties"])
         clients["s3"].put_bucket_notification_configuration(
-            Bucket=props["BucketName"],
-            NotificationConfiguration=props["NotificationConfiguration"])
+            Bucket=props["BucketName"], NotificationConfiguration=props["NotificationConfiguration"]
+        )
 
     queue_urls: dict[str, str] = {}
     queues = assembly.of_type("AWS::SQS::Queue")
     # Dead-letter queues first, so redrive policies can name them.
-    for logical_id, queue in sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1][
-            "Properties"]):
+    for logical_id, queue in sorted(
+        queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Properties"]
+    ):
         props = queue["Properties"]
         attributes: dict[str, str] = {}
         if "VisibilityTimeout" in props:
@@ -113,7 +119,8 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(resolve(props["RedrivePolicy"]))
         url = clients["sqs"].create_queue(
-            QueueName=assembly.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
+            QueueName=assembly.physical_name(logical_id), Attributes=attributes
+        )["QueueUrl"]
         queue_urls[logical_id] = url
         if "KmsMasterKeyId" in props:
             keys.queues[assembly.arn(logical_id)] = str(resolve(props["KmsMasterKeyId"]))
@@ -130,8 +137,11 @@ def deploy(assembly: CloudAssembly) -> Deployment:
     for parameter in assembly.of_type("AWS::SSM::Parameter").values():
         props = resolve(parameter["Properties"])
         clients["ssm"].put_parameter(
-            Name=props["Name"], Value=str(props["Value"]), Type=props.get("Type", "String"),
-            Overwrite=True)
+            Name=props["Name"],
+            Value=str(props["Value"]),
+            Type=props.get("Type", "String"),
+            Overwrite=True,
+        )
 
     functions: dict[str, LocalFunction] = {}
     code = _tiny_zip()
@@ -142,23 +152,33 @@ def deploy(assembly: CloudAssembly) -> Deployment:
             continue  # CDK's own helpers (custom-resource handlers): done above, by hand.
         name = assembly.physical_name(logical_id)
         clients["lambda"].create_function(
-            FunctionName=name, Runtime="python3.12", Role=resolve(props["Role"]),
-            Handler=handler, Code={"ZipFile": code}, Timeout=int(props.get("Timeout", 3)),
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=resolve(props["Role"]),
+            Handler=handler,
+            Code={"ZipFile": code},
+            Timeout=int(props.get("Timeout", 3)),
         )
         functions[logical_id] = LocalFunction(
-            logical_id=logical_id, name=name, arn=assembly.arn(logical_id), handler=handler,
-            timeout_s=int(props.get("Timeout", 3)), role_arn=str(resolve(props["Role"])))
+            logical_id=logical_id,
+            name=name,
+            arn=assembly.arn(logical_id),
+            handler=handler,
+            timeout_s=int(props.get("Timeout", 3)),
+            role_arn=str(resolve(props["Role"])),
+        )
 
     for logical_id, rule in assembly.of_type("AWS::Events::Rule").items():
         props = resolve(rule["Properties"])
         name = assembly.physical_name(logical_id)
         clients["events"].put_rule(
-            Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props["State"])
+            Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props["State"]
+        )
         targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])]
         if targets:
             clients["events"].put_targets(Rule=name, Targets=targets)
 
-    (sm_logical, sm_resource), = assembly.of_type("AWS::StepFunctions::StateMachine").items()
+    ((sm_logical, sm_resource),) = assembly.of_type("AWS::StepFunctions::StateMachine").items()
     definition = assembly.state_machine_definition(sm_logical)
     sm_role = str(resolve(sm_resource["Properties"]["RoleArn"]))
     sm_arn = clients["stepfunctions"].create_state_machine(
@@ -174,8 +194,7 @@ def deploy(assembly: CloudAssembly) -> Deployment:
     (mapping,) = assembly.of_type("AWS::Lambda::EventSourceMapping").values()
     mapping_props = resolve(mapping["Properties"])
     dispatcher = next(f for f in functions.values() if f.name == mapping_props["FunctionName"])
-    buffer_logical = next(
-        k for k in queues if assembly.arn(k) == mapping_props["EventSourceArn"])
+    buffer_logical = next(k for k in queues if assembly.arn(k) == mapping_props["EventSourceArn"])
     buffer_redrive = queues[buffer_logical]["Properties"].get("RedrivePolicy")
     dead_letter_url = None
     if buffer_redrive:
@@ -207,11 +226,15 @@ def _create_roles(assembly: CloudAssembly, iam: Any) -> None:
     for logical_id, role in assembly.of_type("AWS::IAM::Role").items():
         props = role["Properties"]
         name = assembly.physical_name(logical_id)
-        iam.create_role(RoleName=name,
-                        AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+        )
         for policy in props.get("Policies", []):
-            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                                PolicyDocument=json.dumps(resolve(policy["PolicyDocument"])))
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(resolve(policy["PolicyDocument"])),
+            )
         for arn in resolve(props.get("ManagedPolicyArns", [])):
             # An AWS managed policy moto does not ship: only CDK's own helpers use them.
             with contextlib.suppress(iam.exceptions.NoSuchEntityException):
@@ -223,10 +246,10 @@ def _create_roles(assembly: CloudAssembly, iam: Any) -> None:
             roles = [str(resolve(r)) for r in props.get("Roles", [])]
             if kind == "AWS::IAM::Policy":
                 for role_name in roles:
-                    iam.put_role_policy(RoleName=role_name, PolicyName=logical_id,
-                                        PolicyDocument=document)
+                    iam.put_role_policy(
+                        RoleName=role_name, PolicyName=logical_id, PolicyDocument=document
+                    )
                 continue
-            arn = iam.create_policy(PolicyName=logical_id, PolicyDocument=document)[
-                "Policy"]["Arn"]
+            arn = iam.create_policy(PolicyName=logical_id, PolicyDocument=document)["Policy"]["Arn"]
             for role_name in roles:
                 iam.attach_role_policy(RoleName=role_name, PolicyArn=arn)

@@ -170,8 +170,9 @@ class LambdaHost:
     """Runs the real handlers in-process (moto_patches.LambdaRunner), each signing its AWS
     calls with its own role's credentials, as the Lambda runtime provides them."""
 
-    def __init__(self, functions: dict[str, Any], credentials: dict[str, Any],
-                 faults: Faults) -> None:
+    def __init__(
+        self, functions: dict[str, Any], credentials: dict[str, Any], faults: Faults
+    ) -> None:
         self._functions = functions
         self._credentials = credentials
         self._faults = faults
@@ -193,13 +194,15 @@ class LambdaHost:
         if module in self._faults.lambda_raise:
             raise InjectedFault(f"{module} raised on request (--inject lambda-raise={module})")
         function = self._functions.get(function_name)
-        context = _FakeLambdaContext(function_name,
-                                     timeout_s=function.timeout_s if function else 60)
+        context = _FakeLambdaContext(
+            function_name, timeout_s=function.timeout_s if function else 60
+        )
         with acting_as(self._credentials[function_name]):
             result = self.handler_for(handler_path)(event, context)
         if module in self._faults.lambda_raise_after:
-            raise InjectedFault(f"{module} raised after its work "
-                                f"(--inject lambda-raise-after={module})")
+            raise InjectedFault(
+                f"{module} raised after its work (--inject lambda-raise-after={module})"
+            )
         return result
 
 
@@ -219,8 +222,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def local_environment(deployment: Deployment) -> dict[str, str]:
     return {
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_SESSION_TOKEN": "local", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": "local",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
         "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would flood the console
@@ -237,8 +243,7 @@ def _quiet_handlers(log_file: Path) -> Iterator[None]:
 
     handler = logger.registered_handler
     with log_file.open("a", encoding="utf-8") as stream:
-        previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) \
-            else None
+        previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) else None
         try:
             yield
         finally:
@@ -285,12 +290,17 @@ class LocalRun:
         from moto import mock_aws  # noqa: PLC0415 - moto is heavy; only local mode needs it
 
         started = time.monotonic()
-        config = {"stepfunctions": {"execute_state_machine": True},
-                  "lambda": {"use_docker": False}}
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_environment({
-                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": REGION}))
+            stack.enter_context(
+                _environment(
+                    {
+                        "AWS_ACCESS_KEY_ID": "local",
+                        "AWS_SECRET_ACCESS_KEY": "local",
+                        "AWS_DEFAULT_REGION": REGION,
+                    }
+                )
+            )
             stack.enter_context(mock_aws(config=cast(Any, config)))
             # From here on every client signs as the operator, or as the function that runs.
             identity.install()
@@ -306,17 +316,29 @@ class LocalRun:
             stack.enter_context(_quiet_handlers(self.out_dir / "lambda-logs.jsonl"))
             outcomes = self._run_inside(deployment, identities, paths, stack)
         report = RunReport(
-            outcomes=outcomes, out_dir=self.out_dir, elapsed_s=time.monotonic() - started,
-            time_scale=self.time_scale, providers=self.providers, faults=self.faults.describe(),
-            synth_cached=self.synth_cached, definition=deployment.definition, iam=self.iam,
+            outcomes=outcomes,
+            out_dir=self.out_dir,
+            elapsed_s=time.monotonic() - started,
+            time_scale=self.time_scale,
+            providers=self.providers,
+            faults=self.faults.describe(),
+            synth_cached=self.synth_cached,
+            definition=deployment.definition,
+            iam=self.iam,
             cdk_out=self.cdk_out,
             refusals=list(self.enforcement.refusals) if self.enforcement else [],
-            unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [])
+            unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [],
+        )
         _write_summary(report)
         return report
 
-    def _run_inside(self, deployment: Deployment, identities: Identities, paths: list[Path],
-                    stack: contextlib.ExitStack) -> list[ItemOutcome]:
+    def _run_inside(
+        self,
+        deployment: Deployment,
+        identities: Identities,
+        paths: list[Path],
+        stack: contextlib.ExitStack,
+    ) -> list[ItemOutcome]:
         from pipeline.adapters.model import BedrockModelClient  # noqa: PLC0415
         from pipeline.adapters.providers import Providers, use_providers  # noqa: PLC0415
         from pipeline.adapters.speech import TranscribeJobs  # noqa: PLC0415
@@ -324,33 +346,66 @@ class LocalRun:
 
         stub = self.providers == "stub"
         # The handlers use the real adapters; the stand-ins serve their APIs behind moto.
-        use_providers(Providers(
-            store=S3ObjectStore(), speech=TranscribeJobs(),
-            model=BedrockModelClient(provider=self.providers), name=self.providers))
+        use_providers(
+            Providers(
+                store=S3ObjectStore(),
+                speech=TranscribeJobs(),
+                model=BedrockModelClient(provider=self.providers),
+                name=self.providers,
+            )
+        )
         stack.callback(use_providers, None)
-        credentials = {f.name: identities.assume(f.role_arn, f.name)
-                       for f in deployment.functions.values()}
+        credentials = {
+            f.name: identities.assume(f.role_arn, f.name) for f in deployment.functions.values()
+        }
         self._esm_credentials = credentials[deployment.dispatcher.name]
         host = LambdaHost(deployment.functions, credentials, self.faults)
         ledger = self.out_dir / "access-denied.jsonl"
         ledger.unlink(missing_ok=True)
-        self.enforcement = Enforcement(
-            identities, denials=Denials(self.faults.deny), keys=deployment.keys,
-            token_owner=deployment.state_machine_arn, ledger=ledger) if self.iam else None
-        processing = LocalProcessing(stub_job if stub else real_job, self.faults, identities,
-                                     self.enforcement, deployment.state_machine_role_arn)
-        transcribe = LocalTranscribe(StubRecognizer() if stub else WhisperRecognizer(),
-                                     self.faults, identities.operator, self.enforcement)
+        self.enforcement = (
+            Enforcement(
+                identities,
+                denials=Denials(self.faults.deny),
+                keys=deployment.keys,
+                token_owner=deployment.state_machine_arn,
+                ledger=ledger,
+            )
+            if self.iam
+            else None
+        )
+        processing = LocalProcessing(
+            stub_job if stub else real_job,
+            self.faults,
+            identities,
+            self.enforcement,
+            deployment.state_machine_role_arn,
+        )
+        transcribe = LocalTranscribe(
+            StubRecognizer() if stub else WhisperRecognizer(),
+            self.faults,
+            identities.operator,
+            self.enforcement,
+        )
         stack.callback(transcribe.shutdown)
-        bedrock = LocalBedrock(LocalModel(ocr=not stub and ocr_available(), faults=self.faults,
-                                          provider=self.providers),
-                               self.faults, self.enforcement)
+        bedrock = LocalBedrock(
+            LocalModel(
+                ocr=not stub and ocr_available(), faults=self.faults, provider=self.providers
+            ),
+            self.faults,
+            self.enforcement,
+        )
         moto_patches.install(
-            lambda_runner=host, processing_runner=processing, scale=self.time_scale,
-            transcribe=transcribe, bedrock=bedrock, enforcement=self.enforcement,
+            lambda_runner=host,
+            processing_runner=processing,
+            scale=self.time_scale,
+            transcribe=transcribe,
+            bedrock=bedrock,
+            enforcement=self.enforcement,
             faults=self.faults,
             state_machine_credentials=identities.assume(
-                deployment.state_machine_role_arn, "StepFunctions"))
+                deployment.state_machine_role_arn, "StepFunctions"
+            ),
+        )
         stack.callback(moto_patches.uninstall)
 
         _warm_up(host, deployment)
@@ -359,16 +414,22 @@ class LocalRun:
         config = get_settings().pipeline_config
         uploads = plan_uploads(paths, config.ingest_prefix, config.bundle_prefix)
         s3 = boto3.client("s3", region_name=REGION)
-        outcomes = {u.key: ItemOutcome(
-            input=str(u.path.parent if u.path.name == MANIFEST else u.path), key=u.key)
-            for u in uploads if u.starts_item}
+        outcomes = {
+            u.key: ItemOutcome(
+                input=str(u.path.parent if u.path.name == MANIFEST else u.path), key=u.key
+            )
+            for u in uploads
+            if u.starts_item
+        }
         self.progress.started(len(outcomes))
         for upload in uploads:
-            version = s3.put_object(Bucket=deployment.ingest_bucket, Key=upload.key,
-                                    Body=upload.path.read_bytes()).get("VersionId")
+            version = s3.put_object(
+                Bucket=deployment.ingest_bucket, Key=upload.key, Body=upload.path.read_bytes()
+            ).get("VersionId")
             if upload.starts_item:
                 outcomes[upload.key].item_id = _item_id(
-                    deployment.ingest_bucket, upload.key, version)
+                    deployment.ingest_bucket, upload.key, version
+                )
         stack.callback(_discard_metrics)
         self._pump(deployment, outcomes)
         _await_status_changes()
@@ -394,8 +455,10 @@ class LocalRun:
                 try:
                     with acting_as(self._esm_credentials):
                         messages = sqs.receive_message(
-                            QueueUrl=deployment.buffer_queue_url, MaxNumberOfMessages=batch,
-                            AttributeNames=["All"]).get("Messages", [])
+                            QueueUrl=deployment.buffer_queue_url,
+                            MaxNumberOfMessages=batch,
+                            AttributeNames=["All"],
+                        ).get("Messages", [])
                         if not messages:
                             queue_drained = self._queue_empty(sqs, deployment)
                 except ClientError as error:
@@ -405,8 +468,9 @@ class LocalRun:
                     messages, queue_drained = [], True
                 if messages:
                     self._dispatch(deployment, lam, sqs, messages)
-            for execution in sfn.list_executions(
-                    stateMachineArn=deployment.state_machine_arn)["executions"]:
+            for execution in sfn.list_executions(stateMachineArn=deployment.state_machine_arn)[
+                "executions"
+            ]:
                 outcome = by_item.get(execution["name"])
                 if outcome is None or execution["name"] in done:
                     continue
@@ -426,29 +490,44 @@ class LocalRun:
             # Past the deadline: stop what still runs, so nothing outlives the run.
             arn = by_item[name].execution_arn
             with contextlib.suppress(Exception):
-                sfn.stop_execution(executionArn=arn, error="LocalRunTimeout",
-                                   cause=f"not finished within {self.timeout_s:.0f} s")
+                sfn.stop_execution(
+                    executionArn=arn,
+                    error="LocalRunTimeout",
+                    cause=f"not finished within {self.timeout_s:.0f} s",
+                )
 
     @staticmethod
     def _queue_empty(sqs: Any, deployment: Deployment) -> bool:
         attributes = sqs.get_queue_attributes(
             QueueUrl=deployment.buffer_queue_url,
-            AttributeNames=["ApproximateNumberOfMessages",
-                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
         return all(int(v) == 0 for v in attributes.values())
 
-    def _dispatch(self, deployment: Deployment, lam: Any, sqs: Any,
-                  messages: list[dict[str, Any]]) -> None:
-        queue_arn = (f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:"
-                     f"{deployment.buffer_queue_url.rsplit('/', 1)[-1]}")
-        records = [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
-            "awsRegion": REGION,
-        } for m in messages]
-        response = lam.invoke(FunctionName=deployment.dispatcher.name,
-                              Payload=json.dumps({"Records": records}).encode())
+    def _dispatch(
+        self, deployment: Deployment, lam: Any, sqs: Any, messages: list[dict[str, Any]]
+    ) -> None:
+        queue_arn = (
+            f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{deployment.buffer_queue_url.rsplit('/', 1)[-1]}"
+        )
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+        response = lam.invoke(
+            FunctionName=deployment.dispatcher.name,
+            Payload=json.dumps({"Records": records}).encode(),
+        )
         payload = json.loads(response["Payload"].read() or b"{}")
         if response.get("FunctionError"):
             failed = {m["MessageId"] for m in messages}
@@ -460,12 +539,16 @@ class LocalRun:
                     if message["MessageId"] in failed:
                         # Visible again at once (locally): retried until the redrive policy
                         # moves it.
-                        sqs.change_message_visibility(QueueUrl=deployment.buffer_queue_url,
-                                                      ReceiptHandle=message["ReceiptHandle"],
-                                                      VisibilityTimeout=0)
+                        sqs.change_message_visibility(
+                            QueueUrl=deployment.buffer_queue_url,
+                            ReceiptHandle=message["ReceiptHandle"],
+                            VisibilityTimeout=0,
+                        )
                     else:
-                        sqs.delete_message(QueueUrl=deployment.buffer_queue_url,
-                                           ReceiptHandle=message["ReceiptHandle"])
+                        sqs.delete_message(
+                            QueueUrl=deployment.buffer_queue_url,
+                            ReceiptHandle=message["ReceiptHandle"],
+                        )
         except ClientError as error:
             # On AWS the messages come back after their visibility timeout and are started
             # again (the dispatcher is idempotent by execution name): say so, go on.
@@ -475,7 +558,8 @@ class LocalRun:
         if outcome.execution_arn is None or outcome.item_id is None:
             outcome.error = "NotStarted"
             outcome.cause = self.esm_error or (
-                "no execution was started for this input (see lambda-logs.jsonl)")
+                "no execution was started for this input (see lambda-logs.jsonl)"
+            )
             return
         sfn = boto3.client("stepfunctions", region_name=REGION)
         described = sfn.describe_execution(executionArn=outcome.execution_arn)
@@ -485,19 +569,33 @@ class LocalRun:
             outcome.duration_s = (described["stopDate"] - described["startDate"]).total_seconds()
         histories = self.out_dir / "executions"
         histories.mkdir(parents=True, exist_ok=True)
-        (histories / f"{outcome.item_id}.json").write_text(json.dumps(
-            {"executionArn": outcome.execution_arn, "status": outcome.status,
-             "input": outcome.input, "events": outcome.history}, indent=2, default=str))
-        records = {kind: _find_record(s3, deployment.processed_bucket, kind, outcome.item_id)
-                   for kind in ("results", "quarantine", "failures")}
+        (histories / f"{outcome.item_id}.json").write_text(
+            json.dumps(
+                {
+                    "executionArn": outcome.execution_arn,
+                    "status": outcome.status,
+                    "input": outcome.input,
+                    "events": outcome.history,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        records = {
+            kind: _find_record(s3, deployment.processed_bucket, kind, outcome.item_id)
+            for kind in ("results", "quarantine", "failures")
+        }
         written = sorted(kind for kind, document in records.items() if document)
         if len(written) > 1:
             # The promise is one record per item: two places is as broken as none.
             outcome.error = "DuplicateRecords"
-            outcome.cause = (f"execution {outcome.status} and records in {' and '.join(written)}")
+            outcome.cause = f"execution {outcome.status} and records in {' and '.join(written)}"
             return
-        if outcome.status in ("RUNNING", "ABORTED") and outcome.error is None and \
-                described.get("error") in (None, "LocalRunTimeout"):
+        if (
+            outcome.status in ("RUNNING", "ABORTED")
+            and outcome.error is None
+            and described.get("error") in (None, "LocalRunTimeout")
+        ):
             outcome.status = "TIMED_OUT_LOCALLY"
             outcome.error = "StillRunning"
             outcome.cause = f"not finished within the run's {self.timeout_s:.0f} s limit"
@@ -508,8 +606,7 @@ class LocalRun:
             self._save_derived(s3, outcome.item_id, document)
         elif outcome.status == "SUCCEEDED" and records["quarantine"]:
             outcome.place = "quarantined"
-            outcome.record_file = self._save("quarantine", outcome.item_id,
-                                             records["quarantine"])
+            outcome.record_file = self._save("quarantine", outcome.item_id, records["quarantine"])
         elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED") and records["failures"]:
             outcome.place = "failed"
             outcome.error = described.get("error")
@@ -518,13 +615,16 @@ class LocalRun:
         elif outcome.status in ("FAILED", "TIMED_OUT", "ABORTED"):
             # Failed without a failure record: not a terminal place, a lost item.
             outcome.error = "NoRecord"
-            outcome.cause = (f"execution {outcome.status} ({described.get('error')}: "
-                             f"{(described.get('cause') or '')[:300]}) but wrote no failure "
-                             "record")
+            outcome.cause = (
+                f"execution {outcome.status} ({described.get('error')}: "
+                f"{(described.get('cause') or '')[:300]}) but wrote no failure "
+                "record"
+            )
         else:
             outcome.error = "NoRecord"
-            outcome.cause = (f"execution {outcome.status} but wrote no result, quarantine or "
-                             "failure record")
+            outcome.cause = (
+                f"execution {outcome.status} but wrote no result, quarantine or failure record"
+            )
 
     def _save_derived(self, s3: Any, item_id: str, result: dict[str, Any]) -> None:
         """Copy the derived files a result points at (captions, keyframes, subtitles) out of
@@ -598,8 +698,9 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
         events += page["events"]
         token = page.get("nextToken")
         if not token:
@@ -617,14 +718,28 @@ def _write_summary(report: RunReport) -> None:
         "faults": report.faults,
         "cdk_out": str(report.cdk_out),
         "iam": "enforced" if report.iam else "off",
-        "access_denied": [{"principal": r.principal, "action": r.permission.action,
-                           "resource": r.permission.resource, "operation": r.operation,
-                           "decision": r.decision.name} for r in report.refusals],
-        "items": [{
-            "input": o.input, "item_id": o.item_id, "place": o.place, "status": o.status,
-            "record": str(o.record_file) if o.record_file else None,
-            "error": o.error, "cause": (o.cause or "")[:500] or None,
-        } for o in report.outcomes],
+        "access_denied": [
+            {
+                "principal": r.principal,
+                "action": r.permission.action,
+                "resource": r.permission.resource,
+                "operation": r.operation,
+                "decision": r.decision.name,
+            }
+            for r in report.refusals
+        ],
+        "items": [
+            {
+                "input": o.input,
+                "item_id": o.item_id,
+                "place": o.place,
+                "status": o.status,
+                "record": str(o.record_file) if o.record_file else None,
+                "error": o.error,
+                "cause": (o.cause or "")[:500] or None,
+            }
+            for o in report.outcomes
+        ],
     }
     buffer = io.StringIO()
     json.dump(summary, buffer, indent=2, default=str)

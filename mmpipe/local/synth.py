@@ -20,13 +20,18 @@ class SynthError(RuntimeError):
 
 def project_root() -> Path:
     """The checkout holding app.py (local mode runs the app, so it needs the sources)."""
-    candidates = [Path(os.environ["MMPIPE_PROJECT_ROOT"])] if "MMPIPE_PROJECT_ROOT" in os.environ \
+    candidates = (
+        [Path(os.environ["MMPIPE_PROJECT_ROOT"])]
+        if "MMPIPE_PROJECT_ROOT" in os.environ
         else [Path(__file__).resolve().parents[2], Path.cwd()]
+    )
     for candidate in candidates:
         if (candidate / "app.py").is_file() and (candidate / "cdk.json").is_file():
             return candidate
-    raise SynthError("local mode needs the project checkout (app.py and cdk.json); run it from "
-                     "the repository or set MMPIPE_PROJECT_ROOT")
+    raise SynthError(
+        "local mode needs the project checkout (app.py and cdk.json); run it from "
+        "the repository or set MMPIPE_PROJECT_ROOT"
+    )
 
 
 def inputs_digest(root: Path) -> str:
@@ -58,11 +63,20 @@ def synthesized(root: Path | None = None) -> tuple[Path, bool]:
         return target, True
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=target.parent))
-    env = {**os.environ, "CDK_OUTDIR": str(staging),
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(staging),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
     completed = subprocess.run(
-        [sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True,
-        check=False, timeout=600)
+        [sys.executable, "app.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if completed.returncode != 0 or not (staging / "manifest.json").is_file():
         shutil.rmtree(staging, ignore_errors=True)
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-15:]

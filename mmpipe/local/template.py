@@ -60,12 +60,12 @@ class CloudAssembly:
         kind = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
         prefix = f"arn:{PARTITION}"
+        regional = f"{REGION}:{ACCOUNT_ID}"
         arns = {
             "AWS::S3::Bucket": f"{prefix}:s3:::{name}",
             "AWS::SQS::Queue": f"{prefix}:sqs:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::Lambda::Function": f"{prefix}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
-            "AWS::StepFunctions::StateMachine":
-                f"{prefix}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}",
+            "AWS::StepFunctions::StateMachine": f"{prefix}:states:{regional}:stateMachine:{name}",
             "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
             "AWS::IAM::Role": f"{prefix}:iam::{ACCOUNT_ID}:role/{name}",
             "AWS::KMS::Key": f"{prefix}:kms:{REGION}:{ACCOUNT_ID}:key/{name}",
@@ -82,7 +82,7 @@ class CloudAssembly:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": self.stack_name,
             "AWS::StackId": f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT_ID}:stack/"
-                            f"{self.stack_name}/local",
+            f"{self.stack_name}/local",
             "AWS::NoValue": "",
         }
         if name in pseudo:
@@ -112,7 +112,7 @@ class CloudAssembly:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (fn, arg), = value.items()
+            ((fn, arg),) = value.items()
             if fn == "Ref":
                 return self.ref(arg)
             if fn == "Fn::GetAtt":

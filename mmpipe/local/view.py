@@ -17,11 +17,22 @@ from rich.tree import Tree
 
 from mmpipe.local.runner import PLACES, ItemOutcome, ProgressSink, RunReport
 
-_FAILURES = {"LambdaFunctionFailed", "TaskFailed", "LambdaFunctionTimedOut", "TaskTimedOut",
-             "ExecutionFailed", "MapStateFailed", "ParallelStateFailed"}
+_FAILURES = {
+    "LambdaFunctionFailed",
+    "TaskFailed",
+    "LambdaFunctionTimedOut",
+    "TaskTimedOut",
+    "ExecutionFailed",
+    "MapStateFailed",
+    "ParallelStateFailed",
+}
 _SUCCESSES = {"LambdaFunctionSucceeded", "TaskSucceeded"}
-_PLACE_STYLE = {"processed": "green", "degraded": "yellow", "quarantined": "magenta",
-                "failed": "red"}
+_PLACE_STYLE = {
+    "processed": "green",
+    "degraded": "yellow",
+    "quarantined": "magenta",
+    "failed": "red",
+}
 
 
 @dataclass
@@ -69,9 +80,12 @@ def branch_labels(definition: dict[str, Any]) -> dict[str, str]:
             if label:
                 labels[name] = label
             for branch in state.get("Branches", []):
-                found = [s.get("Result", s.get("Parameters", {})).get("branch")
-                         for s in branch["States"].values() if s.get("Type") == "Pass"
-                         and isinstance(s.get("Result", s.get("Parameters")), dict)]
+                found = [
+                    s.get("Result", s.get("Parameters", {})).get("branch")
+                    for s in branch["States"].values()
+                    if s.get("Type") == "Pass"
+                    and isinstance(s.get("Result", s.get("Parameters")), dict)
+                ]
                 walk(branch["States"], label or next((f for f in found if f), branch["StartAt"]))
             processor = state.get("ItemProcessor") or state.get("Iterator")
             if processor:
@@ -91,8 +105,11 @@ def state_runs(events: list[dict[str, Any]], labels: dict[str, str]) -> list[Sta
         before = owner.get(previous)
         if kind.endswith("StateEntered"):
             details = event.get("stateEnteredEventDetails", {})
-            run = StateRun(name=details.get("name", "?"), kind=kind[: -len("StateEntered")],
-                           entered=_timestamp(event["timestamp"]))
+            run = StateRun(
+                name=details.get("name", "?"),
+                kind=kind[: -len("StateEntered")],
+                entered=_timestamp(event["timestamp"]),
+            )
             run.branch = labels.get(run.name)
             if before is not None and before.exited is None and before.kind in ("Parallel", "Map"):
                 run.parent = before
@@ -108,8 +125,7 @@ def state_runs(events: list[dict[str, Any]], labels: dict[str, str]) -> list[Sta
             exited = event.get("stateExitedEventDetails", {}).get("name")
             before = _nearest(before, _open_run_named(exited))
         elif kind.startswith(("Map", "Parallel")):
-            before = _nearest(before, lambda r: r.kind in ("Map", "Parallel")
-                              and r.exited is None)
+            before = _nearest(before, lambda r: r.kind in ("Map", "Parallel") and r.exited is None)
         owner[event_id] = before
         if kind == "MapIterationStarted":
             iteration_of[event_id] = event["mapIterationStartedEventDetails"].get("index", 0)
@@ -123,9 +139,9 @@ def state_runs(events: list[dict[str, Any]], labels: dict[str, str]) -> list[Sta
             before.last_result = "success"
         elif kind in _FAILURES:
             failure: dict[str, Any] = next(
-                (v for k, v in event.items() if k.endswith("EventDetails")), {})
-            before.failures.append((str(failure.get("error", kind)),
-                                    str(failure.get("cause", ""))))
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
+            before.failures.append((str(failure.get("error", kind)), str(failure.get("cause", ""))))
             before.last_result = "failure"
     return roots
 
@@ -157,9 +173,12 @@ def _cause_text(cause: str, limit: int = 160) -> str:
 
 def _label(run: StateRun, done: bool) -> str:
     status = run.status(done)
-    icon, style = {"succeeded": ("✔", "green"), "failed": ("✘", "red"),
-                   "caught": ("✘", "yellow"), "running": ("…", "cyan")}.get(
-        status.split(" ")[0] if status.startswith("succeeded") else status, ("✔", "green"))
+    icon, style = {
+        "succeeded": ("✔", "green"),
+        "failed": ("✘", "red"),
+        "caught": ("✘", "yellow"),
+        "running": ("…", "cyan"),
+    }.get(status.split(" ")[0] if status.startswith("succeeded") else status, ("✔", "green"))
     if status.startswith("succeeded after"):
         icon, style = "↻", "yellow"
     duration = f" {run.duration_s:.2f}s" if run.duration_s is not None else ""
@@ -194,8 +213,10 @@ def _add(tree: Tree, runs: list[StateRun], done: bool) -> None:
 def execution_tree(outcome: ItemOutcome, definition: dict[str, Any]) -> Tree:
     style = _PLACE_STYLE.get(outcome.place or "", "red")
     duration = f" in {outcome.duration_s:.2f}s" if outcome.duration_s is not None else ""
-    title = (f"[bold]{outcome.item_id or outcome.input}[/] [{style}]{outcome.status}[/]"
-             f"{duration} → [{style}]{outcome.place or 'NOT TERMINAL'}[/]")
+    title = (
+        f"[bold]{outcome.item_id or outcome.input}[/] [{style}]{outcome.status}[/]"
+        f"{duration} → [{style}]{outcome.place or 'NOT TERMINAL'}[/]"
+    )
     tree = Tree(title)
     done = outcome.status not in ("RUNNING", "NOT_STARTED")
     _add(tree, state_runs(outcome.history, branch_labels(definition)), done)
@@ -213,8 +234,10 @@ def _detail(outcome: ItemOutcome) -> str:
         return f"{reason.get('code')}: {reason.get('message', '')}"
     if outcome.place == "failed":
         failure = record.get("failure", {})
-        return (f"{record.get('failed_state')}: {failure.get('error')} "
-                f"{_cause_text(failure.get('cause', ''), 80)}")
+        return (
+            f"{record.get('failed_state')}: {failure.get('error')} "
+            f"{_cause_text(failure.get('cause', ''), 80)}"
+        )
     degraded = record.get("degraded_branches") or []
     gates = record.get("gates") or []
     flagged = [g["name"] for g in gates if not g.get("passed")]
@@ -236,18 +259,19 @@ def places_table(report: RunReport) -> Group:
     not_terminal = len(report.unfinished)
     if not_terminal:
         summary.add_row("[red bold]not terminal[/]", str(not_terminal))
-    summary.add_row("[bold]total[/]", f"[bold]{sum(counts.values()) + not_terminal}[/]",
-                    end_section=True)
-    reached = (f"{sum(counts.values())} of {len(report.outcomes)} inputs reached a terminal "
-               "place")
+    summary.add_row(
+        "[bold]total[/]", f"[bold]{sum(counts.values()) + not_terminal}[/]", end_section=True
+    )
+    reached = f"{sum(counts.values())} of {len(report.outcomes)} inputs reached a terminal place"
     items = Table(title="Items")
     items.add_column("Input", overflow="fold")
     items.add_column("Place")
     items.add_column("Detail", overflow="fold")
     for outcome in report.outcomes:
         shown = outcome.place or "not terminal"
-        items.add_row(outcome.input, f"[{_PLACE_STYLE.get(shown, 'red')}]{shown}[/]",
-                      _detail(outcome))
+        items.add_row(
+            outcome.input, f"[{_PLACE_STYLE.get(shown, 'red')}]{shown}[/]", _detail(outcome)
+        )
     return Group(items, summary, reached)
 
 
@@ -274,9 +298,14 @@ class ConsoleProgress(ProgressSink):
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("[bold]items[/]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-            transient=True)
+            TextColumn("[bold]items[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self._task: Any = None
         self._statuses: dict[str, int] = {}
 

@@ -112,8 +112,9 @@ class AlignmentJob(Construct):
         )
         # ProcessingOutputConfig.KmsKeyId encrypts the report; VolumeKmsKeyId the instance's
         # storage volume, for which SageMaker creates a grant on the job's behalf.
-        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:Encrypt"],
-                                                    resources=[key.key_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:Encrypt"], resources=[key.key_arn])
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:CreateGrant"],

@@ -61,8 +61,9 @@ class ExecutionEndings(Construct):
         grant_missing_object_checks(role, processed_bucket)
         grant_object_write(role, processed_bucket, "failures/", key)
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"],
-                                resources=[failed_items_queue.queue_arn])
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn]
+            )
         )
         grant_key_encrypt(role, key)
         self.rule = events.Rule(

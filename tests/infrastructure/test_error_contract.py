@@ -19,7 +19,8 @@ from pipeline.errors import (
 SERVICE_PREFIXES = ("States.", "Lambda.", "SageMaker.")
 
 PIPELINE_ERRORS = {
-    name for name, cls in inspect.getmembers(errors, inspect.isclass)
+    name
+    for name, cls in inspect.getmembers(errors, inspect.isclass)
     if issubclass(cls, PipelineError) and cls is not PipelineError
 }
 
@@ -37,12 +38,12 @@ def _invokes_lambda(state: dict[str, Any]) -> bool:
     resource = str(state.get("Resource", ""))
     return state["Type"] == "Task" and (
         resource.startswith("arn:aws:lambda:")
-        or resource.startswith("arn:aws:states:::lambda:invoke"))
+        or resource.startswith("arn:aws:states:::lambda:invoke")
+    )
 
 
 def _lambda_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: state for name, state in _states(definition["States"])
-            if _invokes_lambda(state)}
+    return {name: state for name, state in _states(definition["States"]) if _invokes_lambda(state)}
 
 
 def _retried(state: dict[str, Any]) -> set[str]:
@@ -50,9 +51,12 @@ def _retried(state: dict[str, Any]) -> set[str]:
 
 
 def test_every_error_name_the_asl_matches_is_a_pipeline_exception(definition) -> None:
-    named = {name for _, state in _states(definition["States"])
-             for rule in [*state.get("Retry", []), *state.get("Catch", [])]
-             for name in rule["ErrorEquals"]}
+    named = {
+        name
+        for _, state in _states(definition["States"])
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]
+        for name in rule["ErrorEquals"]
+    }
     ours = {name for name in named if not name.startswith(SERVICE_PREFIXES)}
     assert ours, "the ASL names none of the pipeline's exceptions"
     assert ours <= PIPELINE_ERRORS, f"not in errors.py: {sorted(ours - PIPELINE_ERRORS)}"
@@ -74,8 +78,9 @@ def test_errors_with_their_own_schedule_are_retried_where_errors_py_says(definit
 
 
 def test_every_other_pipeline_error_is_permanent_never_retried(definition) -> None:
-    retried_anywhere = {name for _, state in _states(definition["States"])
-                        for name in _retried(state)}
+    retried_anywhere = {
+        name for _, state in _states(definition["States"]) for name in _retried(state)
+    }
     permanent = PIPELINE_ERRORS - set(TRANSIENT_ERRORS) - set(RETRIED_ON_THEIR_OWN_SCHEDULE)
     assert "AccessDenied" in permanent
     assert not permanent & retried_anywhere, sorted(permanent & retried_anywhere)

@@ -52,8 +52,10 @@ def test_lambda_retries_are_bounded_with_backoff_and_jitter(definition):
             # Permanent errors are never retried; only the steps that move a message (the
             # dead letter, the announcement and its outbox) retry whatever fails them.
             assert "States.ALL" not in retry["ErrorEquals"] or name in (
-                "Send to dead-letter queue", "Announce the result",
-                "Keep the unsent announcement")
+                "Send to dead-letter queue",
+                "Announce the result",
+                "Keep the unsent announcement",
+            )
 
 
 def test_each_branch_degrades_instead_of_failing_the_item(definition):

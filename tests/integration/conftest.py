@@ -31,10 +31,20 @@ def demo() -> Path:
 def run_local(cdk_out: Path, tmp_path: Path) -> Callable[..., RunReport]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
 
-    def run(paths: list[Path], *, providers: str = "stub", inject: str | None = None,
-            timeout_s: float = 120.0) -> RunReport:
-        return LocalRun(cdk_out, tmp_path / "out", providers=providers,  # type: ignore[arg-type]
-                        faults=parse_faults(inject), timeout_s=timeout_s).run(paths)
+    def run(
+        paths: list[Path],
+        *,
+        providers: str = "stub",
+        inject: str | None = None,
+        timeout_s: float = 120.0,
+    ) -> RunReport:
+        return LocalRun(
+            cdk_out,
+            tmp_path / "out",
+            providers=providers,  # type: ignore[arg-type]
+            faults=parse_faults(inject),
+            timeout_s=timeout_s,
+        ).run(paths)
 
     return run
 

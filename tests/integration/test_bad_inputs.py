@@ -47,11 +47,16 @@ def test_every_bad_input_is_quarantined_with_its_reason_code(run_local, tmp_path
     (inputs / "Café menu 北京 (1).txt").write_text("Soup of the day: tomato.\nBread: rye.\n")
     (inputs / "notes.md").write_text("# Release notes\n\nThe pipeline now fuses audio.\n")
     bad_json = _bundle(inputs, "bad-json", "{not json", {"a.txt": b"hello"})
-    traversal = _bundle(inputs, "traversal", {"version": 1, "assets": [
-        {"path": "../../etc/passwd"}]}, {})
+    traversal = _bundle(
+        inputs, "traversal", {"version": 1, "assets": [{"path": "../../etc/passwd"}]}, {}
+    )
     missing = _bundle(inputs, "missing", {"version": 1, "assets": [{"path": "gone.jpg"}]}, {})
-    unknown_key = _bundle(inputs, "unknown-key", {"version": 1, "assets": [{"path": "a.txt"}],
-                                                   "run": "rm -rf /"}, {"a.txt": b"hello"})
+    unknown_key = _bundle(
+        inputs,
+        "unknown-key",
+        {"version": 1, "assets": [{"path": "a.txt"}], "run": "rm -rf /"},
+        {"a.txt": b"hello"},
+    )
     paths = sorted(p for p in inputs.iterdir())
 
     # When they all go through the pipeline together

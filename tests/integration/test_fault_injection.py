@@ -31,8 +31,12 @@ def test_a_throttling_burst_is_retried_by_the_state_machine(run_local, demo: Pat
     # Then the handler raised ServiceThrottled, the state machine retried, the item processed
     poster = outcome_for(report, "poster.png")
     assert poster.place == "processed"
-    failures = [e for e in poster.history if e["type"] == "LambdaFunctionFailed"
-                and e["lambdaFunctionFailedEventDetails"]["error"] == "ServiceThrottled"]
+    failures = [
+        e
+        for e in poster.history
+        if e["type"] == "LambdaFunctionFailed"
+        and e["lambdaFunctionFailedEventDetails"]["error"] == "ServiceThrottled"
+    ]
     assert failures, "expected the state machine to retry a throttled call"
 
 
@@ -80,8 +84,7 @@ def test_malformed_model_output_is_flagged_not_crashed(run_local, demo: Path) ->
 
 def test_a_raising_lambda_fails_the_item_with_a_record(run_local, demo: Path) -> None:
     # Given the fusion Lambda raises
-    report = run_local([demo / "poster.png", demo / "broken.png"],
-                       inject="lambda-raise=fusion")
+    report = run_local([demo / "poster.png", demo / "broken.png"], inject="lambda-raise=fusion")
 
     # Then the item fails, with a failure record naming the state and the error
     poster = outcome_for(report, "poster.png")
@@ -97,10 +100,12 @@ def test_a_raising_lambda_fails_the_item_with_a_record(run_local, demo: Path) ->
 
 
 def test_an_ending_the_state_machine_could_not_record_is_recorded_by_its_status_change(
-        run_local, demo: Path) -> None:
+    run_local, demo: Path
+) -> None:
     # Given fusion fails and so does the state machine's own failure recorder
-    report = run_local([demo / "poster.png"], inject="lambda-raise=fusion,"
-                                                     "lambda-raise=failure_recorder")
+    report = run_local(
+        [demo / "poster.png"], inject="lambda-raise=fusion,lambda-raise=failure_recorder"
+    )
 
     # Then the execution's FAILED status-change event reached the endings recorder: the item
     # ends failed with exactly one record, which says how the execution ended
@@ -111,12 +116,16 @@ def test_an_ending_the_state_machine_could_not_record_is_recorded_by_its_status_
     assert report.ok
 
 
-def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(run_local,
-                                                                         demo: Path) -> None:
+def test_a_failed_item_without_a_failure_record_is_not_a_terminal_place(
+    run_local, demo: Path
+) -> None:
     # Given fusion fails and so do both recorders: the execution fails, no record
-    report = run_local([demo / "poster.png"], inject="lambda-raise=fusion,"
-                                                     "lambda-raise=failure_recorder,"
-                                                     "lambda-raise=record_execution_ending")
+    report = run_local(
+        [demo / "poster.png"],
+        inject="lambda-raise=fusion,"
+        "lambda-raise=failure_recorder,"
+        "lambda-raise=record_execution_ending",
+    )
 
     # Then the run does not count it as ended: one record per item is the promise
     poster = outcome_for(report, "poster.png")
@@ -136,13 +145,17 @@ def test_an_event_that_cannot_be_sent_leaves_the_item_processed(run_local, demo:
     states = [e.get("stateEnteredEventDetails", {}).get("name") for e in poster.history]
     assert "Keep the unsent announcement" in states
     assert "Record failure" not in states
-    kept = [e for e in poster.history if e["type"] == "TaskSucceeded"
-            and e["taskSucceededEventDetails"]["resourceType"] == "sqs"]
+    kept = [
+        e
+        for e in poster.history
+        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"]["resourceType"] == "sqs"
+    ]
     assert kept, "the unsent event should have been kept in its queue"
 
 
-def test_a_failure_after_the_result_is_written_keeps_the_item_processed(run_local,
-                                                                        demo: Path) -> None:
+def test_a_failure_after_the_result_is_written_keeps_the_item_processed(
+    run_local, demo: Path
+) -> None:
     # Given the result writer writes the result, then fails (a timeout right after, say)
     report = run_local([demo / "poster.png"], inject="lambda-raise-after=result_writer")
 

@@ -16,8 +16,9 @@ from tests.integration.conftest import outcome_for
 
 
 def _run(cdk_out: Path, out: Path, paths: list[Path], inject: str | None = None) -> RunReport:
-    return LocalRun(cdk_out, out, providers="stub", faults=parse_faults(inject),
-                    timeout_s=180).run(paths)
+    return LocalRun(cdk_out, out, providers="stub", faults=parse_faults(inject), timeout_s=180).run(
+        paths
+    )
 
 
 def _grant(cdk_out: Path, role: str, action: str) -> Grant:
@@ -43,8 +44,11 @@ def _pdf(path: Path) -> Path:
 def test_the_synthesized_assembly_processes_under_its_own_policies(cdk_out, demo, tmp_path):
     # Given the assembly exactly as synthesized, IAM enforced
     # When the demo's speech, poster and lecture bundle, and a PDF, run
-    report = _run(cdk_out, tmp_path, [demo / "speech.wav", demo / "poster.png",
-                                      demo / "lecture", _pdf(tmp_path / "page.pdf")])
+    report = _run(
+        cdk_out,
+        tmp_path,
+        [demo / "speech.wav", demo / "poster.png", demo / "lecture", _pdf(tmp_path / "page.pdf")],
+    )
 
     # Then nothing was refused, every request's permissions were known, all processed
     assert report.iam
@@ -54,12 +58,15 @@ def test_the_synthesized_assembly_processes_under_its_own_policies(cdk_out, demo
 
 
 def test_a_callback_that_may_not_read_the_job_degrades_the_item_naming_the_action(
-        cdk_out, demo, tmp_path):
+    cdk_out, demo, tmp_path
+):
     # Given the Transcribe callback's role without transcribe:GetTranscriptionJob (the grant
     # that was missing before this check existed)
-    broken = without(cdk_out, tmp_path / "cdk.out",
-                     _grant(cdk_out, "TranscriptionEventsCallbackRole",
-                            "transcribe:GetTranscriptionJob"))
+    broken = without(
+        cdk_out,
+        tmp_path / "cdk.out",
+        _grant(cdk_out, "TranscriptionEventsCallbackRole", "transcribe:GetTranscriptionJob"),
+    )
 
     # When speech runs
     report = _run(broken, tmp_path / "out", [demo / "speech.wav"])
@@ -73,19 +80,28 @@ def test_a_callback_that_may_not_read_the_job_degrades_the_item_naming_the_actio
     assert [r.permission.action for r in report.refusals] == ["transcribe:GetTranscriptionJob"]
 
 
-def test_without_list_bucket_a_missing_asset_is_a_403_and_the_item_fails(
-        cdk_out, tmp_path):
+def test_without_list_bucket_a_missing_asset_is_a_403_and_the_item_fails(cdk_out, tmp_path):
     # Given a bundle whose manifest names an asset that was never uploaded
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "notes.txt").write_text("Some notes about the item.")
-    (bundle / "manifest.json").write_text(json.dumps({"version": 1, "assets": [
-        {"path": "notes.txt", "role": "primary"}, {"path": "gone.png", "role": "primary"}]}))
+    (bundle / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "assets": [
+                    {"path": "notes.txt", "role": "primary"},
+                    {"path": "gone.png", "role": "primary"},
+                ],
+            }
+        )
+    )
 
     # When it runs with the synthesized policies, then without the intake's s3:ListBucket
     fine = _run(cdk_out, tmp_path / "fine", [bundle])
-    broken = without(cdk_out, tmp_path / "cdk.out",
-                     _grant(cdk_out, "FunctionsIntakeGateRole", "s3:ListBucket"))
+    broken = without(
+        cdk_out, tmp_path / "cdk.out", _grant(cdk_out, "FunctionsIntakeGateRole", "s3:ListBucket")
+    )
     refused = _run(broken, tmp_path / "refused", [bundle])
 
     # Then S3's 404 quarantines it as MISSING_ASSET; its 403 fails it, naming s3:ListBucket
@@ -110,14 +126,16 @@ def test_an_scp_denying_start_transcription_degrades_only_the_audio_branch(demo,
     assert "service control policy" in failed["audio"]["cause"]
     assert "transcribe:StartTranscriptionJob" in failed["audio"]["cause"]
     assert {b["branch"]: b["status"] for b in result["branches"]} == {
-        "audio": "failed", "vision": "succeeded", "alignment": "succeeded"}
+        "audio": "failed",
+        "vision": "succeeded",
+        "alignment": "succeeded",
+    }
 
 
 @pytest.mark.parametrize("role", ["FunctionsFusionRole", "FunctionsAnalyzeMediaRole"])
 def test_every_model_caller_needs_bedrock_invoke_model(cdk_out, demo, tmp_path, role):
     # Given a model caller's role without bedrock:InvokeModel
-    broken = without(cdk_out, tmp_path / "cdk.out", _grant(cdk_out, role,
-                                                            "bedrock:InvokeModel"))
+    broken = without(cdk_out, tmp_path / "cdk.out", _grant(cdk_out, role, "bedrock:InvokeModel"))
 
     # When an image runs
     report = _run(broken, tmp_path / "out", [demo / "poster.png"])

@@ -54,17 +54,25 @@ def patched(monkeypatch) -> Iterator[dict[str, Any]]:
 
 def _function(name: str = "fn") -> str:
     client = boto3.client("lambda")
-    role = boto3.client("iam").create_role(
-        RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    return str(client.create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="pkg.mod.handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})["FunctionArn"])
+    role = boto3.client("iam").create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
+    return str(
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="pkg.mod.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )["FunctionArn"]
+    )
 
 
 def _execute(definition: dict[str, Any], name: str = "run") -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
-    arn = sfn.create_state_machine(name=f"sm-{name}", definition=json.dumps(definition),
-                                   roleArn=ROLE)["stateMachineArn"]
+    arn = sfn.create_state_machine(
+        name=f"sm-{name}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")["executionArn"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -97,9 +105,17 @@ def test_retry_on_the_error_name_uses_scaled_intervals(patched) -> None:
     # Given a task retried on "Throttled" every 10 s (scaled by 0.001 here)
     arn = _function()
     patched["fail_first"] = 2
-    definition = {"StartAt": "Call", "States": {"Call": {
-        "Type": "Task", "Resource": arn, "End": True,
-        "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 10, "MaxAttempts": 3}]}}}
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": arn,
+                "End": True,
+                "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 10, "MaxAttempts": 3}],
+            }
+        },
+    }
 
     # When it runs
     started = time.monotonic()
@@ -114,14 +130,29 @@ def test_retry_on_the_error_name_uses_scaled_intervals(patched) -> None:
 def test_sagemaker_processing_sync_is_served_in_process(patched) -> None:
     # Given a createProcessingJob.sync task (moto: "Unsupported .sync callback procedure")
     def machine(job: str) -> dict[str, Any]:
-        return {"StartAt": "Job", "States": {"Job": {
-            "Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
-            "Parameters": {"ProcessingJobName": job, "RoleArn": ROLE,
-                           "AppSpecification": {"ImageUri": "image"},
-                           "ProcessingResources": {"ClusterConfig": {
-                               "InstanceCount": 1, "InstanceType": "ml.m5.large",
-                               "VolumeSizeInGB": 1}}},
-            "ResultSelector": {"status.$": "$.ProcessingJobStatus"}, "End": True}}}
+        return {
+            "StartAt": "Job",
+            "States": {
+                "Job": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+                    "Parameters": {
+                        "ProcessingJobName": job,
+                        "RoleArn": ROLE,
+                        "AppSpecification": {"ImageUri": "image"},
+                        "ProcessingResources": {
+                            "ClusterConfig": {
+                                "InstanceCount": 1,
+                                "InstanceType": "ml.m5.large",
+                                "VolumeSizeInGB": 1,
+                            }
+                        },
+                    },
+                    "ResultSelector": {"status.$": "$.ProcessingJobStatus"},
+                    "End": True,
+                }
+            },
+        }
 
     # When one job completes and one fails
     completed = _execute(machine("good"), "good")
@@ -143,30 +174,53 @@ def test_eventbridge_rules_deliver_to_lambda_targets(patched) -> None:
     events.put_targets(Rule="jobs", Targets=[{"Id": "1", "Arn": arn}])
 
     # When a matching and a non-matching event are put
-    events.put_events(Entries=[
-        {"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
-         "Detail": json.dumps({"TranscriptionJobName": "j",
-                               "TranscriptionJobStatus": "COMPLETED"})},
-        {"Source": "aws.s3", "DetailType": "Object Created", "Detail": "{}"},
-    ])
+    events.put_events(
+        Entries=[
+            {
+                "Source": "aws.transcribe",
+                "DetailType": "Transcribe Job State Change",
+                "Detail": json.dumps(
+                    {"TranscriptionJobName": "j", "TranscriptionJobStatus": "COMPLETED"}
+                ),
+            },
+            {"Source": "aws.s3", "DetailType": "Object Created", "Detail": "{}"},
+        ]
+    )
 
     # Then only the matching event reached the function, in EventBridge's envelope
-    (name, _, event), = patched["lambda"]
+    ((name, _, event),) = patched["lambda"]
     assert name == "callback"
     assert event["detail"]["TranscriptionJobStatus"] == "COMPLETED"
 
 
 def _big_result_machine(arn: str, where: str) -> dict[str, Any]:
-    call = {"StartAt": "Call", "States": {
-        "Call": {"Type": "Task", "Resource": arn, "Parameters": {"result_bytes": 300_000},
-                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
-        "Caught": {"Type": "Pass", "End": True}}}
+    call = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": arn,
+                "Parameters": {"result_bytes": 300_000},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
     if where == "top level":
         return call
-    return {"StartAt": "Branches", "States": {"Branches": {
-        "Type": "Parallel", "Branches": [call],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
-        "Caught": {"Type": "Pass", "End": True}}}
+    return {
+        "StartAt": "Branches",
+        "States": {
+            "Branches": {
+                "Type": "Parallel",
+                "Branches": [call],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
 
 
 @pytest.mark.parametrize("where", ["top level", "parallel branch"])
@@ -184,24 +238,39 @@ def test_a_state_over_256_kb_fails_the_execution_outside_the_catch_graph(patched
 
 def test_a_small_result_passes_the_same_state(patched) -> None:
     arn = _function()
-    definition = {"StartAt": "Call", "States": {
-        "Call": {"Type": "Task", "Resource": arn, "Parameters": {"result_bytes": 200_000},
-                 "End": True}}}
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": arn,
+                "Parameters": {"result_bytes": 200_000},
+                "End": True,
+            }
+        },
+    }
     assert _execute(definition, "small")["status"] == "SUCCEEDED"
 
 
 def test_send_task_failure_keeps_its_cause(patched) -> None:
     # Given an execution waiting on a task token
     arn = _function()
-    definition = {"StartAt": "Wait for callback", "States": {"Wait for callback": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
-        "End": True}}}
+    definition = {
+        "StartAt": "Wait for callback",
+        "States": {
+            "Wait for callback": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
     sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(name="sm-callback", definition=json.dumps(definition),
-                                       roleArn=ROLE)["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=machine, name="cb", input="{}")[
-        "executionArn"]
+    machine = sfn.create_state_machine(
+        name="sm-callback", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="cb", input="{}")["executionArn"]
     deadline = time.monotonic() + 60
     while not patched["lambda"] and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -225,11 +294,18 @@ def test_a_callback_wait_times_out_on_the_time_scale(patched, monkeypatch) -> No
     # Given a 600 s callback timeout, at a time scale of 0.001 and a floor of 1 s
     monkeypatch.setattr(moto_patches, "CALLBACK_TIMEOUT_FLOOR_S", 1)
     arn = _function()
-    definition = {"StartAt": "Wait", "States": {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "TimeoutSeconds": 600,
-        "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
-        "End": True}}}
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "TimeoutSeconds": 600,
+                "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
 
     # When no callback ever comes
     started = time.monotonic()

@@ -10,9 +10,11 @@ import pytest
 
 from tests.integration.conftest import outcome_for
 
-SPOKEN = ("Welcome to the multimodal pipeline. This recording is a short test of speech "
-          "recognition. Every file you upload is checked, described and stored safely. Thank you "
-          "for listening.")
+SPOKEN = (
+    "Welcome to the multimodal pipeline. This recording is a short test of speech "
+    "recognition. Every file you upload is checked, described and stored safely. Thank you "
+    "for listening."
+)
 # Whisper tiny.en on this sample heard 0.89 to 0.96 of the spoken words across int8, float32
 # and int8_float32 compute types, 1 and 2 CPU threads, beam sizes 1 and 5 (ASR output varies
 # with the CPU). The threshold keeps a margin of about 0.2 below the worst of those.

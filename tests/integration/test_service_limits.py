@@ -52,31 +52,67 @@ def _document(name: str, size: int = 10) -> dict[str, Any]:
 BEDROCK = LocalBedrock(LocalModel(ocr=False, faults=Faults()), Faults())
 
 
-@pytest.mark.parametrize(("request_", "says"), [
-    pytest.param(_converse({"text": "hi"}, _image(_png((8001, 10)))), "8000 px",
-                 id="image-wider-than-8000-px"),
-    pytest.param(_converse({"text": "hi"}, _image(b"\x89PNG" + b"x" * 3_800_000)), "3750000",
-                 id="image-over-3.75-MB"),
-    pytest.param(_converse({"text": "hi"}, *[_image(_png((8, 8)))] * 21), "too many images",
-                 id="21-images"),
-    pytest.param(_converse({"text": "hi"}, *[_document(f"d{i}") for i in range(6)]),
-                 "more than 5 documents", id="6-documents"),
-    pytest.param(_converse({"text": "hi"}, _document("notes.txt")), "can only contain",
-                 id="document-name-with-a-dot"),
-    pytest.param(_converse({"text": "hi"}, _document("a"), _document("a")), "duplicate",
-                 id="duplicate-document-names"),
-    pytest.param(_converse(_document("a")), "text block", id="document-without-text"),
-    pytest.param(_converse({"text": "hi"}, _document("big", 4_600_000)), "at most 4500000",
-                 id="document-over-4.5-MB"),
-    pytest.param(_converse({"text": "hi"}, _image(_png((8, 8))), role="assistant"),
-                 "only allowed in user", id="image-from-the-assistant"),
-    pytest.param({**_converse({"text": "hi"}), "modelId": "novalite"}, "model identifier",
-                 id="unknown-model-id"),
-    pytest.param({**_converse({"text": "hi"}), "modelId": "nova lite"}, "regular expression",
-                 id="model-id-outside-the-api-pattern"),
-    pytest.param(_converse({"image": {"format": "jpg", "source": {"bytes": b"x"}}}),
-                 "enum value set", id="image-format-not-in-the-api-enum"),
-])
+@pytest.mark.parametrize(
+    ("request_", "says"),
+    [
+        pytest.param(
+            _converse({"text": "hi"}, _image(_png((8001, 10)))),
+            "8000 px",
+            id="image-wider-than-8000-px",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, _image(b"\x89PNG" + b"x" * 3_800_000)),
+            "3750000",
+            id="image-over-3.75-MB",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, *[_image(_png((8, 8)))] * 21),
+            "too many images",
+            id="21-images",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, *[_document(f"d{i}") for i in range(6)]),
+            "more than 5 documents",
+            id="6-documents",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, _document("notes.txt")),
+            "can only contain",
+            id="document-name-with-a-dot",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, _document("a"), _document("a")),
+            "duplicate",
+            id="duplicate-document-names",
+        ),
+        pytest.param(_converse(_document("a")), "text block", id="document-without-text"),
+        pytest.param(
+            _converse({"text": "hi"}, _document("big", 4_600_000)),
+            "at most 4500000",
+            id="document-over-4.5-MB",
+        ),
+        pytest.param(
+            _converse({"text": "hi"}, _image(_png((8, 8))), role="assistant"),
+            "only allowed in user",
+            id="image-from-the-assistant",
+        ),
+        pytest.param(
+            {**_converse({"text": "hi"}), "modelId": "novalite"},
+            "model identifier",
+            id="unknown-model-id",
+        ),
+        pytest.param(
+            {**_converse({"text": "hi"}), "modelId": "nova lite"},
+            "regular expression",
+            id="model-id-outside-the-api-pattern",
+        ),
+        pytest.param(
+            _converse({"image": {"format": "jpg", "source": {"bytes": b"x"}}}),
+            "enum value set",
+            id="image-format-not-in-the-api-enum",
+        ),
+    ],
+)
 def test_converse_refuses_what_bedrock_refuses(request_, says) -> None:
     with pytest.raises(RequestRejected, match=says) as refused:
         BEDROCK.converse(request_)
@@ -94,17 +130,28 @@ def test_the_real_adapter_gets_bedrocks_refusal_through_the_api(monkeypatch) -> 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     with mock_aws():
-        moto_patches.install(lambda_runner=lambda *_: None, processing_runner=dict, scale=0.01,
-                             bedrock=BEDROCK)
+        moto_patches.install(
+            lambda_runner=lambda *_: None, processing_runner=dict, scale=0.01, bedrock=BEDROCK
+        )
         try:
-            client = BedrockModelClient(boto3.client("bedrock-runtime", region_name="us-east-1"),
-                                        provider="local")
-            ok = client.converse(ModelRequest(model_id=MODEL, system="s",
-                                              content=[TextBlock(text="hello there")]))
+            client = BedrockModelClient(
+                boto3.client("bedrock-runtime", region_name="us-east-1"), provider="local"
+            )
+            ok = client.converse(
+                ModelRequest(model_id=MODEL, system="s", content=[TextBlock(text="hello there")])
+            )
             # When it sends an image past Converse's 8000 px limit
             with pytest.raises(ClientError) as refused:
-                client.converse(ModelRequest(model_id=MODEL, system="s", content=[
-                    TextBlock(text="t"), ImageBlock(format="png", data=_png((9000, 9)))]))
+                client.converse(
+                    ModelRequest(
+                        model_id=MODEL,
+                        system="s",
+                        content=[
+                            TextBlock(text="t"),
+                            ImageBlock(format="png", data=_png((9000, 9))),
+                        ],
+                    )
+                )
         finally:
             moto_patches.uninstall()
 
@@ -115,17 +162,25 @@ def test_the_real_adapter_gets_bedrocks_refusal_through_the_api(monkeypatch) -> 
 
 class TestTranscribe:
     service = LocalTranscribe(StubRecognizer(), Faults())
-    request: ClassVar[dict[str, Any]] = {"TranscriptionJobName": "mmp-item-a1",
-               "Media": {"MediaFileUri": "s3://ingest/incoming/talk.wav"},
-               "OutputBucketName": "processed", "OutputKey": "work/t.json"}
+    request: ClassVar[dict[str, Any]] = {
+        "TranscriptionJobName": "mmp-item-a1",
+        "Media": {"MediaFileUri": "s3://ingest/incoming/talk.wav"},
+        "OutputBucketName": "processed",
+        "OutputKey": "work/t.json",
+    }
 
-    @pytest.mark.parametrize(("change", "says"), [
-        ({"TranscriptionJobName": "mmp item"}, "regular expression"),
-        ({"TranscriptionJobName": "x" * 201}, "less than or equal to 200"),
-        ({"MediaFormat": "mov"}, "enum value set"),
-        ({"Settings": {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 31}},
-         "less than or equal to 30"),
-    ])
+    @pytest.mark.parametrize(
+        ("change", "says"),
+        [
+            ({"TranscriptionJobName": "mmp item"}, "regular expression"),
+            ({"TranscriptionJobName": "x" * 201}, "less than or equal to 200"),
+            ({"MediaFormat": "mov"}, "enum value set"),
+            (
+                {"Settings": {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 31}},
+                "less than or equal to 30",
+            ),
+        ],
+    )
     def test_start_refuses_what_the_api_model_refuses(self, change, says) -> None:
         with pytest.raises(RequestRejected, match=says):
             self.service.check_start({**self.request, **change})
@@ -133,30 +188,80 @@ class TestTranscribe:
     def test_a_vocabulary_over_50_kb_is_refused(self) -> None:
         phrases = [f"phrase{i:05d} alpha beta gamma" for i in range(2000)]
         with pytest.raises(RequestRejected, match="50 KB") as refused:
-            self.service.check_vocabulary({"VocabularyName": "mmp-v", "LanguageCode": "en-US",
-                                           "Phrases": phrases})
+            self.service.check_vocabulary(
+                {"VocabularyName": "mmp-v", "LanguageCode": "en-US", "Phrases": phrases}
+            )
         assert refused.value.error_type == "BadRequestException"
 
-    @pytest.mark.parametrize(("make", "says"), [
-        (["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48", "-f", "lavfi", "-i",
-          "sine=duration=1", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", "clip.mov"],
-         "Unsupported media format"),
-        (["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48", "-f", "lavfi", "-i",
-          "sine=duration=1", "-c:v", "mpeg4", "-c:a", "libopus", "-shortest", "clip.mkv"],
-         "Unsupported media format"),
-        (["-f", "lavfi", "-i", "sine=duration=1:sample_rate=96000", "hi-res.wav"],
-         "Invalid sample rate"),
-    ])
+    @pytest.mark.parametrize(
+        ("make", "says"),
+        [
+            (
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc=duration=1:size=64x48",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine=duration=1",
+                    "-c:v",
+                    "mpeg4",
+                    "-c:a",
+                    "aac",
+                    "-shortest",
+                    "clip.mov",
+                ],
+                "Unsupported media format",
+            ),
+            (
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc=duration=1:size=64x48",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine=duration=1",
+                    "-c:v",
+                    "mpeg4",
+                    "-c:a",
+                    "libopus",
+                    "-shortest",
+                    "clip.mkv",
+                ],
+                "Unsupported media format",
+            ),
+            (
+                ["-f", "lavfi", "-i", "sine=duration=1:sample_rate=96000", "hi-res.wav"],
+                "Invalid sample rate",
+            ),
+        ],
+    )
     def test_media_transcribe_does_not_take_fails_the_job(self, tmp_path, make, says) -> None:
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *make[:-1],
-                        str(tmp_path / make[-1])], check=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", *make[:-1], str(tmp_path / make[-1])], check=True
+        )
         with pytest.raises(MediaRefused, match=says):
             self.service.refuse_unless_transcribable(detect_media(tmp_path / make[-1]), None)
 
     def test_media_it_takes_passes(self, tmp_path) -> None:
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "sine=duration=1:sample_rate=16000", str(tmp_path / "ok.wav")],
-                       check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=duration=1:sample_rate=16000",
+                str(tmp_path / "ok.wav"),
+            ],
+            check=True,
+        )
         found = detect_media(tmp_path / "ok.wav")
         self.service.refuse_unless_transcribable(found, wanted="wav")
         with pytest.raises(MediaRefused, match="does not match"):
@@ -165,14 +270,26 @@ class TestTranscribe:
 
 def test_a_processing_job_name_sagemaker_refuses() -> None:
     # Given a job name over SageMaker's 63 characters
-    processing = LocalProcessing(stub_job, Faults(), identities=None,  # type: ignore[arg-type]
-                                 enforcement=None, state_machine_role="")
-    request = {"ProcessingJobName": "mmp-align-" + "x" * 60,
-               "RoleArn": "arn:aws:iam::123456789012:role/job",
-               "AppSpecification": {"ImageUri": "image"},
-               "ProcessingResources": {"ClusterConfig": {
-                   "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}},
-               "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}
+    processing = LocalProcessing(
+        stub_job,
+        Faults(),
+        identities=None,  # type: ignore[arg-type]
+        enforcement=None,
+        state_machine_role="",
+    )
+    request = {
+        "ProcessingJobName": "mmp-align-" + "x" * 60,
+        "RoleArn": "arn:aws:iam::123456789012:role/job",
+        "AppSpecification": {"ImageUri": "image"},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }
 
     # Then creation is refused as Step Functions reports a SageMaker error
     with pytest.raises(CreationRefused, match="less than or equal to 63") as refused:
@@ -181,6 +298,18 @@ def test_a_processing_job_name_sagemaker_refuses() -> None:
 
 
 def test_sample_rates_in_range(tmp_path: Path) -> None:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "sine=duration=1:sample_rate=8000", str(tmp_path / "phone.wav")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=1:sample_rate=8000",
+            str(tmp_path / "phone.wav"),
+        ],
+        check=True,
+    )
     assert detect_media(tmp_path / "phone.wav").sample_rate_hz == 8000

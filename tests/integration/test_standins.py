@@ -33,9 +33,13 @@ def _png(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
 def test_vision_answer_validates_and_reflects_the_image() -> None:
     # Given a wide blue image and its description, asked for as VisionAnalysis
     request = ModelRequest(
-        model_id="local", system=schema_instructions(VisionAnalysis),
-        content=[ImageBlock(format="png", data=_png((30, 70, 200), (400, 200))),
-                 TextBlock(text=untrusted("description", "A blue mug. It is blue and tall."))])
+        model_id="local",
+        system=schema_instructions(VisionAnalysis),
+        content=[
+            ImageBlock(format="png", data=_png((30, 70, 200), (400, 200))),
+            TextBlock(text=untrusted("description", "A blue mug. It is blue and tall.")),
+        ],
+    )
 
     # When the local model answers
     reply = LocalModel(ocr=False, faults=Faults()).converse(request)
@@ -52,9 +56,17 @@ def test_vision_answer_validates_and_reflects_the_image() -> None:
 def test_fusion_answers_validate_for_every_profile(profile: str) -> None:
     answer_model = ANSWERS[profile]  # type: ignore[index]
     request = ModelRequest(
-        model_id="local", system=f"profile: {profile}\n" + schema_instructions(answer_model),
-        content=[TextBlock(text=untrusted("transcript", "Rivers carve valleys. Water moves "
-                                                        "sand to the sea. Valleys grow deep."))])
+        model_id="local",
+        system=f"profile: {profile}\n" + schema_instructions(answer_model),
+        content=[
+            TextBlock(
+                text=untrusted(
+                    "transcript",
+                    "Rivers carve valleys. Water moves sand to the sea. Valleys grow deep.",
+                )
+            )
+        ],
+    )
     reply = LocalModel(ocr=False, faults=Faults(), provider="stub").converse(request)
     answer = answer_model.model_validate_json(reply.text)
     assert answer.title
@@ -63,15 +75,18 @@ def test_fusion_answers_validate_for_every_profile(profile: str) -> None:
 def test_throttling_is_the_services_answer_and_malformed_output_the_models() -> None:
     # Given every request throttled, then a model that answers malformed text
     throttled = LocalBedrock(LocalModel(ocr=False, faults=Faults()), Faults(bedrock_throttle=1.0))
-    request = {"modelId": "amazon.nova-lite-v1:0",
-               "messages": [{"role": "user", "content": [{"text": "t"}]}]}
+    request = {
+        "modelId": "amazon.nova-lite-v1:0",
+        "messages": [{"role": "user", "content": [{"text": "t"}]}],
+    }
 
     # Then Bedrock answers 429 ThrottlingException, as the service does
     with pytest.raises(RequestRejected) as refused:
         throttled.converse(request)
     assert (refused.value.code, refused.value.error_type) == (429, "ThrottlingException")
     reply = LocalModel(ocr=False, faults=Faults(model_malformed=True)).converse(
-        ModelRequest(model_id="m", system="s", content=[TextBlock(text="t")]))
+        ModelRequest(model_id="m", system="s", content=[TextBlock(text="t")])
+    )
     with pytest.raises(json.JSONDecodeError):
         json.loads(reply.text)
 

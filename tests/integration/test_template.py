@@ -29,8 +29,9 @@ def test_intrinsics_resolve_to_local_names(cdk_out: Path) -> None:
     assert assembly.resolve({"Ref": bucket}) == assembly.physical_name(bucket)
     assert assembly.resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}]]}) == "a-us-east-1"
     assert assembly.resolve({"Fn::Select": [1, {"Fn::Split": [",", "x,y,z"]}]}) == "y"
-    assert assembly.resolve({"Fn::Sub": "${AWS::AccountId}:${AWS::Partition}"}) == \
-        "123456789012:aws"
+    assert (
+        assembly.resolve({"Fn::Sub": "${AWS::AccountId}:${AWS::Partition}"}) == "123456789012:aws"
+    )
 
 
 def test_functions_share_one_environment_without_conflicts(cdk_out: Path) -> None:

@@ -14,21 +14,44 @@ from tests.integration.conftest import outcome_for
 
 
 def _clip(target: Path, audio_codec: str) -> Path:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=duration=2:size=160x120:rate=10", "-f", "lavfi", "-i",
-                    "sine=frequency=300:duration=2", "-c:v", "mpeg4", "-c:a", audio_codec,
-                    "-shortest", str(target)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=160x120:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=2",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            audio_codec,
+            "-shortest",
+            str(target),
+        ],
+        check=True,
+    )
     return target
 
 
-@pytest.mark.parametrize(("name", "codec", "media_format", "remuxed"), [
-    ("talk.mov", "aac", "m4a", True),
-    ("talk.mkv", "libopus", "ogg", True),
-    ("talk-ac3.mov", "ac3", "flac", False),
-    ("talk-pcm.mkv", "pcm_s24le", "flac", False),
-])
-def test_audio_lands_in_a_container_transcribe_takes(tmp_path, name, codec, media_format,
-                                                     remuxed) -> None:
+@pytest.mark.parametrize(
+    ("name", "codec", "media_format", "remuxed"),
+    [
+        ("talk.mov", "aac", "m4a", True),
+        ("talk.mkv", "libopus", "ogg", True),
+        ("talk-ac3.mov", "ac3", "flac", False),
+        ("talk-pcm.mkv", "pcm_s24le", "flac", False),
+    ],
+)
+def test_audio_lands_in_a_container_transcribe_takes(
+    tmp_path, name, codec, media_format, remuxed
+) -> None:
     extracted = extract_audio(_clip(tmp_path / name, codec), tmp_path)
     assert transcribe_takes(extracted.media_format)
     assert (extracted.media_format, extracted.remuxed) == (media_format, remuxed)

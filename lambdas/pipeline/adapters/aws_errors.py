@@ -29,8 +29,13 @@ THROTTLING_CODES = frozenset(
 )
 # "403" is how botocore reports a refused HEAD request, which carries no body.
 ACCESS_DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "KmsAccessDeniedException",
-     "KMSAccessDeniedException", "403"}
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "KmsAccessDeniedException",
+        "KMSAccessDeniedException",
+        "403",
+    }
 )
 UNAVAILABLE_CODES = frozenset(
     {

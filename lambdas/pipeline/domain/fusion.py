@@ -201,13 +201,13 @@ ANSWERS: dict[Profile, type[_Answer]] = {
 PROFILE_TASKS: dict[Profile, str] = {
     "general": "Summarise the item across all its modalities; details.topics lists its topics.",
     "catalog": "Write a product record: details holds the product attributes, and "
-               "listing_issues where the photo, description or video disagree.",
+    "listing_issues where the photo, description or video disagree.",
     "moderation": "Review the item for policy: details.labels lists each concern with a "
-                  "severity and its evidence, and recommended_action is allow, review or block.",
+    "severity and its evidence, and recommended_action is allow, review or block.",
     "accessibility": "Write alt text (concise, what a blind reader needs) and notes on the "
-                     "captions (missing sounds, sync or accuracy problems).",
+    "captions (missing sounds, sync or accuracy problems).",
     "education": "Structure the lesson: chapters with start times where the timeline allows, "
-                 "and the key concepts taught.",
+    "and the key concepts taught.",
 }
 
 
@@ -258,12 +258,14 @@ def fuse_item(
         timeline=merged_timeline(bodies),
         model_ids=model_ids,
     )
-    uri = put_json(store, processed_bucket, f"{plan.work_prefix}fusion.json",
-                   draft.model_dump(mode="json"))
+    uri = put_json(
+        store, processed_bucket, f"{plan.work_prefix}fusion.json", draft.model_dump(mode="json")
+    )
     # The gates evaluated here: readability of branch results, and the fused answer.
     record_gate_outcomes([*(g for g in gates if g.name == READABLE_GATE), fusion_gate])
     return FusionOutcome(
-        fusion_uri=uri, degraded_branches=degraded,
+        fusion_uri=uri,
+        degraded_branches=degraded,
         status="degraded" if degraded else "processed",
     )
 
@@ -293,7 +295,9 @@ def _outcome(branch: BranchOutput, store: ObjectStore, bodies: _Bodies) -> Branc
             gates.append(GateResult(name=READABLE_GATE, passed=False, reason=problem))
     status = "flagged" if any(not gate.passed for gate in gates) else "succeeded"
     return BranchOutcome(
-        branch=branch.branch, status=status, gates=gates,
+        branch=branch.branch,
+        status=status,
+        gates=gates,
         result_uris=[entry.result_uri for entry in entries],
     )
 
@@ -309,8 +313,10 @@ def _load_body(branch: BranchName, uri: str, store: ObjectStore, bodies: _Bodies
         else:
             bodies.alignment = AlignmentResult.model_validate(document)
     except (ObjectMissing, ValueError, ValidationError) as error:
-        logger.warning("Branch result unreadable", extra={"branch": branch, "uri": uri,
-                                                          "error": str(error)[:500]})
+        logger.warning(
+            "Branch result unreadable",
+            extra={"branch": branch, "uri": uri, "error": str(error)[:500]},
+        )
         return f"The {branch} result at {uri} could not be read: {type(error).__name__}."
     return None
 
@@ -324,24 +330,34 @@ def _ask_model(
 ) -> tuple[FusedOutput | None, GateResult]:
     answer_model = ANSWERS[plan.profile]
     task = f"fuse every modality of one item for the {plan.profile} profile, as JSON"
-    system = "\n\n".join((
-        "You reason across the modalities of one item (text, images, audio transcripts, "
-        "video, alignment metrics) and write one consistent record for it. Prefer what "
-        "several modalities confirm; say in consistency where they disagree. Do not invent "
-        "facts that no modality supports. Branches that failed or were flagged are listed; "
-        "do not guess their content.",
-        PROFILE_TASKS[plan.profile],
-        UNTRUSTED_DATA_RULES,
-        schema_instructions(answer_model),
-    ))
-    reply = model.converse(ModelRequest(
-        model_id=config.models.fusion, system=system, max_tokens=config.models.max_output_tokens,
-        content=[TextBlock(text=fusion_context(plan, outcomes, bodies))],
-        **answer_shape(answer_model),
-    ))
+    system = "\n\n".join(
+        (
+            "You reason across the modalities of one item (text, images, audio transcripts, "
+            "video, alignment metrics) and write one consistent record for it. Prefer what "
+            "several modalities confirm; say in consistency where they disagree. Do not invent "
+            "facts that no modality supports. Branches that failed or were flagged are listed; "
+            "do not guess their content.",
+            PROFILE_TASKS[plan.profile],
+            UNTRUSTED_DATA_RULES,
+            schema_instructions(answer_model),
+        )
+    )
+    reply = model.converse(
+        ModelRequest(
+            model_id=config.models.fusion,
+            system=system,
+            max_tokens=config.models.max_output_tokens,
+            content=[TextBlock(text=fusion_context(plan, outcomes, bodies))],
+            **answer_shape(answer_model),
+        )
+    )
     verdict = validate_reply(
-        reply.text, answer_model, model, config.models.fusion,
-        config.models.max_output_tokens, task,
+        reply.text,
+        answer_model,
+        model,
+        config.models.fusion,
+        config.models.max_output_tokens,
+        task,
     )
     if verdict.value is None:
         errors = (verdict.errors or "").replace("\n", "; ")[:600]
@@ -364,7 +380,10 @@ def _ask_model(
 
 def _fusion_gate(passed: bool, reason: str) -> GateResult:
     return GateResult(
-        name=FUSION_GATE, passed=passed, score=1.0 if passed else 0.0, threshold=1.0,
+        name=FUSION_GATE,
+        passed=passed,
+        score=1.0 if passed else 0.0,
+        threshold=1.0,
         reason=reason,
     )
 
@@ -392,9 +411,16 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
             line += f"; failed gates: {', '.join(failed)}"
         sections.append(line)
     assets = [
-        {"asset_id": a.asset_id, "path": a.path, "modality": a.modality, "role": a.role,
-         "relation": a.relation, "duration_s": a.duration_s, "width": a.width,
-         "height": a.height}
+        {
+            "asset_id": a.asset_id,
+            "path": a.path,
+            "modality": a.modality,
+            "role": a.role,
+            "relation": a.relation,
+            "duration_s": a.duration_s,
+            "width": a.width,
+            "height": a.height,
+        }
         for a in plan.assets
     ]
     sections.append("The item's assets:")
@@ -407,8 +433,9 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
                 f"mean confidence {transcript.mean_confidence}, speakers "
                 f"{len(transcript.speakers)}, duration {transcript.duration_s} s."
             )
-            sections.append(untrusted(f"transcript {transcript.asset_id}",
-                                      _timed_text(transcript, share)))
+            sections.append(
+                untrusted(f"transcript {transcript.asset_id}", _timed_text(transcript, share))
+            )
     if bodies.vision:
         share = MAX_VISION_CHARS // len(bodies.vision)
         for result in bodies.vision:
@@ -416,13 +443,22 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
                 sections.append(f"Vision analysis of {result.asset_id}: invalid, not used.")
                 continue
             sections.append(f"Vision analysis of {result.asset_id} (model output about the file):")
-            sections.append(untrusted(f"vision {result.asset_id}",
-                                      _clip(_compact(result.analysis.model_dump()), share)))
+            sections.append(
+                untrusted(
+                    f"vision {result.asset_id}",
+                    _clip(_compact(result.analysis.model_dump()), share),
+                )
+            )
     if bodies.alignment is not None:
         alignment = bodies.alignment
         scenes = [entry for entry in alignment.timeline if entry.get("kind") == "scene"][:40]
-        summary = {"score": alignment.score, "offset_s": alignment.offset_s,
-                   "drift": alignment.drift, "metrics": alignment.metrics, "scenes": scenes}
+        summary = {
+            "score": alignment.score,
+            "offset_s": alignment.offset_s,
+            "drift": alignment.drift,
+            "metrics": alignment.metrics,
+            "scenes": scenes,
+        }
         sections.append("Alignment and media quality (measured):")
         sections.append(untrusted("alignment", _clip(_compact(summary), MAX_ALIGNMENT_CHARS)))
     sections.append("Answer with the JSON object only.")
@@ -453,8 +489,11 @@ def merged_timeline(bodies: _Bodies) -> list[dict[str, Any]]:
     for transcript in bodies.transcripts:
         for segment in transcript.segments:
             entry: dict[str, Any] = {
-                "start_s": segment.start_s, "end_s": segment.end_s, "kind": "segment",
-                "text": segment.text[:MAX_TIMELINE_TEXT], "asset_id": transcript.asset_id,
+                "start_s": segment.start_s,
+                "end_s": segment.end_s,
+                "kind": "segment",
+                "text": segment.text[:MAX_TIMELINE_TEXT],
+                "asset_id": transcript.asset_id,
             }
             if segment.speaker:
                 entry["speaker"] = segment.speaker

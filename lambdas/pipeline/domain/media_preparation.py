@@ -44,7 +44,6 @@ _TEXT_MODALITIES = frozenset({"text", "captions"})
 _VISUAL = frozenset({"image", "video", "document"})
 
 
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,8 +133,9 @@ def prepare_media(
     companions, warnings = _companions(request, store, config.limits)
     if not companions.companions:
         return prepared.model_copy(update={"warnings": [*prepared.warnings, *warnings]})
-    uri = put_json(store, processed_bucket, f"{prefix}-companions.json",
-                   companions.model_dump(mode="json"))
+    uri = put_json(
+        store, processed_bucket, f"{prefix}-companions.json", companions.model_dump(mode="json")
+    )
     return prepared.model_copy(
         update={
             "companions_uri": uri,
@@ -155,8 +155,14 @@ def _prepare_image(
     jpeg, width, height = prepared_jpeg(data, limits)
     uri = store.put_bytes(bucket, f"{prefix}.jpg", jpeg, "image/jpeg")
     return PreparedMedia(
-        asset_id=asset.asset_id, modality=asset.modality, kind="image", input_uri=uri,
-        input_format="jpeg", input_bytes=len(jpeg), width=width, height=height,
+        asset_id=asset.asset_id,
+        modality=asset.modality,
+        kind="image",
+        input_uri=uri,
+        input_format="jpeg",
+        input_bytes=len(jpeg),
+        width=width,
+        height=height,
     )
 
 
@@ -240,8 +246,14 @@ def _prepare_text(
     )
     uri = put_json(store, bucket, f"{prefix}.json", body.model_dump(mode="json"))
     return PreparedMedia(
-        asset_id=asset.asset_id, modality=asset.modality, kind="text", input_uri=uri,
-        input_format="chunks", chunk_count=len(chunks), text_chars=len(text), warnings=warnings,
+        asset_id=asset.asset_id,
+        modality=asset.modality,
+        kind="text",
+        input_uri=uri,
+        input_format="chunks",
+        chunk_count=len(chunks),
+        text_chars=len(text),
+        warnings=warnings,
     )
 
 
@@ -261,8 +273,11 @@ def readable_text(data: bytes, media_format: str) -> tuple[str, list[str]]:
 
 
 def decode_text(data: bytes) -> tuple[str, list[str]]:
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), []
     try:
@@ -290,9 +305,38 @@ class _VisibleText(HTMLParser):
     # Only elements whose content is never shown; an unclosed one is closed again at <body>.
     _SKIPPED = frozenset({"script", "style", "template"})
     _BLOCKS = frozenset(
-        {"p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "header",
-         "footer", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr", "dt", "dd",
-         "figure", "figcaption", "title", "main", "nav", "aside", "form"}
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "tr",
+            "table",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "hr",
+            "dt",
+            "dd",
+            "figure",
+            "figcaption",
+            "title",
+            "main",
+            "nav",
+            "aside",
+            "form",
+        }
     )
 
     def __init__(self) -> None:
@@ -418,9 +462,14 @@ def _pass_through(
             f"most {max_bytes} bytes for a {kind}"
         )
     return PreparedMedia(
-        asset_id=asset.asset_id, modality=asset.modality, kind=kind, input_uri=asset.source.uri,
-        input_format=asset.media_format, input_bytes=asset.size_bytes,
-        width=asset.width, height=asset.height,
+        asset_id=asset.asset_id,
+        modality=asset.modality,
+        kind=kind,
+        input_uri=asset.source.uri,
+        input_format=asset.media_format,
+        input_bytes=asset.size_bytes,
+        width=asset.width,
+        height=asset.height,
     )
 
 
@@ -440,7 +489,8 @@ def _companions(
             "the item plan could not be read, so companion text was not loaded"
         ]
     candidates = [
-        asset for asset in plan.assets
+        asset
+        for asset in plan.assets
         if asset.modality in _TEXT_MODALITIES and asset.asset_id != request.asset.asset_id
     ][:MAX_COMPANIONS]
     budget = MAX_COMPANION_CHARS
@@ -467,8 +517,12 @@ def _companions(
         warnings.extend(f"companion {asset.path}: {warning}" for warning in decode_warnings)
         found.append(
             CompanionText(
-                asset_id=asset.asset_id, path=asset.path, role=asset.role,
-                relation=asset.relation, media_format=asset.media_format, text=text,
+                asset_id=asset.asset_id,
+                path=asset.path,
+                role=asset.role,
+                relation=asset.relation,
+                media_format=asset.media_format,
+                text=text,
                 truncated=truncated,
             )
         )

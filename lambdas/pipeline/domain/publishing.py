@@ -90,9 +90,7 @@ def copy_derived_files(result: ItemResult, store: ObjectStore, bucket: str) -> d
     return copied
 
 
-def publish_result(
-    result: ItemResult, store: ObjectStore, bucket: str, received_at: str
-) -> str:
+def publish_result(result: ItemResult, store: ObjectStore, bucket: str, received_at: str) -> str:
     """Derived files, then the ItemResult: nothing is written after it."""
     result.derived_files = copy_derived_files(result, store, bucket)
     # One JSON object per line: the Glue table's JSON SerDe reads it as one row.

@@ -39,7 +39,10 @@ def result_key(item_id: str, received_at: str) -> str:
 
 
 def existing_record(
-    store: ObjectStore, bucket: str, item_id: str, received_at: str,
+    store: ObjectStore,
+    bucket: str,
+    item_id: str,
+    received_at: str,
     kinds: tuple[RecordKind, ...] = RECORD_KINDS,
 ) -> RecordKind | None:
     """Which record the item already has, if any."""
@@ -53,8 +56,10 @@ def existing_record(
 
 
 def has_result(store: ObjectStore, bucket: str, request: ItemRequest) -> bool:
-    return existing_record(store, bucket, request.item_id, request.received_at,
-                           kinds=("results",)) is not None
+    return (
+        existing_record(store, bucket, request.item_id, request.received_at, kinds=("results",))
+        is not None
+    )
 
 
 def quarantine_item(
@@ -164,15 +169,21 @@ def record_ending_outside_the_catch(
         request,
         item_id,
         f"execution {status}",
-        {"Error": error or f"States.{status.title().replace('_', '')}",
-         "Cause": cause or f"the execution ended {status} outside the state machine's Catch"},
+        {
+            "Error": error or f"States.{status.title().replace('_', '')}",
+            "Cause": cause or f"the execution ended {status} outside the state machine's Catch",
+        },
         store,
         processed_bucket,
         execution_arn,
     )
     if record is not None:
-        dead_letters.send({"execution_arn": execution_arn, "item_id": item_id,
-                           "failed_state": record.failed_state,
-                           "error": {"Error": record.failure.error,
-                                     "Cause": record.failure.cause}})
+        dead_letters.send(
+            {
+                "execution_arn": execution_arn,
+                "item_id": item_id,
+                "failed_state": record.failed_state,
+                "error": {"Error": record.failure.error, "Cause": record.failure.cause},
+            }
+        )
     return record

@@ -67,6 +67,11 @@ def record_gate_outcomes(gates: Iterable[GateResult]) -> None:
         )
         logger.info(
             "Gate evaluated",
-            extra={"gate": gate.name, "passed": gate.passed, "score": gate.score,
-                   "threshold": gate.threshold, "reason": gate.reason},
+            extra={
+                "gate": gate.name,
+                "passed": gate.passed,
+                "score": gate.score,
+                "threshold": gate.threshold,
+                "reason": gate.reason,
+            },
         )

@@ -62,10 +62,10 @@ def extract_for_transcribe(
         source = Path(scratch) / "source"
         store.download(request.asset.source, source)
         extracted = extract_audio(source, Path(scratch))
-        key = (f"{request.work_prefix}audio/{request.asset.asset_id}"
-               f"{extracted.path.suffix}")
-        store.put_bytes(processed_bucket, key, extracted.path.read_bytes(),
-                        "application/octet-stream")
+        key = f"{request.work_prefix}audio/{request.asset.asset_id}{extracted.path.suffix}"
+        store.put_bytes(
+            processed_bucket, key, extracted.path.read_bytes(), "application/octet-stream"
+        )
     return TranscribeMedia(bucket=processed_bucket, key=key, media_format=extracted.media_format)
 
 
@@ -109,8 +109,9 @@ def job_spec(
     media = request.media
     return TranscriptionJobSpec(
         job_name=name,
-        media_uri=f"s3://{media.bucket}/{media.key}" if media else
-        f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
+        media_uri=f"s3://{media.bucket}/{media.key}"
+        if media
+        else f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
         media_format=media.media_format if media else request.asset.media_format,
         output_bucket=processed_bucket,
         output_key=transcript_key(request.work_prefix, name),

@@ -72,7 +72,9 @@ def check_vision_output(
         output_tokens=raw.output_tokens + sum(r.output_tokens for r in verdict.repair_replies),
     )
     result_uri = put_json(
-        store, processed_bucket, f"{request.work_prefix}results/vision-{asset_id}.json",
+        store,
+        processed_bucket,
+        f"{request.work_prefix}results/vision-{asset_id}.json",
         result.model_dump(mode="json"),
     )
     record_gate_outcomes(gates)

@@ -44,13 +44,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if record is None:
         # The result was written before the failing step: the item is processed.
-        logger.warning("A step after the result failed; the item keeps its result",
-                       extra={"failed_state": failure.failed_state})
+        logger.warning(
+            "A step after the result failed; the item keeps its result",
+            extra={"failed_state": failure.failed_state},
+        )
         metrics.add_metric(name="FailuresAfterResult", unit="Count", value=1)
         return {"recorded": False, "processed": True}
     metrics.add_metric(name="ItemsFailed", unit="Count", value=1)
     logger.error(
         "Item failed", extra={"failed_state": record.failed_state, "error": record.failure.error}
     )
-    return {"recorded": True, "processed": False, "failed_state": record.failed_state,
-            "error": record.failure.error}
+    return {
+        "recorded": True,
+        "processed": False,
+        "failed_state": record.failed_state,
+        "error": record.failure.error,
+    }

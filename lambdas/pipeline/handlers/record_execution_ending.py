@@ -42,13 +42,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(item_id=request.item_id if request else change.name)
     settings = get_settings()
     record = record_ending_outside_the_catch(
-        request, change.name, change.executionArn, change.status, change.error, change.cause,
-        get_providers().store, settings.require("processed_bucket"),
+        request,
+        change.name,
+        change.executionArn,
+        change.status,
+        change.error,
+        change.cause,
+        get_providers().store,
+        settings.require("processed_bucket"),
         SqsDeadLetters(settings.require("failed_items_queue_url")),
     )
     if record is None:
         return {"recorded": False}
     metrics.add_metric(name="EndingsOutsideCatch", unit="Count", value=1)
-    logger.error("Execution ended outside the Catch graph",
-                 extra={"status": change.status, "error": change.error})
+    logger.error(
+        "Execution ended outside the Catch graph",
+        extra={"status": change.status, "error": change.error},
+    )
     return {"recorded": True, "status": change.status}

@@ -70,8 +70,7 @@ def write_once(write: dict[str, Any]) -> dict[str, Any]:
         unit="Count",
         value=1,
     )
-    return {"result_uri": uri, "status": result.status,
-            "event": item_processed_detail(result, uri)}
+    return {"result_uri": uri, "status": result.status, "event": item_processed_detail(result, uri)}
 
 
 @logger.inject_lambda_context(correlation_id_path="plan.item_id")

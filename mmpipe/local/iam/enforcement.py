@@ -49,9 +49,11 @@ class Refusal:
     @property
     def message(self) -> str:
         resource = self.permission.resource or "*"
-        return (f"User: {self.principal} is not authorized to perform: "
-                f"{self.permission.action} on resource: {resource} because "
-                f"{self._reason()}")
+        return (
+            f"User: {self.principal} is not authorized to perform: "
+            f"{self.permission.action} on resource: {resource} because "
+            f"{self._reason()}"
+        )
 
     def _reason(self) -> str:
         if self.decision is Decision.DENIED_BY_SCP:
@@ -146,16 +148,21 @@ class Enforcement:
         region = scope[2] if len(scope) > 2 else str(response.region)
         if service == "s3":
             operation = str(response.data.get("Action", ""))
-            params: dict[str, Any] = {k: v[0] if isinstance(v, list) and v else v
-                                      for k, v in parse_qs(urlparse(response.uri).query,
-                                                          keep_blank_values=True).items()}
+            params: dict[str, Any] = {
+                k: v[0] if isinstance(v, list) and v else v
+                for k, v in parse_qs(urlparse(response.uri).query, keep_blank_values=True).items()
+            }
         else:
             operation = response._get_action()
             params = json_params(response.body)
             params.update(getattr(response, "uri_match", None) or {})
         return AwsRequest(
-            service=service, operation=operation, params=params, region=region,
-            account=str(response.current_account), headers=dict(response.headers),
+            service=service,
+            operation=operation,
+            params=params,
+            region=region,
+            account=str(response.current_account),
+            headers=dict(response.headers),
             method=str(response.method),
             resource=resource if service == "s3" else None,
             token_owner=self.token_owner,
@@ -169,8 +176,10 @@ class Enforcement:
         return needs + list(self._kms_needs(request, needs))
 
     def _kms_needs(self, request: AwsRequest, needs: list[Permission]) -> Iterator[Permission]:
-        via = {"kms:ViaService": f"{request.service}.{request.region}.amazonaws.com",
-               "kms:CallerAccount": request.account}
+        via = {
+            "kms:ViaService": f"{request.service}.{request.region}.amazonaws.com",
+            "kms:CallerAccount": request.account,
+        }
         if request.service == "s3":
             for need in needs:
                 bucket = (need.resource or "").removeprefix("arn:aws:s3:::").split("/", 1)[0]
@@ -180,8 +189,11 @@ class Enforcement:
                     if {"uploads", "uploadId"} & set(request.params):
                         # A multipart upload reads the data key back for every part.
                         yield Permission("kms:Decrypt", key, via)
-                elif key and need.action in ("s3:GetObject", "s3:GetObjectVersion") \
-                        and request.method != "HEAD":  # HEAD reads metadata only
+                elif (
+                    key
+                    and need.action in ("s3:GetObject", "s3:GetObjectVersion")
+                    and request.method != "HEAD"
+                ):  # HEAD reads metadata only
                     yield Permission("kms:Decrypt", key, via)
         elif request.service == "sqs":
             for need in needs:
@@ -200,11 +212,18 @@ class Enforcement:
             if key is None:
                 return
             context = {**via, "kms:EncryptionContext:aws:states:stateMachineArn": str(machine)}
-            if request.operation in ("StartExecution", "StartSyncExecution", "SendTaskSuccess",
-                                     "SendTaskFailure"):
+            if request.operation in (
+                "StartExecution",
+                "StartSyncExecution",
+                "SendTaskSuccess",
+                "SendTaskFailure",
+            ):
                 yield Permission("kms:GenerateDataKey", key, context)
-            if request.operation in ("DescribeExecution", "GetExecutionHistory",
-                                     "StartSyncExecution"):
+            if request.operation in (
+                "DescribeExecution",
+                "GetExecutionHistory",
+                "StartSyncExecution",
+            ):
                 yield Permission("kms:Decrypt", key, context)
 
     def _state_machine_of(self, request: AwsRequest) -> str | None:
@@ -234,8 +253,9 @@ class Enforcement:
 
     # --- refusing -------------------------------------------------------------------------
 
-    def _refuse(self, principal: Principal, permission: Permission, decision: Decision,
-                request: AwsRequest) -> Exception:
+    def _refuse(
+        self, principal: Principal, permission: Permission, decision: Decision, request: AwsRequest
+    ) -> Exception:
         refusal = Refusal(principal.arn, permission, decision, request.operation)
         self._record(refusal)
         if request.service == "s3":
@@ -247,11 +267,19 @@ class Enforcement:
             self.refusals.append(refusal)
             if self.ledger is not None:
                 with self.ledger.open("a", encoding="utf-8") as stream:
-                    stream.write(json.dumps({
-                        "principal": refusal.principal, "action": refusal.permission.action,
-                        "resource": refusal.permission.resource, "operation": refusal.operation,
-                        "decision": refusal.decision.name, "message": refusal.message,
-                    }) + "\n")
+                    stream.write(
+                        json.dumps(
+                            {
+                                "principal": refusal.principal,
+                                "action": refusal.permission.action,
+                                "resource": refusal.permission.resource,
+                                "operation": refusal.operation,
+                                "decision": refusal.decision.name,
+                                "message": refusal.message,
+                            }
+                        )
+                        + "\n"
+                    )
 
     def _policies(self, principal: Principal) -> list[Mapping[str, Any]]:
         role_name = str(principal.role_name)
@@ -301,8 +329,12 @@ def _document(raw: Any) -> Mapping[str, Any]:
 def _resource_wildcard(document: Mapping[str, Any]) -> Mapping[str, Any]:
     statements = document.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
-    return {"Statement": [{k: v for k, v in s.items() if k not in ("Resource", "NotResource")}
-                          | {"Resource": "*"} for s in statements]}
+    return {
+        "Statement": [
+            {k: v for k, v in s.items() if k not in ("Resource", "NotResource")} | {"Resource": "*"}
+            for s in statements
+        ]
+    }
 
 
 def _credential_scope(headers: Mapping[str, str]) -> list[str]:

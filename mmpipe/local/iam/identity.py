@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -31,7 +32,9 @@ from botocore.signers import RequestSigner
 from s3transfer.futures import BoundedExecutor
 
 OPERATOR_USER = "local-operator"
-_ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'  # noqa: E501
+_ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([A-Z0-9]+)/")
 
 
@@ -111,7 +114,8 @@ class Identities:
 # with no one acting. boto3's transfer manager (download_file, upload_file) runs the parts of
 # a transfer on its own threads: install() makes those act as the thread that asked.
 _acting: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
-    "mmpipe_acting_as", default=None)
+    "mmpipe_acting_as", default=None
+)
 # Set once the run's operator exists: from then on, every request needs someone acting.
 _operator: list[ReadOnlyCredentials] = []
 
@@ -148,8 +152,10 @@ class CallerCredentials(Credentials):  # type: ignore[misc]
         if credentials is not None:
             return credentials
         if _operator:
-            raise Unsigned("an AWS request from a thread no function, role or operator acts "
-                           "on: local mode will not sign it as an administrator")
+            raise Unsigned(
+                "an AWS request from a thread no function, role or operator acts "
+                "on: local mode will not sign it as an administrator"
+            )
         # Setting up, before the operator exists: the usual chain, from the environment.
         environment = botocore.session.Session().get_credentials()
         return environment.get_frozen_credentials()
@@ -178,20 +184,27 @@ class PinnedCredentials(Credentials):  # type: ignore[misc]
 def pin(client: Any, credentials: ReadOnlyCredentials) -> Any:
     """Make `client` sign with `credentials` always (boto3 has no public way to say so)."""
     client._request_signer._credentials = PinnedCredentials(
-        credentials.access_key, credentials.secret_key, credentials.token)
+        credentials.access_key, credentials.secret_key, credentials.token
+    )
     return client
 
 
 _CALLER = CallerCredentials()
 
 
-def _get_auth_instance(self: RequestSigner, signing_name: str, region_name: str,
-                       signature_version: str | None = None,
-                       request_credentials: Any = None, **kwargs: Any) -> Any:
+def _get_auth_instance(
+    self: RequestSigner,
+    signing_name: str,
+    region_name: str,
+    signature_version: str | None = None,
+    request_credentials: Any = None,
+    **kwargs: Any,
+) -> Any:
     if request_credentials is None and not isinstance(self._credentials, PinnedCredentials):
         request_credentials = _CALLER
-    return _originals["get_auth_instance"](self, signing_name, region_name, signature_version,
-                                           request_credentials, **kwargs)
+    return _originals["get_auth_instance"](
+        self, signing_name, region_name, signature_version, request_credentials, **kwargs
+    )
 
 
 class _ActingTask:

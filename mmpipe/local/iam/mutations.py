@@ -38,8 +38,9 @@ def grants(cdk_out: Path) -> list[Grant]:
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = [r.get("Ref", "") for r in resource["Properties"].get("Roles", [])]
-        actions = sorted({a for s in resource["Properties"]["PolicyDocument"]["Statement"]
-                          for a in _actions(s)})
+        actions = sorted(
+            {a for s in resource["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
+        )
         found += [Grant(logical_id, role, action) for role in roles for action in actions]
     return found
 

@@ -35,10 +35,13 @@ class AwsRequest:
     token_owner: str | None = None  # the state machine whose execution issued a task token
 
 
-def _arn(request: AwsRequest, service: str, resource: str, *, region: bool = True,
-         account: bool = True) -> str:
-    return (f"arn:aws:{service}:{request.region if region else ''}:"
-            f"{request.account if account else ''}:{resource}")
+def _arn(
+    request: AwsRequest, service: str, resource: str, *, region: bool = True, account: bool = True
+) -> str:
+    return (
+        f"arn:aws:{service}:{request.region if region else ''}:"
+        f"{request.account if account else ''}:{resource}"
+    )
 
 
 def _named(name: str, request: AwsRequest, service: str, kind: str, separator: str = "/") -> str:
@@ -54,8 +57,12 @@ def _dynamodb(request: AwsRequest) -> Needs:
     if "RequestItems" in params:  # BatchGetItem, BatchWriteItem: every table named
         tables = list(params["RequestItems"])
     elif "TransactItems" in params:  # TransactGetItems, TransactWriteItems
-        tables = [str(inner["TableName"]) for item in params["TransactItems"]
-                  for inner in item.values() if isinstance(inner, dict) and "TableName" in inner]
+        tables = [
+            str(inner["TableName"])
+            for item in params["TransactItems"]
+            for inner in item.values()
+            if isinstance(inner, dict) and "TableName" in inner
+        ]
     elif "TableName" in params:
         tables = [str(params["TableName"])]
     else:
@@ -68,11 +75,19 @@ def _dynamodb(request: AwsRequest) -> Needs:
 
 def _states(request: AwsRequest) -> Needs:
     params, action = request.params, f"states:{request.operation}"
-    if request.operation in ("StartExecution", "StartSyncExecution", "ListExecutions",
-                             "DescribeStateMachine"):
+    if request.operation in (
+        "StartExecution",
+        "StartSyncExecution",
+        "ListExecutions",
+        "DescribeStateMachine",
+    ):
         return [Permission(action, str(params["stateMachineArn"]))]
-    if request.operation in ("DescribeExecution", "StopExecution", "GetExecutionHistory",
-                             "RedriveExecution"):
+    if request.operation in (
+        "DescribeExecution",
+        "StopExecution",
+        "GetExecutionHistory",
+        "RedriveExecution",
+    ):
         return [Permission(action, str(params["executionArn"]))]
     if request.operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
         # The Service Authorization Reference lists no resource type, yet AWS names the state
@@ -85,31 +100,43 @@ def _states(request: AwsRequest) -> Needs:
 def _transcribe(request: AwsRequest) -> Needs:
     params, action = request.params, f"transcribe:{request.operation}"
     if "TranscriptionJobName" in params:
-        needs = [Permission(action, _arn(
-            request, "transcribe", f"transcription-job/{params['TranscriptionJobName']}"))]
+        needs = [
+            Permission(
+                action,
+                _arn(request, "transcribe", f"transcription-job/{params['TranscriptionJobName']}"),
+            )
+        ]
         if params.get("Tags"):
             needs.append(Permission("transcribe:TagResource", needs[0].resource))
         return needs
     if "VocabularyName" in params:
-        return [Permission(action, _arn(
-            request, "transcribe", f"vocabulary/{params['VocabularyName']}"))]
+        return [
+            Permission(
+                action, _arn(request, "transcribe", f"vocabulary/{params['VocabularyName']}")
+            )
+        ]
     return [Permission(action, None)]
 
 
 def _ssm(request: AwsRequest) -> Needs:
     params, action = request.params, f"ssm:{request.operation}"
-    names = [params["Path"]] if "Path" in params else (
-        list(params.get("Names", [])) or [params.get("Name", "")])
-    return [Permission(action, _arn(request, "ssm", f"parameter/{str(n).lstrip('/')}"))
-            for n in names]
+    names = (
+        [params["Path"]]
+        if "Path" in params
+        else (list(params.get("Names", [])) or [params.get("Name", "")])
+    )
+    return [
+        Permission(action, _arn(request, "ssm", f"parameter/{str(n).lstrip('/')}")) for n in names
+    ]
 
 
 def _events(request: AwsRequest) -> Needs:
     action = f"events:{request.operation}"
     if request.operation == "PutEvents":
         buses = {str(e.get("EventBusName") or "default") for e in request.params.get("Entries", [])}
-        return [Permission(action, _named(bus, request, "events", "event-bus"))
-                for bus in sorted(buses)]
+        return [
+            Permission(action, _named(bus, request, "events", "event-bus")) for bus in sorted(buses)
+        ]
     if "Name" in request.params or "Rule" in request.params:
         rule = str(request.params.get("Name") or request.params.get("Rule"))
         return [Permission(action, _named(rule, request, "events", "rule"))]
@@ -155,16 +182,22 @@ def foundation_model_arns(request: AwsRequest, model_id: str) -> list[str]:
 
 # A region each cross-region inference profile geography routes to besides us-east-1.
 CROSS_REGION_GEOGRAPHIES = {
-    "us": "us-west-2", "eu": "eu-west-3", "apac": "ap-southeast-2", "jp": "ap-northeast-3",
-    "au": "ap-southeast-4", "ca": "ca-west-1", "global": "eu-central-1",
+    "us": "us-west-2",
+    "eu": "eu-west-3",
+    "apac": "ap-southeast-2",
+    "jp": "ap-northeast-3",
+    "au": "ap-southeast-4",
+    "ca": "ca-west-1",
+    "global": "eu-central-1",
 }
 
 
 def _bedrock(request: AwsRequest) -> Needs:
     model_id = unquote(str(request.params.get("modelId", "")))
-    action = {"Converse": "bedrock:InvokeModel",
-              "ConverseStream": "bedrock:InvokeModelWithResponseStream"}.get(
-        request.operation, f"bedrock:{request.operation}")
+    action = {
+        "Converse": "bedrock:InvokeModel",
+        "ConverseStream": "bedrock:InvokeModelWithResponseStream",
+    }.get(request.operation, f"bedrock:{request.operation}")
     if not model_id:
         return [Permission(action, None)]
     return [Permission(action, arn) for arn in foundation_model_arns(request, model_id)]
@@ -179,8 +212,13 @@ def _sagemaker(request: AwsRequest) -> Needs:
     arn = _arn(request, "sagemaker", f"processing-job/{str(name).lower()}")
     needs = [Permission(action, arn)]
     if request.operation == "CreateProcessingJob":
-        needs.append(Permission("iam:PassRole", str(params.get("RoleArn", "")),
-                                {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+        needs.append(
+            Permission(
+                "iam:PassRole",
+                str(params.get("RoleArn", "")),
+                {"iam:PassedToService": "sagemaker.amazonaws.com"},
+            )
+        )
         if params.get("Tags"):
             needs.append(Permission("sagemaker:AddTags", arn))
     return needs
@@ -198,8 +236,12 @@ def _kms(request: AwsRequest) -> Needs:
     return [Permission(f"kms:{request.operation}", arn)]
 
 
-_S3_ACTIONS = {"ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
-               "ListObjectVersions": "ListBucketVersions", "HeadBucket": "ListBucket"}
+_S3_ACTIONS = {
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "HeadBucket": "ListBucket",
+}
 
 
 def _s3(request: AwsRequest) -> Needs:
@@ -214,11 +256,13 @@ def _s3(request: AwsRequest) -> Needs:
             context["s3:prefix"] = str(prefix)
     needs = [Permission(action, resource, context)]
     copy_source = request.headers.get("x-amz-copy-source") or request.headers.get(
-        "X-Amz-Copy-Source")
+        "X-Amz-Copy-Source"
+    )
     if copy_source and action == "s3:PutObject":
         source, _, query = unquote(copy_source).lstrip("/").partition("?versionId=")
-        needs.append(Permission("s3:GetObjectVersion" if query else "s3:GetObject",
-                                f"arn:aws:s3:::{source}"))
+        needs.append(
+            Permission("s3:GetObjectVersion" if query else "s3:GetObject", f"arn:aws:s3:::{source}")
+        )
     return needs
 
 

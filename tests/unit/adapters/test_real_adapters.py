@@ -27,30 +27,42 @@ from pipeline.models.item import ObjectRef
 
 
 def _client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x")
+    return boto3.client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 class TestBedrockModelClient:
     def test_converse_request_with_every_block_kind_is_valid(self) -> None:
         # Given a request with text, an image, a document and a video in S3
         client = _client("bedrock-runtime")
-        request = ModelRequest(model_id="us.amazon.nova-lite-v1:0", system="Answer in JSON.",
-                               content=[TextBlock(text="Describe."),
-                                        ImageBlock(format="png", data=b"\x89PNG"),
-                                        DocumentBlock(format="txt", name="notes (1)",
-                                                      data=b"hello"),
-                                        VideoBlock(format="mp4", s3_uri="s3://b/v.mp4")],
-                               max_tokens=512)
+        request = ModelRequest(
+            model_id="us.amazon.nova-lite-v1:0",
+            system="Answer in JSON.",
+            content=[
+                TextBlock(text="Describe."),
+                ImageBlock(format="png", data=b"\x89PNG"),
+                DocumentBlock(format="txt", name="notes (1)", data=b"hello"),
+                VideoBlock(format="mp4", s3_uri="s3://b/v.mp4"),
+            ],
+            max_tokens=512,
+        )
         with Stubber(client) as stub:
-            stub.add_response("converse", {
-                "output": {"message": {"role": "assistant", "content": [{"text": "{}"}]}},
-                "stopReason": "end_turn", "usage": {"inputTokens": 10, "outputTokens": 2,
-                                                    "totalTokens": 12},
-                "metrics": {"latencyMs": 5}}, expected_params={
-                "modelId": "us.amazon.nova-lite-v1:0", "system": [{"text": "Answer in JSON."}],
-                "messages": [{"role": "user", "content": ANY}],
-                "inferenceConfig": {"maxTokens": 512, "temperature": 0.0}})
+            stub.add_response(
+                "converse",
+                {
+                    "output": {"message": {"role": "assistant", "content": [{"text": "{}"}]}},
+                    "stopReason": "end_turn",
+                    "usage": {"inputTokens": 10, "outputTokens": 2, "totalTokens": 12},
+                    "metrics": {"latencyMs": 5},
+                },
+                expected_params={
+                    "modelId": "us.amazon.nova-lite-v1:0",
+                    "system": [{"text": "Answer in JSON."}],
+                    "messages": [{"role": "user", "content": ANY}],
+                    "inferenceConfig": {"maxTokens": 512, "temperature": 0.0},
+                },
+            )
 
             # When the adapter sends it
             reply = BedrockModelClient(client).converse(request)
@@ -61,13 +73,17 @@ class TestBedrockModelClient:
 
     def test_throttling_and_access_denied_become_the_typed_errors(self) -> None:
         client = _client("bedrock-runtime")
-        request = ModelRequest(model_id="amazon.nova-lite-v1:0", system="s",
-                               content=[TextBlock(text="t")])
+        request = ModelRequest(
+            model_id="amazon.nova-lite-v1:0", system="s", content=[TextBlock(text="t")]
+        )
         with Stubber(client) as stub:
             stub.add_client_error("converse", "ThrottlingException", http_status_code=429)
-            stub.add_client_error("converse", "AccessDeniedException", "User: r is not "
-                                  "authorized to perform: bedrock:InvokeModel",
-                                  http_status_code=403)
+            stub.add_client_error(
+                "converse",
+                "AccessDeniedException",
+                "User: r is not authorized to perform: bedrock:InvokeModel",
+                http_status_code=403,
+            )
             with pytest.raises(ServiceThrottled):
                 BedrockModelClient(client).converse(request)
             with pytest.raises(AccessDenied, match="bedrock:InvokeModel"):
@@ -76,45 +92,80 @@ class TestBedrockModelClient:
 
 class TestTranscribeJobs:
     spec = TranscriptionJobSpec(
-        job_name="mmp-item-a1", media_uri="s3://ingest/incoming/talk.mp3", media_format="mp3",
-        output_bucket="processed", output_key="work/item/transcripts/mmp-item-a1.json",
-        language_code="en-US", vocabulary_name="mmp-vocab", item_id="item")
+        job_name="mmp-item-a1",
+        media_uri="s3://ingest/incoming/talk.mp3",
+        media_format="mp3",
+        output_bucket="processed",
+        output_key="work/item/transcripts/mmp-item-a1.json",
+        language_code="en-US",
+        vocabulary_name="mmp-vocab",
+        item_id="item",
+    )
 
     def test_start_request_is_valid_and_names_the_output(self) -> None:
         client = _client("transcribe")
         with Stubber(client) as stub:
-            stub.add_response("start_transcription_job", {"TranscriptionJob": {
-                "TranscriptionJobName": "mmp-item-a1", "TranscriptionJobStatus": "QUEUED"}},
+            stub.add_response(
+                "start_transcription_job",
+                {
+                    "TranscriptionJob": {
+                        "TranscriptionJobName": "mmp-item-a1",
+                        "TranscriptionJobStatus": "QUEUED",
+                    }
+                },
                 expected_params={
                     "TranscriptionJobName": "mmp-item-a1",
                     "Media": {"MediaFileUri": "s3://ingest/incoming/talk.mp3"},
-                    "MediaFormat": "mp3", "LanguageCode": "en-US",
+                    "MediaFormat": "mp3",
+                    "LanguageCode": "en-US",
                     "OutputBucketName": "processed",
                     "OutputKey": "work/item/transcripts/mmp-item-a1.json",
-                    "Settings": {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 10,
-                                 "VocabularyName": "mmp-vocab"},
+                    "Settings": {
+                        "ShowSpeakerLabels": True,
+                        "MaxSpeakerLabels": 10,
+                        "VocabularyName": "mmp-vocab",
+                    },
                     "Subtitles": {"Formats": ["vtt", "srt"], "OutputStartIndex": 1},
-                    "Tags": [{"Key": "multimodal-pipeline:item-id", "Value": "item"}]})
+                    "Tags": [{"Key": "multimodal-pipeline:item-id", "Value": "item"}],
+                },
+            )
             TranscribeJobs(client).start(self.spec)
 
     def test_without_a_language_it_asks_for_identification(self) -> None:
         client = _client("transcribe")
         spec = self.spec.model_copy(update={"language_code": None, "media_format": "mov"})
         with Stubber(client) as stub:
-            stub.add_response("start_transcription_job", {}, expected_params={
-                "TranscriptionJobName": ANY, "Media": ANY, "OutputBucketName": ANY,
-                "OutputKey": ANY, "Settings": ANY, "Subtitles": ANY, "Tags": ANY,
-                "IdentifyLanguage": True})
+            stub.add_response(
+                "start_transcription_job",
+                {},
+                expected_params={
+                    "TranscriptionJobName": ANY,
+                    "Media": ANY,
+                    "OutputBucketName": ANY,
+                    "OutputKey": ANY,
+                    "Settings": ANY,
+                    "Subtitles": ANY,
+                    "Tags": ANY,
+                    "IdentifyLanguage": True,
+                },
+            )
             TranscribeJobs(client).start(spec)
 
     def test_a_duplicate_start_and_a_finished_job(self) -> None:
         client = _client("transcribe")
         with Stubber(client) as stub:
             stub.add_client_error("start_transcription_job", "ConflictException")
-            stub.add_response("get_transcription_job", {"TranscriptionJob": {
-                "TranscriptionJobName": "mmp-item-a1", "TranscriptionJobStatus": "FAILED",
-                "FailureReason": "Unsupported media format"}},
-                expected_params={"TranscriptionJobName": "mmp-item-a1"})
+            stub.add_response(
+                "get_transcription_job",
+                {
+                    "TranscriptionJob": {
+                        "TranscriptionJobName": "mmp-item-a1",
+                        "TranscriptionJobStatus": "FAILED",
+                        "FailureReason": "Unsupported media format",
+                    }
+                },
+                expected_params={"TranscriptionJobName": "mmp-item-a1"},
+            )
             jobs = TranscribeJobs(client)
             with pytest.raises(JobAlreadyExists):
                 jobs.start(self.spec)
@@ -125,17 +176,26 @@ class TestTranscribeJobs:
         client = _client("transcribe")
         with Stubber(client) as stub:
             stub.add_client_error("get_vocabulary", "BadRequestException")
-            stub.add_response("create_vocabulary", {"VocabularyState": "PENDING"},
-                              expected_params={"VocabularyName": "mmp-v", "LanguageCode": "en-US",
-                                               "Phrases": ["Gore-Tex"]})
-            assert TranscribeJobs(client).vocabulary_state("mmp-v", "en-US",
-                                                           ["Gore-Tex"]) == "PENDING"
+            stub.add_response(
+                "create_vocabulary",
+                {"VocabularyState": "PENDING"},
+                expected_params={
+                    "VocabularyName": "mmp-v",
+                    "LanguageCode": "en-US",
+                    "Phrases": ["Gore-Tex"],
+                },
+            )
+            assert (
+                TranscribeJobs(client).vocabulary_state("mmp-v", "en-US", ["Gore-Tex"]) == "PENDING"
+            )
 
     def test_limits_the_client_leaves_to_the_service_are_refused_locally(self) -> None:
         # Given the adapter's request for a job name with a space and 40 speakers
         client, sent = _client("transcribe"), []
-        client.meta.events.register("provide-client-params.transcribe.StartTranscriptionJob",
-                                    lambda params, **_: sent.append(params))
+        client.meta.events.register(
+            "provide-client-params.transcribe.StartTranscriptionJob",
+            lambda params, **_: sent.append(params),
+        )
         spec = self.spec.model_copy(update={"job_name": "mmp item", "max_speakers": 40})
         with Stubber(client) as stub:
             stub.add_response("start_transcription_job", {})
@@ -153,8 +213,11 @@ class TestS3ObjectStore:
     def test_reads_name_the_version_and_a_range(self) -> None:
         client = _client("s3")
         with Stubber(client) as stub:
-            stub.add_response("head_object", {"ContentLength": 7},
-                              {"Bucket": "ingest", "Key": "incoming/a.png", "VersionId": "v1"})
+            stub.add_response(
+                "head_object",
+                {"ContentLength": 7},
+                {"Bucket": "ingest", "Key": "incoming/a.png", "VersionId": "v1"},
+            )
             stub.add_client_error("get_object", "NoSuchKey", http_status_code=404)
             store = S3ObjectStore(client)
             assert store.size(self.ref) == 7
@@ -172,24 +235,44 @@ class TestS3ObjectStore:
     def test_writes_and_copies(self) -> None:
         client = _client("s3")
         with Stubber(client) as stub:
-            stub.add_response("put_object", {}, {"Bucket": "processed", "Key": "work/x.json",
-                                                 "Body": b"{}", "ContentType": "application/json"})
-            stub.add_response("copy_object", {}, {
-                "CopySource": {"Bucket": "ingest", "Key": "incoming/a.png", "VersionId": "v1"},
-                "Bucket": "processed", "Key": "quarantine/objects/i/a.png"})
+            stub.add_response(
+                "put_object",
+                {},
+                {
+                    "Bucket": "processed",
+                    "Key": "work/x.json",
+                    "Body": b"{}",
+                    "ContentType": "application/json",
+                },
+            )
+            stub.add_response(
+                "copy_object",
+                {},
+                {
+                    "CopySource": {"Bucket": "ingest", "Key": "incoming/a.png", "VersionId": "v1"},
+                    "Bucket": "processed",
+                    "Key": "quarantine/objects/i/a.png",
+                },
+            )
             store = S3ObjectStore(client)
             assert store.put_bytes("processed", "work/x.json", b"{}", "application/json") == (
-                "s3://processed/work/x.json")
+                "s3://processed/work/x.json"
+            )
             store.copy(self.ref, "processed", "quarantine/objects/i/a.png")
 
 
 def test_task_token_requests_are_valid() -> None:
-    sfn, dynamodb = _client("stepfunctions"), boto3.resource(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    sfn, dynamodb = (
+        _client("stepfunctions"),
+        boto3.resource(
+            "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        ),
+    )
     tokens = TaskTokens("tokens", dynamodb=dynamodb, stepfunctions=sfn)
     with Stubber(sfn) as stub:
         stub.add_response("send_task_success", {}, {"taskToken": "t", "output": '{"a": 1}'})
-        stub.add_response("send_task_failure", {}, {"taskToken": "t", "error": "AccessDenied",
-                                                    "cause": "why"})
+        stub.add_response(
+            "send_task_failure", {}, {"taskToken": "t", "error": "AccessDenied", "cause": "why"}
+        )
         tokens.resume("t", {"a": 1})
         tokens.fail("t", "AccessDenied", "why")

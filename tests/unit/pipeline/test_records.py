@@ -82,14 +82,19 @@ def test_failure_record_is_written_under_failures():
 
 
 def _request(received_at: str = "2026-11-30T23:59:58+00:00") -> ItemRequest:
-    return ItemRequest(item_id="late-1", kind="object", received_at=received_at,
-                       source=ObjectRef(bucket="in", key="incoming/late.png", version_id="v"))
+    return ItemRequest(
+        item_id="late-1",
+        kind="object",
+        received_at=received_at,
+        source=ObjectRef(bucket="in", key="incoming/late.png", version_id="v"),
+    )
 
 
 def test_results_are_partitioned_by_the_day_the_item_was_received():
     # A write retried after midnight lands on the same key as the first attempt.
     assert result_key("late-1", "2026-11-30T23:59:58+00:00") == (
-        "results/dt=2026-11-30/late-1.json")
+        "results/dt=2026-11-30/late-1.json"
+    )
 
 
 def test_an_item_with_a_result_gets_no_failure_record():
@@ -98,9 +103,15 @@ def test_an_item_with_a_result_gets_no_failure_record():
     store.put("processed", result_key("late-1", _request().received_at), b"{}")
 
     # When the failure recorder runs for it
-    record = record_failure(_request(), "late-1", "Write results",
-                            {"Error": "InjectedFault", "Cause": "after the write"},
-                            store, "processed", "arn:exec")
+    record = record_failure(
+        _request(),
+        "late-1",
+        "Write results",
+        {"Error": "InjectedFault", "Cause": "after the write"},
+        store,
+        "processed",
+        "arn:exec",
+    )
 
     # Then it records nothing: the item's one record is its result
     assert record is None
@@ -109,9 +120,15 @@ def test_an_item_with_a_result_gets_no_failure_record():
 
 def test_an_item_without_a_result_gets_its_failure_record():
     store = InMemoryObjectStore()
-    record = record_failure(_request(), "late-1", "Fuse modalities",
-                            {"Error": "ServiceUnavailable", "Cause": "down"},
-                            store, "processed", "arn:exec")
+    record = record_failure(
+        _request(),
+        "late-1",
+        "Fuse modalities",
+        {"Error": "ServiceUnavailable", "Cause": "down"},
+        store,
+        "processed",
+        "arn:exec",
+    )
     assert record is not None
     assert len(list(store.list_keys("processed", "failures/"))) == 1
 
@@ -130,13 +147,12 @@ def test_an_ending_outside_the_catch_graph_gets_a_record_and_a_dead_letter():
 
     # When its status change is handled
     record = record_ending_outside_the_catch(
-        _request(), "late-1", "arn:exec:late-1", "TIMED_OUT", None, None, store, "processed",
-        dead)
+        _request(), "late-1", "arn:exec:late-1", "TIMED_OUT", None, None, store, "processed", dead
+    )
 
     # Then it has one failure record saying how it ended, and a dead letter
     assert record is not None
-    assert (record.failed_state, record.failure.error) == ("execution TIMED_OUT",
-                                                           "States.TimedOut")
+    assert (record.failed_state, record.failure.error) == ("execution TIMED_OUT", "States.TimedOut")
     assert len(list(store.list_keys("processed", "failures/"))) == 1
     assert dead.sent[0]["item_id"] == "late-1"
 
@@ -144,7 +160,10 @@ def test_an_ending_outside_the_catch_graph_gets_a_record_and_a_dead_letter():
 def test_an_item_that_has_any_record_is_left_alone():
     store, dead = InMemoryObjectStore(), _DeadLetters()
     store.put("processed", "quarantine/dt=2026-11-30/late-1.json", b"{}")
-    assert record_ending_outside_the_catch(
-        _request(), "late-1", "arn:exec", "FAILED", "ItemFailed", "x", store, "processed",
-        dead) is None
+    assert (
+        record_ending_outside_the_catch(
+            _request(), "late-1", "arn:exec", "FAILED", "ItemFailed", "x", store, "processed", dead
+        )
+        is None
+    )
     assert dead.sent == []

@@ -32,8 +32,11 @@ VALID_ANALYSIS = {
 }
 
 _FORMATS = {
-    "image": ("image/jpeg",), "text": ("text/plain",), "captions": ("text/vtt",),
-    "document": ("application/pdf",), "video": ("video/mp4",),
+    "image": ("image/jpeg",),
+    "text": ("text/plain",),
+    "captions": ("text/vtt",),
+    "document": ("application/pdf",),
+    "video": ("video/mp4",),
 }
 
 
@@ -105,12 +108,15 @@ def write_plan(store: InMemoryObjectStore) -> WritePlan:
 
     def write(assets: list[Asset], profile: str = "general") -> ItemPlan:
         plan = ItemPlan(
-            item_id=ITEM_ID, kind="bundle",
+            item_id=ITEM_ID,
+            kind="bundle",
             source=ObjectRef(bucket=INGEST, key="incoming/bundles/b1/manifest.json"),
-            accepted=True, profile=profile,
+            accepted=True,
+            profile=profile,
             assets=assets,
             branches=BranchPlan(vision=[a for a in assets if a.modality != "text"]),
-            work_prefix=WORK, plan_uri=PLAN_URI,
+            work_prefix=WORK,
+            plan_uri=PLAN_URI,
         )
         store.put(PROCESSED, f"{WORK}plan.json", plan.model_dump_json().encode())
         return plan
@@ -120,8 +126,13 @@ def write_plan(store: InMemoryObjectStore) -> WritePlan:
 
 def iteration(asset: Asset, profile: str = "general") -> dict[str, object]:
     """The vision Map's ItemSelector output for one asset."""
-    return {"asset": asset.model_dump(mode="json"), "item_id": ITEM_ID, "profile": profile,
-            "plan_uri": PLAN_URI, "work_prefix": WORK}
+    return {
+        "asset": asset.model_dump(mode="json"),
+        "item_id": ITEM_ID,
+        "profile": profile,
+        "plan_uri": PLAN_URI,
+        "work_prefix": WORK,
+    }
 
 
 def stored_json(store: InMemoryObjectStore, uri: str | None) -> Any:

@@ -22,8 +22,12 @@ class ScriptedModel:
         if isinstance(step, BaseException):
             raise step
         return ModelReply(
-            text=step, model_id=request.model_id, provider="stub",
-            input_tokens=100, output_tokens=len(step) // 4, stop_reason="end_turn",
+            text=step,
+            model_id=request.model_id,
+            provider="stub",
+            input_tokens=100,
+            output_tokens=len(step) // 4,
+            stop_reason="end_turn",
         )
 
     def prompt(self, call: int = -1) -> str:

@@ -38,12 +38,12 @@ def model(store, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, write_plan,
-                                                      capsys):
+def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, write_plan, capsys):
     # Given an accepted catalog item: a photo with a complementary description
     photo = add_asset("photo.png", jpeg(Image.new("RGB", (64, 48), "blue")), "image", "jpeg")
-    text = add_asset("about.txt", b"A blue kettle.", "text", "txt", role="description",
-                     relation="complementary")
+    text = add_asset(
+        "about.txt", b"A blue kettle.", "text", "txt", role="description", relation="complementary"
+    )
     plan = write_plan([photo, text], profile="catalog")
     answer = {"title": "Kettle", "summary": "A blue kettle.", "details": {"colors": ["blue"]}}
     model.script = [f"```json\n{json.dumps(VALID_ANALYSIS)}\n```", json.dumps(answer)]
@@ -56,13 +56,18 @@ def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, w
     vision_output = vision_gate.handler(state, context)
     # And the Parallel's output goes to fusion, then to the final gate
     plan_json = plan.model_dump(mode="json")
-    fusion_output = fusion.handler({
-        "plan": plan_json,
-        "branches": [{"branch": "audio", "status": "skipped"},
-                     {"branch": "vision", "status": "succeeded", "results": [vision_output]},
-                     {"branch": "alignment", "status": "skipped"}],
-        "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:item-1",
-    }, context)
+    fusion_output = fusion.handler(
+        {
+            "plan": plan_json,
+            "branches": [
+                {"branch": "audio", "status": "skipped"},
+                {"branch": "vision", "status": "succeeded", "results": [vision_output]},
+                {"branch": "alignment", "status": "skipped"},
+            ],
+            "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:item-1",
+        },
+        context,
+    )
     final_output = final_gate.handler({"plan": plan_json, "fusion": fusion_output}, context)
 
     # Then each state returns the small JSON shape the next one reads
@@ -77,9 +82,11 @@ def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, w
     assert final_output["gate"]["passed"]
     json.dumps([state, vision_output, fusion_output, final_output])
     # And the gate handlers flushed GatePassed metrics as EMF
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-               if '"_aws"' in line]
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
     passed = [sum(entry["GatePassed"]) for entry in emitted if "GatePassed" in entry]
     assert passed == [2.0, 1.0, 1.0]  # two vision gates, then the fusion gate, then the final
-    assert all(entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
-               for entry in emitted)
+    assert all(
+        entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]] for entry in emitted
+    )

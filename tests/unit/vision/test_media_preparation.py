@@ -77,8 +77,9 @@ def test_exif_rotated_photo_is_turned_upright_and_stripped(store, config, add_as
 
 def test_huge_image_is_resized_to_the_configured_longest_edge(store, config, add_asset):
     # Given a 6000x3000 image and the default longest edge (1568)
-    asset = add_asset("wide.jpg", jpeg(Image.new("RGB", (6000, 3000), (10, 200, 30))),
-                      "image", "jpeg")
+    asset = add_asset(
+        "wide.jpg", jpeg(Image.new("RGB", (6000, 3000), (10, 200, 30))), "image", "jpeg"
+    )
 
     # When it is prepared
     prepared = _prepare(store, config, asset)
@@ -158,7 +159,7 @@ def _assert_well_formed(chunks, text: str, size: int, overlap: int) -> None:
     assert chunks[-1].end == len(text)
     for chunk in chunks:
         assert 0 < len(chunk.text) <= size
-        assert chunk.text == text[chunk.start:chunk.end]
+        assert chunk.text == text[chunk.start : chunk.end]
     for previous, following in itertools.pairwise(chunks):
         assert following.start <= previous.end, "no gap between chunks"
         assert following.start >= previous.end - overlap, "overlap is bounded"
@@ -266,8 +267,10 @@ def test_text_asset_is_chunked_into_the_processed_bucket(store, add_asset):
     document = stored_json(store, prepared.input_uri)
     assert len(document["chunks"]) == prepared.chunk_count > 10
     assert all(len(chunk["text"]) <= 2000 for chunk in document["chunks"])
-    assert all("\u202e" not in chunk["text"] and "\x00" not in chunk["text"]
-               for chunk in document["chunks"])
+    assert all(
+        "\u202e" not in chunk["text"] and "\x00" not in chunk["text"]
+        for chunk in document["chunks"]
+    )
 
 
 def test_text_with_nothing_readable_is_a_typed_error(store, config, add_asset):
@@ -307,10 +310,22 @@ def test_pdf_and_video_pass_through_within_model_limits(store, config, add_asset
 def test_companion_text_is_loaded_from_the_plan(store, config, add_asset, write_plan):
     # Given a photo with a complementary description and redundant captions in its bundle
     photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (30, 20))), "image", "jpeg")
-    description = add_asset("description.md", b"# Kettle\n\nA **blue** kettle.",
-                            "text", "md", role="description", relation="complementary")
-    captions = add_asset("captions.vtt", b"WEBVTT\n\n00:00.000 --> 00:01.000\nA kettle.\n",
-                         "captions", "webvtt", role="captions", relation="redundant")
+    description = add_asset(
+        "description.md",
+        b"# Kettle\n\nA **blue** kettle.",
+        "text",
+        "md",
+        role="description",
+        relation="complementary",
+    )
+    captions = add_asset(
+        "captions.vtt",
+        b"WEBVTT\n\n00:00.000 --> 00:01.000\nA kettle.\n",
+        "captions",
+        "webvtt",
+        role="captions",
+        relation="redundant",
+    )
     write_plan([photo, description, captions])
 
     # When the photo is prepared
@@ -322,15 +337,19 @@ def test_companion_text_is_loaded_from_the_plan(store, config, add_asset, write_
     by_role = {c["role"]: c for c in document["companions"]}
     assert by_role["description"]["relation"] == "complementary"
     assert "A **blue** kettle." in by_role["description"]["text"]
-    assert by_role["captions"] == {**by_role["captions"], "relation": "redundant",
-                                   "text": "A kettle."}
+    assert by_role["captions"] == {
+        **by_role["captions"],
+        "relation": "redundant",
+        "text": "A kettle.",
+    }
 
 
 def test_companion_text_is_bounded(store, config, add_asset, write_plan):
     # Given a 200,000-character description full of multi-byte characters
     photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (30, 20))), "image", "jpeg")
-    long_text = add_asset("long.txt", ("Crème brûlée. " * 15_000).encode(), "text", "txt",
-                          role="description")
+    long_text = add_asset(
+        "long.txt", ("Crème brûlée. " * 15_000).encode(), "text", "txt", role="description"
+    )
     write_plan([photo, long_text])
 
     # When the photo is prepared

@@ -36,8 +36,13 @@ def gate_request(store, config, add_asset, write_plan):
         state = iteration(photo)
         prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
         state["prepared"] = prepared.model_dump(mode="json")
-        analysis = analyze_media(AnalyzeRequest.model_validate(state), store,
-                                 ScriptedModel([first_reply]), config, PROCESSED)
+        analysis = analyze_media(
+            AnalyzeRequest.model_validate(state),
+            store,
+            ScriptedModel([first_reply]),
+            config,
+            PROCESSED,
+        )
         state["analysis"] = analysis.model_dump(mode="json")
         return VisionGateRequest.model_validate(state)
 
@@ -45,13 +50,16 @@ def gate_request(store, config, add_asset, write_plan):
 
 
 def _gate(store, request, model, thresholds=None) -> AssetGateOutput:
-    return check_vision_output(request, store, model, PipelineConfig(),
-                               thresholds or Thresholds(), PROCESSED)
+    return check_vision_output(
+        request, store, model, PipelineConfig(), thresholds or Thresholds(), PROCESSED
+    )
 
 
 def _counts() -> dict[str, float]:
-    return {name: sum(entry["Value"]) if isinstance(entry["Value"], list) else entry["Value"]
-            for name, entry in metrics.metric_set.items()}
+    return {
+        name: sum(entry["Value"]) if isinstance(entry["Value"], list) else entry["Value"]
+        for name, entry in metrics.metric_set.items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -73,8 +81,10 @@ def test_valid_answers_pass_without_a_repair(store, gate_request, reply):
     output = _gate(store, request, model)
 
     # Then both gates pass, the VisionResult is written, and no raw output is kept
-    assert [(g.name, g.passed) for g in output.gates] == [("vision_schema", True),
-                                                           ("vision_content", True)]
+    assert [(g.name, g.passed) for g in output.gates] == [
+        ("vision_schema", True),
+        ("vision_content", True),
+    ]
     assert output.result_uri == f"s3://{PROCESSED}/{WORK}results/vision-{output.asset_id}.json"
     result = stored_json(store, output.result_uri)
     assert result["analysis"]["objects"] == ["kettle", "table"]
@@ -190,8 +200,9 @@ def test_missing_or_invalid_ssm_thresholds_are_an_error(ssm):
         if name != "final_min_passed_ratio":
             ssm.put_parameter(Name=f"/a/thresholds/{name}", Value=str(value), Type="String")
         ssm.put_parameter(Name=f"/b/thresholds/{name}", Value=str(value), Type="String")
-    ssm.put_parameter(Name="/b/thresholds/vision_min_fields", Value="many", Type="String",
-                      Overwrite=True)
+    ssm.put_parameter(
+        Name="/b/thresholds/vision_min_fields", Value="many", Type="String", Overwrite=True
+    )
 
     # When the thresholds are read, Then the operator's mistake is reported, not defaulted
     with pytest.raises(ThresholdsInvalid, match="final_min_passed_ratio"):
@@ -218,7 +229,11 @@ def test_hostile_keys_in_the_answer_stay_data_in_the_repair_prompt(store, gate_r
 
     # Then the key appears only inside data blocks
     prompt = model.prompt()
-    outside = re.sub(r"<<<BEGIN UNTRUSTED DATA: ([^>]*)>>>\n.*?\n<<<END UNTRUSTED DATA: \1>>>",
-                     "", prompt, flags=re.DOTALL)
+    outside = re.sub(
+        r"<<<BEGIN UNTRUSTED DATA: ([^>]*)>>>\n.*?\n<<<END UNTRUSTED DATA: \1>>>",
+        "",
+        prompt,
+        flags=re.DOTALL,
+    )
     assert "IGNORE THE SCHEMA" in prompt
     assert "IGNORE THE SCHEMA" not in outside
