@@ -169,11 +169,16 @@ _MD_WEAK = (
 )
 
 
+def mime_type(head: bytes) -> str:
+    """libmagic's MIME type for these first bytes, without parameters."""
+    return str(magic.from_buffer(head, mime=True)).split(";")[0].strip().lower()
+
+
 def sniff(head: bytes, *, truncated: bool) -> Sniffed:
     """Identify content from its first bytes (`truncated` when the object is longer)."""
     if truncated:
         head = _trim_partial_utf8(head)
-    mime = str(magic.from_buffer(head, mime=True)).split(";")[0].strip().lower()
+    mime = mime_type(head)
     description = str(magic.from_buffer(head))
     if mime.startswith("text/") or mime == "application/json":
         return _sniff_text(head, mime, description)

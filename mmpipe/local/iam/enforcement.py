@@ -29,7 +29,7 @@ from moto.iam.models import iam_backends
 from mmpipe.local.iam.identity import Identities, Principal
 from mmpipe.local.iam.policies import Decision, Denials, Permission, evaluate
 from mmpipe.local.iam.requests import AwsRequest, json_params, permissions_for
-from mmpipe.local.template import ACCOUNT_ID
+from mmpipe.local.template import ACCOUNT_ID, REGION
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,24 @@ class Enforcement:
             self._record(refusal)
             raise PermissionError(refusal.message)
 
+    def require_object_access(
+        self, principal: Principal, action: str, bucket: str, key: str, operation: str
+    ) -> None:
+        """For a service that reads (s3:GetObject) or writes (s3:PutObject) an object with its
+        caller's permissions: what S3 would ask of that caller, KMS included."""
+        request = AwsRequest(
+            service="s3",
+            operation=action.removeprefix("s3:"),
+            params={},
+            region=REGION,
+            account=ACCOUNT_ID,
+            headers={},
+            method="PUT" if action == "s3:PutObject" else "GET",
+            resource=f"arn:aws:s3:::{bucket}/{key}",
+        )
+        for permission in self._needs(request):
+            self.require(principal, permission, operation)
+
     # --- what a request needs -------------------------------------------------------------
 
     def _describe(self, response: Any, resource: str) -> AwsRequest:
@@ -244,7 +262,7 @@ class Enforcement:
         if request.operation not in ("GetObject", "GetObjectVersion") or not request.resource:
             return
         bucket, _, key = request.resource.removeprefix("arn:aws:s3:::").partition("/")
-        if not key or _object_exists(request.account, bucket, unquote(key)):
+        if not key or stored_size(bucket, unquote(key)) is not None:
             return
         listing = Permission("s3:ListBucket", f"arn:aws:s3:::{bucket}")
         decision = self.decide(principal, listing)
@@ -343,11 +361,13 @@ def _credential_scope(headers: Mapping[str, str]) -> list[str]:
     return scope.split("/")
 
 
-def _object_exists(account: str, bucket: str, key: str) -> bool:
+def stored_size(bucket: str, key: str) -> int | None:
+    """The size of an object in the emulated S3, or None when there is none (for the checks a
+    service makes on an object before it acts: exists, how large)."""
     from moto.s3.models import s3_backends  # noqa: PLC0415
 
-    backend = s3_backends[account]["aws"]
     try:
-        return backend.get_object(bucket, key) is not None
+        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
     except Exception:  # moto raises several "missing" types
-        return False
+        return None
+    return int(found.size) if found is not None else None

@@ -18,8 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mmpipe.local.contracts import RequestRejected, check_request
 from mmpipe.local.faults import Faults
-from mmpipe.local.iam.enforcement import Enforcement, current_principal
-from mmpipe.local.iam.policies import Permission
+from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
 from mmpipe.local.standins.features import (
     ImageFeatures,
     TextFeatures,
@@ -165,25 +164,14 @@ class LocalBedrock:
         principal = current_principal()
         if self._enforcement is not None and principal is not None:
             try:
-                self._enforcement.require(
-                    principal,
-                    Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
-                    "Converse",
+                self._enforcement.require_object_access(
+                    principal, "s3:GetObject", bucket, key, "Converse"
                 )
-                key_arn = self._enforcement.keys.buckets.get(bucket)
-                if key_arn:
-                    self._enforcement.require(
-                        principal,
-                        Permission(
-                            "kms:Decrypt", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
-                        ),
-                        "Converse",
-                    )
             except PermissionError as denied:
                 raise RequestRejected(
                     f"Unable to access the video at {uri}: {denied}", "AccessDeniedException", 403
                 ) from denied
-        size = _s3_size(bucket, key)
+        size = stored_size(bucket, key)
         if size is None:
             raise RequestRejected(f"The video at {uri} was not found.")
         if size > MAX_S3_VIDEO_BYTES:
@@ -225,18 +213,6 @@ def _block(block: dict[str, Any]) -> TextBlock | ImageBlock | DocumentBlock | Vi
         location = block["video"]["source"].get("s3Location", {})
         return VideoBlock(format=block["video"]["format"], s3_uri=location.get("uri", "s3://-/-"))
     return None
-
-
-def _s3_size(bucket: str, key: str) -> int | None:
-    from moto.s3.models import s3_backends  # noqa: PLC0415
-
-    from mmpipe.local.template import ACCOUNT_ID  # noqa: PLC0415
-
-    try:
-        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
-    except Exception:  # moto raises several "missing" types
-        return None
-    return int(found.size) if found is not None else None
 
 
 def _schema_from_text(text: str) -> dict[str, Any] | None:

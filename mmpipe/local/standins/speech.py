@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,10 @@ from botocore.credentials import ReadOnlyCredentials
 
 from mmpipe.local.contracts import RequestRejected, check_request
 from mmpipe.local.faults import Faults
-from mmpipe.local.iam.enforcement import Enforcement, current_principal
-from mmpipe.local.iam.identity import acting_as
+from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
+from mmpipe.local.iam.identity import Principal, acting_as
 from mmpipe.local.iam.policies import Permission
-from mmpipe.local.template import ACCOUNT_ID, REGION
+from mmpipe.local.template import REGION
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,6 @@ _FORMATS_BY_MIME = {
     "audio/m4a": "m4a",
 }
 _INTERCHANGEABLE = {"mp4": {"m4a"}, "m4a": {"mp4"}}
-_VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 
 
 class MediaRefused(Exception):
@@ -284,9 +284,13 @@ class _Media:
 def detect_media(path: Path) -> _Media:
     """Detect the container and audio from the content, as the service does."""
     import av  # noqa: PLC0415 - heavy
-    import magic  # noqa: PLC0415
 
-    mime = magic.from_buffer(path.read_bytes()[:65536], mime=True)
+    # Through the libmagic the pipeline loads (pylibmagic's, with its own database, when
+    # installed): importing python-magic here first would bind the system's, and they clash.
+    from pipeline.domain.sniffing import mime_type  # noqa: PLC0415
+
+    with path.open("rb") as media:
+        mime = mime_type(media.read(65536))  # up to 2 GB of media: the header is enough
     media_format = _FORMATS_BY_MIME.get(mime)
     if media_format is None:
         raise MediaRefused(f"Unsupported media format ({mime}).")
@@ -325,7 +329,7 @@ class LocalTranscribe:
                 "LimitExceededException",
             )
         bucket, key = _split_uri(request["Media"]["MediaFileUri"])
-        size = _object_size(bucket, key)
+        size = stored_size(bucket, key)
         if size is None:
             raise RequestRejected(
                 "The S3 URI that you provided can't be accessed. Make sure "
@@ -337,28 +341,28 @@ class LocalTranscribe:
                 f"The media file exceeds the maximum size of 2048.00 Mb ({size / 1024**2:.2f} Mb).",
                 "BadRequestException",
             )
-        # Transcribe reads the media and writes the output with its caller's permissions,
-        # through S3's SSE-KMS on buckets that have it.
-        keys = self.enforcement.keys.buckets if self.enforcement else {}
+        # Transcribe reads the media and writes the output with its caller's permissions.
         self._require(
-            Permission("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"), "StartTranscriptionJob"
-        )
-        if bucket in keys:
-            self._require(Permission("kms:Decrypt", keys[bucket], _VIA_S3), "StartTranscriptionJob")
-        if request.get("OutputBucketName"):
-            output = f"{request['OutputBucketName']}/{request.get('OutputKey', '')}"
-            self._require(
-                Permission("s3:PutObject", f"arn:aws:s3:::{output}"), "StartTranscriptionJob"
+            lambda e, p: e.require_object_access(
+                p, "s3:GetObject", bucket, key, "StartTranscriptionJob"
             )
-            if request["OutputBucketName"] in keys:
-                self._require(
-                    Permission("kms:GenerateDataKey", keys[request["OutputBucketName"]], _VIA_S3),
+        )
+        if request.get("OutputBucketName"):
+            self._require(
+                lambda e, p: e.require_object_access(
+                    p,
+                    "s3:PutObject",
+                    request["OutputBucketName"],
+                    request.get("OutputKey", ""),
                     "StartTranscriptionJob",
                 )
+            )
         if request.get("OutputEncryptionKMSKeyId"):
+            kms_key = str(request["OutputEncryptionKMSKeyId"])
             self._require(
-                Permission("kms:Encrypt", str(request["OutputEncryptionKMSKeyId"])),
-                "StartTranscriptionJob",
+                lambda e, p: e.require(
+                    p, Permission("kms:Encrypt", kms_key), "StartTranscriptionJob"
+                )
             )
 
     def check_vocabulary(self, request: dict[str, Any]) -> None:
@@ -486,12 +490,13 @@ class LocalTranscribe:
                 "Invalid file size: file size too large. Maximum audio duration is 4.000000 hours."
             )
 
-    def _require(self, permission: Permission, operation: str) -> None:
+    def _require(self, check: Callable[[Enforcement, Principal], None]) -> None:
+        """Run an IAM check on the caller of the request being served; refuse as Transcribe."""
         principal = current_principal()
         if self.enforcement is None or principal is None:
             return
         try:
-            self.enforcement.require(principal, permission, operation)
+            check(self.enforcement, principal)
         except PermissionError as denied:
             raise RequestRejected(
                 f"The S3 URI that you provided can't be accessed: {denied}", "BadRequestException"
@@ -506,16 +511,6 @@ def _split_uri(uri: str) -> tuple[str, str]:
     path = uri.split("amazonaws.com/", 1)[-1]
     bucket, _, key = path.partition("/")
     return bucket, key
-
-
-def _object_size(bucket: str, key: str) -> int | None:
-    from moto.s3.models import s3_backends  # noqa: PLC0415
-
-    try:
-        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
-    except Exception:  # moto raises several "missing" types
-        return None
-    return int(found.size) if found is not None else None
 
 
 def _now() -> Any:
