@@ -36,6 +36,7 @@ from mmpipe.local.standins.model import LocalBedrock, LocalModel
 from mmpipe.local.standins.sagemaker import LocalProcessing, real_job, stub_job
 from mmpipe.local.standins.speech import LocalTranscribe, StubRecognizer, WhisperRecognizer
 from mmpipe.local.template import ACCOUNT_ID, REGION, CloudAssembly
+from pipeline.domain.records import RECORD_KINDS, record_key
 
 ProviderChoice = Literal["local", "stub"]
 Place = Literal["processed", "degraded", "quarantined", "failed"]
@@ -581,9 +582,14 @@ class LocalRun:
                 default=str,
             )
         )
+        received_at = json.loads(described.get("input") or "{}").get("received_at")
         records = {
-            kind: _find_record(s3, deployment.processed_bucket, kind, outcome.item_id)
-            for kind in ("results", "quarantine", "failures")
+            kind: _read_record(
+                s3, deployment.processed_bucket, record_key(kind, outcome.item_id, received_at)
+            )
+            if received_at
+            else None
+            for kind in RECORD_KINDS
         }
         written = sorted(kind for kind, document in records.items() if document)
         if len(written) > 1:
@@ -683,15 +689,14 @@ def _item_id(bucket: str, key: str, version: str | None) -> str:
     return item_id_for(bucket, key, version)
 
 
-def _find_record(s3: Any, bucket: str, kind: str, item_id: str) -> dict[str, Any] | None:
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=f"{kind}/"):
-        for entry in page.get("Contents", []):
-            if entry["Key"].endswith(f"/{item_id}.json"):
-                body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-                document: dict[str, Any] = json.loads(body)
-                return document
-    return None
+def _read_record(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The record at the key the pipeline's own record_key gives, if it was written there."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    document: dict[str, Any] = json.loads(body)
+    return document
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

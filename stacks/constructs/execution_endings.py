@@ -5,9 +5,7 @@ a state over 256 KB). Items that already have a record are left alone."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -78,12 +76,5 @@ class ExecutionEndings(Construct):
                     "status": ["FAILED", "TIMED_OUT", "ABORTED"],
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.recorder.function,
-                    dead_letter_queue=dead_letter_queue,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(6),
-                )
-            ],
+            targets=[self.recorder.event_target(dead_letter_queue)],
         )

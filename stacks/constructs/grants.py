@@ -87,6 +87,35 @@ def grant_prefix_listing(role: iam.IRole, bucket_arn: str, prefixes: list[str]) 
     )
 
 
+# Every Transcribe job this pipeline starts is named mmp-<item>-<asset>.
+TRANSCRIPTION_JOB_PREFIX = "mmp-"
+
+
+def grant_transcription_jobs(role: iam.IRole, actions: list[str]) -> None:
+    """Transcribe job actions on this pipeline's jobs (named at run time, by prefix)."""
+    stack = Stack.of(role)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=actions,
+            resources=[
+                stack.format_arn(
+                    service="transcribe",
+                    resource="transcription-job",
+                    resource_name=f"{TRANSCRIPTION_JOB_PREFIX}*",
+                )
+            ],
+        )
+    )
+    Validations.of(role).acknowledge(
+        iam_acknowledgment(
+            role,
+            "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
+            f"transcription-job/{TRANSCRIPTION_JOB_PREFIX}*",
+            "Job names are derived per item at run time; all carry this pipeline's prefix.",
+        )
+    )
+
+
 def grant_key_decrypt(role: iam.IRole, key: kms.IKey) -> None:
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn])

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Size, Validations
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
@@ -118,6 +120,16 @@ class PipelineFunction(Construct):
             )
         )
         self.function_arn = self.function.function_arn
+
+    def event_target(self, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
+        """This function as an EventBridge rule's target: an event it cannot take is retried
+        for hours, then kept in `dead_letter_queue`, never dropped."""
+        return targets.LambdaFunction(
+            self.function,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=8,
+            max_event_age=Duration.hours(6),
+        )
 
 
 _RETENTION_STEPS = [

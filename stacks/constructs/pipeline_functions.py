@@ -13,6 +13,7 @@ from stacks.constructs.grants import (
     grant_missing_object_checks,
     grant_object_read,
     grant_object_write,
+    grant_transcription_jobs,
     iam_acknowledgment,
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
@@ -80,24 +81,19 @@ class PipelineFunctions(Construct):
             "Starts a Transcribe job and parks the task token until its state-change event",
         )
         grant_item_access(tables.task_tokens, self.start_transcription.role, key, PARK_TOKENS)
-        # Transcribe reads the media and writes its output with the caller's permissions.
+        # Transcribe reads the media (or the audio extracted from a MOV/MKV into work/) and
+        # writes its output with the permissions of this function, its caller.
         grant_object_read(self.start_transcription.role, ingest_bucket, ingest, key)
-        grant_object_write(self.start_transcription.role, processed_bucket, WORK, key)
-        stack = Stack.of(self)
-        self.start_transcription.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "transcribe:StartTranscriptionJob",
-                    "transcribe:GetTranscriptionJob",
-                    "transcribe:TagResource",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="transcribe", resource="transcription-job", resource_name="mmp-*"
-                    )
-                ],
-            )
+        self._grant_work(self.start_transcription.role, processed_bucket)
+        grant_transcription_jobs(
+            self.start_transcription.role,
+            [
+                "transcribe:StartTranscriptionJob",
+                "transcribe:GetTranscriptionJob",
+                "transcribe:TagResource",
+            ],
         )
+        stack = Stack.of(self)
         # A retried or duplicated start finds its job already ended and answers the waiting
         # task itself. These actions have no resource-level permissions, and naming the state
         # machine here would be a dependency cycle (it names this function).
@@ -120,12 +116,6 @@ class PipelineFunctions(Construct):
             iam_acknowledgment(
                 self,
                 "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
-                "transcription-job/mmp-*",
-                "Job names are derived per item at run time; all carry this pipeline's prefix.",
-            ),
-            iam_acknowledgment(
-                self,
-                "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
                 "vocabulary/mmp-*",
                 "Vocabulary names are derived from each manifest's phrases at run time.",
             ),
@@ -139,10 +129,6 @@ class PipelineFunctions(Construct):
         self.start_transcription.function.add_environment(
             "TASK_TOKENS_TABLE", tables.task_tokens.table_name
         )
-
-        # Transcribe reads the audio extracted from MOV/MKV files out of work/, with the
-        # permissions of this function (the caller of StartTranscriptionJob).
-        grant_object_read(self.start_transcription.role, processed_bucket, WORK, key)
 
         self.extract_audio = self._function(
             "ExtractAudio",

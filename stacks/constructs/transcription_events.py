@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Validations
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
@@ -12,12 +10,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
-from stacks.constructs.grants import iam_acknowledgment
+from stacks.constructs.grants import TRANSCRIPTION_JOB_PREFIX, grant_transcription_jobs
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 from stacks.constructs.tables import TAKE_TOKENS, Tables, grant_item_access
-
-# Every Transcribe job this pipeline starts is named mmp-<item>-<asset>.
-TRANSCRIPTION_JOB_PREFIX = "mmp-"
 
 
 class TranscriptionEvents(Construct):
@@ -55,26 +50,7 @@ class TranscriptionEvents(Construct):
             )
         )
         # It asks Transcribe for the job's final state rather than trusting the event.
-        self.callback.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["transcribe:GetTranscriptionJob"],
-                resources=[
-                    Stack.of(self).format_arn(
-                        service="transcribe",
-                        resource="transcription-job",
-                        resource_name=f"{TRANSCRIPTION_JOB_PREFIX}*",
-                    )
-                ],
-            )
-        )
-        Validations.of(self.callback.role).acknowledge(
-            iam_acknowledgment(
-                self,
-                "Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:"
-                f"transcription-job/{TRANSCRIPTION_JOB_PREFIX}*",
-                "Job names are derived per item at run time; all carry this pipeline's prefix.",
-            )
-        )
+        grant_transcription_jobs(self.callback.role, ["transcribe:GetTranscriptionJob"])
         self.rule = events.Rule(
             self,
             "JobStateChange",
@@ -87,12 +63,5 @@ class TranscriptionEvents(Construct):
                     "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.callback.function,
-                    dead_letter_queue=dead_letter_queue,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(6),
-                )
-            ],
+            targets=[self.callback.event_target(dead_letter_queue)],
         )
