@@ -35,13 +35,8 @@ class AwsRequest:
     token_owner: str | None = None  # the state machine whose execution issued a task token
 
 
-def _arn(
-    request: AwsRequest, service: str, resource: str, *, region: bool = True, account: bool = True
-) -> str:
-    return (
-        f"arn:aws:{service}:{request.region if region else ''}:"
-        f"{request.account if account else ''}:{resource}"
-    )
+def _arn(request: AwsRequest, service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{request.region}:{request.account}:{resource}"
 
 
 def _named(name: str, request: AwsRequest, service: str, kind: str, separator: str = "/") -> str:
@@ -159,8 +154,7 @@ def _lambda(request: AwsRequest) -> Needs:
     operation = "InvokeFunction" if request.operation == "Invoke" else request.operation
     if not name:
         return [Permission(f"lambda:{operation}", None)]
-    arn = name if name.startswith("arn:") else _arn(request, "lambda", f"function:{name}")
-    return [Permission(f"lambda:{operation}", arn)]
+    return [Permission(f"lambda:{operation}", _named(name, request, "lambda", "function", ":"))]
 
 
 def foundation_model_arns(request: AwsRequest, model_id: str) -> list[str]:
@@ -232,8 +226,9 @@ def _sts(request: AwsRequest) -> Needs:
 
 def _kms(request: AwsRequest) -> Needs:
     key = str(request.params.get("KeyId", ""))
-    arn = key if key.startswith("arn:") else _arn(request, "kms", f"key/{key}") if key else None
-    return [Permission(f"kms:{request.operation}", arn)]
+    return [
+        Permission(f"kms:{request.operation}", _named(key, request, "kms", "key") if key else None)
+    ]
 
 
 _S3_ACTIONS = {
