@@ -280,7 +280,7 @@ def refusals_table(report: RunReport) -> Table:
     access-denied.jsonl)."""
     table = Table(title="Refused by IAM (the synthesized roles, as AWS would refuse)")
     table.add_column("Principal", overflow="fold")
-    table.add_column("Action")
+    table.add_column("Action", overflow="fold")
     table.add_column("Resource", overflow="fold")
     table.add_column("Times", justify="right")
     seen: dict[tuple[str, str, str], int] = {}
