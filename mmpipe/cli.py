@@ -1,7 +1,7 @@
 """`mmpipe`: the project's command line. `mmpipe local run PATH...` runs the synthesized
 pipeline offline, end to end (see DESIGN.md, "Local mode").
 
-Exit status of `local run`: 0 every input reached a terminal place and nothing was refused;
+Exit status of `local run`: 0 every input ended with exactly one record and nothing was refused;
 1 some did not; 2 usage; 3 set-up (synth) failed; 4 every input ended, but the synthesized
 roles were refused calls an `--inject deny` did not ask for."""
 

@@ -27,6 +27,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import ActionResult, EmptyResult
 from moto.events.models import EventsBackend, Rule, events_backends
 from moto.moto_api import state_manager
+from moto.stepfunctions.parser import quotas
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
@@ -548,6 +549,28 @@ def status_changes_pending() -> int:
         return _pending_endings[0]
 
 
+# --- Patch 17: how close each execution comes to the 256 KB state limit ---------------------
+# Not a moto gap: moto refuses a state over the limit as AWS does; this records the largest
+# state or result it measured, so a run (and the tests) can say how much headroom is left.
+_largest_state = [0]
+
+
+def _is_within_size_quota(value: Any) -> bool:
+    size = len((value if isinstance(value, str) else to_json_str(value)).encode("utf-8"))
+    with _pending_lock:
+        _largest_state[0] = max(_largest_state[0], size)
+    return bool(_originals["is_within_size_quota"](value))
+
+
+def largest_state_bytes(*, reset: bool = False) -> int:
+    """The largest state or task result measured since the last reset, in UTF-8 bytes."""
+    with _pending_lock:
+        largest = _largest_state[0]
+        if reset:
+            _largest_state[0] = 0
+    return largest
+
+
 def _rebind(name: str, original: Any, replacement: Any) -> None:
     """Replace a function in every moto module that imported it by name."""
     for module_name, module in list(sys.modules.items()):
@@ -611,6 +634,8 @@ def install(
         _originals["error_equals"] = ErrorEqualsDecl._eval_body
         ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
         _use_error_names(_reraised_error_name)
+        _originals["is_within_size_quota"] = quotas.is_within_size_quota
+        _rebind("is_within_size_quota", quotas.is_within_size_quota, _is_within_size_quota)
         _originals["evaluate_with_timeout"] = ExecutionState._evaluate_with_timeout
         ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
         _originals["timeout_eval_body"] = Timeout._eval_body
@@ -659,6 +684,9 @@ def uninstall() -> None:
         )
         ExecutionState._evaluate_with_timeout = _originals.pop("evaluate_with_timeout")  # type: ignore[method-assign]
         _use_error_names(CustomErrorName)
+        _rebind(
+            "is_within_size_quota", _is_within_size_quota, _originals.pop("is_within_size_quota")
+        )
         Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
         _state.update(
             time_scale=1.0,

@@ -84,6 +84,8 @@ class RunReport:
     cdk_out: Path | None = None
     refusals: list[Refusal] = field(default_factory=list)
     unmapped_operations: list[str] = field(default_factory=list)
+    # The largest state or task result any execution carried (Step Functions refuses 256 KB).
+    largest_state_bytes: int = 0
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(PLACES, 0)
@@ -316,6 +318,7 @@ class LocalRun:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             stack.enter_context(_quiet_handlers(self.out_dir / "lambda-logs.jsonl"))
             outcomes = self._run_inside(deployment, identities, paths, stack)
+        largest_state = moto_patches.largest_state_bytes(reset=True)
         report = RunReport(
             outcomes=outcomes,
             out_dir=self.out_dir,
@@ -329,6 +332,7 @@ class LocalRun:
             cdk_out=self.cdk_out,
             refusals=list(self.enforcement.refusals) if self.enforcement else [],
             unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [],
+            largest_state_bytes=largest_state,
         )
         _write_summary(report)
         return report
@@ -408,6 +412,7 @@ class LocalRun:
             ),
         )
         stack.callback(moto_patches.uninstall)
+        moto_patches.largest_state_bytes(reset=True)
 
         _warm_up(host, deployment)
         from pipeline.settings import get_settings  # noqa: PLC0415
@@ -723,6 +728,7 @@ def _write_summary(report: RunReport) -> None:
         "faults": report.faults,
         "cdk_out": str(report.cdk_out),
         "iam": "enforced" if report.iam else "off",
+        "largest_state_bytes": report.largest_state_bytes,
         "access_denied": [
             {
                 "principal": r.principal,

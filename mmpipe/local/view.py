@@ -262,7 +262,10 @@ def places_table(report: RunReport) -> Group:
     summary.add_row(
         "[bold]total[/]", f"[bold]{sum(counts.values()) + not_terminal}[/]", end_section=True
     )
-    reached = f"{sum(counts.values())} of {len(report.outcomes)} inputs reached a terminal place"
+    reached = (
+        f"{sum(counts.values())} of {len(report.outcomes)} inputs ended with exactly one record; "
+        f"largest state {report.largest_state_bytes / 1024:.1f} KB of Step Functions' 256 KB"
+    )
     items = Table(title="Items")
     items.add_column("Input", overflow="fold")
     items.add_column("Place")

@@ -58,7 +58,7 @@ def test_cli_prints_the_view_and_exits_zero(cdk_out, demo: Path, tmp_path: Path,
     assert status == EXIT_OK
     assert "Check intake" in out
     assert "Items by terminal place" in out
-    assert "2 of 2 inputs reached a terminal place" in out
+    assert "2 of 2 inputs ended with exactly one record" in out
     assert (tmp_path / "cli" / "summary.json").is_file()
 
 
