@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
         "deploy) instead of synthesizing the app",
     )
     run.add_argument(
+        "--tree",
+        action="store_true",
+        help="PATH is one folder laid out as the ingest prefix: each file goes to the key its "
+        "path names (bundles/<folder>/..., nested folders, any name), manifests last",
+    )
+    run.add_argument(
         "--no-iam",
         action="store_true",
         help="debugging only: do not enforce the synthesized IAM policies "
@@ -116,6 +122,9 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
         faults = parse_faults(args.inject)
     except FaultSpecError as error:
         console.print(f"[red]--inject: {error}[/]")
+        return EXIT_USAGE
+    if args.tree and (len(args.paths) != 1 or not args.paths[0].is_dir()):
+        console.print("[red]--tree takes exactly one folder[/]")
         return EXIT_USAGE
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
@@ -173,6 +182,7 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
             progress=progress,
             synth_cached=cached,
             iam=not args.no_iam,
+            tree=args.tree,
         ).run(args.paths)
     finally:
         progress.stop()

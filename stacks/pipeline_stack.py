@@ -70,6 +70,8 @@ class MultimodalPipelineStack(Stack):
             key=storage.key,
             shared=shared,
             state_machine=pipeline.state_machine,
+            processed_bucket=storage.processed,
+            failed_items_queue=failed_items,
         )
         transcription = TranscriptionEvents(
             self,
@@ -102,6 +104,7 @@ class MultimodalPipelineStack(Stack):
             functions=[
                 *functions.all,
                 ingestion.dispatcher,
+                ingestion.recorder,
                 transcription.callback,
                 endings.recorder,
             ],
@@ -110,6 +113,7 @@ class MultimodalPipelineStack(Stack):
                 "FailedItems": failed_items,
                 "UnsentEvents": unsent_events,
             },
+            waiting_queues={"Undispatched": ingestion.undispatched},
         )
         acknowledge_findings(self, failed_items, unsent_events)
 

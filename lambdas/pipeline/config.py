@@ -20,6 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+# Intake, the other branches, fusion and the writes around the longest wait.
+WORK_AROUND_WAITS_S = 3600
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,10 +65,19 @@ class Limits(_Strict):
     max_media_bytes: int = Field(default=2 * 1024**3, gt=0)
     # Decompression-bomb protection: Pillow refuses images above this many pixels.
     max_image_pixels: int = Field(default=89_478_485, gt=0)
+    # Video frames are decoded again and again (the probe, the alignment job's keyframes),
+    # so a frame gets its own budget: 12K (12288x6480), the largest frame cameras record.
+    # A 6 MB MJPEG of 16000x16000 frames took the alignment job to 4 GB of memory.
+    max_video_frame_pixels: int = Field(default=12288 * 6480, gt=0)
     max_image_bytes: int = Field(default=50 * 1024**2, gt=0)
     max_text_bytes: int = Field(default=5 * 1024**2, gt=0)
-    max_bundle_assets: int = Field(default=50, ge=1, le=500)
+    # Each asset's outcome (id, result URI, gate verdicts: about 0.5 KB) comes back through
+    # the state; 200 keeps the largest state near 100 KB of Step Functions' 256 KB.
+    max_bundle_assets: int = Field(default=50, ge=1, le=200)
     max_manifest_bytes: int = Field(default=256 * 1024, gt=0)
+    # The bytes of all asset paths a manifest names (path and syncs_with): every path is
+    # copied into the plan, the records and the result, so this keeps them bounded.
+    max_bundle_path_bytes: int = Field(default=32 * 1024, gt=0)
     text_chunk_chars: int = Field(default=6000, ge=500)
     text_chunk_overlap_chars: int = Field(default=400, ge=0)
     # Longest edge sent to the model; larger images are resized down.
@@ -101,6 +113,11 @@ class PipelineConfig(_Strict):
     # Rejected items per gate evaluation above which the gate-rejection alarm fires.
     gate_rejection_alarm_ratio: float = Field(default=0.2, gt=0, le=1)
     transcribe_timeout_s: int = Field(default=6 * 3600, ge=60)
+    # A file under the bundle prefix whose manifest has not arrived after this long is
+    # quarantined (MANIFEST_MISSING). Upload manifests last, within this window.
+    bundle_manifest_wait_s: int = Field(default=900, ge=0, le=24 * 3600)
+    # Every wait must end inside this, or an item ends TIMED_OUT instead of where it belongs.
+    execution_timeout_s: int = Field(default=8 * 3600, ge=3600, le=365 * 24 * 3600)
 
     @field_validator("ingest_prefix", "bundle_prefix")
     @classmethod
@@ -113,6 +130,22 @@ class PipelineConfig(_Strict):
     def _bundles_under_ingest(self) -> PipelineConfig:
         if not self.bundle_prefix.startswith(self.ingest_prefix):
             raise ValueError("bundle_prefix must sit under ingest_prefix")
+        return self
+
+    @model_validator(mode="after")
+    def _waits_fit_the_execution(self) -> PipelineConfig:
+        """Each wait (with the work around it) ends before the execution times out."""
+        waits = {
+            "transcribe_timeout_s": self.transcribe_timeout_s,
+            "alignment.max_runtime_s": self.alignment.max_runtime_s,
+            "bundle_manifest_wait_s": self.bundle_manifest_wait_s,
+        }
+        for name, seconds in waits.items():
+            if seconds + WORK_AROUND_WAITS_S > self.execution_timeout_s:
+                raise ValueError(
+                    f"{name}={seconds} leaves less than {WORK_AROUND_WAITS_S} s of the "
+                    f"execution_timeout_s={self.execution_timeout_s} for the rest of the item"
+                )
         return self
 
 

@@ -40,6 +40,11 @@ class TranscriptionFailed(PipelineError):
     """Transcribe reported the job FAILED. Not retried: the same media fails the same way."""
 
 
+class TranscriptionTimedOut(PipelineError):
+    """The job had not finished when the item's transcribe timeout passed (checked once, in
+    case only its completion event was lost). Not retried: the asset ends failed."""
+
+
 class AlignmentFailed(PipelineError):
     """The alignment job's output is missing or unreadable. Not retried."""
 
@@ -54,6 +59,11 @@ class MediaNotPreparable(PipelineError):
     Not retried: the same bytes fail the same way. The vision branch records it and the
     item continues degraded.
     """
+
+
+class AssetNotInPlan(PipelineError):
+    """A Map iteration names an asset its item's plan does not list. Not retried: the plan is
+    written once, before any iteration starts; the asset's iteration fails, the others go on."""
 
 
 class ThresholdsInvalid(PipelineError):

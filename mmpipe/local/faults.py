@@ -9,10 +9,14 @@ SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambd
                             own retries, so the state machine's Retry has to absorb it
     transcribe-throttle=F   throttle a fraction F of Transcribe StartTranscriptionJob calls
     transcribe-fail         every Transcribe job ends FAILED
+    transcribe-event-lost   Transcribe jobs end, but their state-change events never arrive
+                            (the wait times out; the pipeline checks the job once)
     sagemaker-fail          every alignment (SageMaker Processing) job ends Failed
-    model-malformed         the model answers with text that is not the JSON asked for
+    model-malformed         the model's answer is not the JSON asked for (text that is not
+                            JSON, or an answer-tool input that breaks the schema)
     events-fail             EventBridge refuses the pipeline's own events (ItemProcessed)
     lambda-raise=NAME       the handler module NAME (e.g. fusion) raises InjectedFault
+    lambda-raise=NAME@ID    ...only in the Map iteration of asset ID (one bad asset of many)
     lambda-raise-after=NAME the handler NAME does its work, then raises (a timeout right after
                             its writes, say)
     deny=ACTION[,ACTION...] deny IAM actions to every role of the stack, as an organization's
@@ -37,7 +41,13 @@ class FaultSpecError(ValueError):
 
 
 _FRACTIONS = {"bedrock-throttle", "transcribe-throttle"}
-_FLAGS = {"transcribe-fail", "sagemaker-fail", "model-malformed", "events-fail"}
+_FLAGS = {
+    "transcribe-fail",
+    "transcribe-event-lost",
+    "sagemaker-fail",
+    "model-malformed",
+    "events-fail",
+}
 _COUNTS = {"bedrock-throttle-burst"}
 
 
@@ -47,6 +57,7 @@ class Faults:
     bedrock_throttle_burst: int = 0
     transcribe_throttle: float = 0.0
     transcribe_fail: bool = False
+    transcribe_event_lost: bool = False
     sagemaker_fail: bool = False
     model_malformed: bool = False
     events_fail: bool = False
@@ -66,6 +77,13 @@ class Faults:
             return False
         with self._lock:
             return self._random.random() < fraction
+
+    def raises_in(self, module: str, event: object) -> bool:
+        """`lambda-raise=NAME` fails every call of NAME; `NAME@ID` only asset ID's iteration."""
+        if module in self.lambda_raise:
+            return True
+        asset_id = event.get("asset_id") if isinstance(event, dict) else None
+        return asset_id is not None and f"{module}@{asset_id}" in self.lambda_raise
 
     def burst(self) -> bool:
         """True for the first `bedrock_throttle_burst` calls."""

@@ -447,7 +447,8 @@ def _evaluate_with_timeout(self: ExecutionState, env: Any) -> None:
 def _timeout_eval_body(self: Timeout, env: Any) -> None:
     seconds = self._eval_seconds(env=env)
     if id(self) in _callback_timeouts and not self.is_default_value():
-        seconds = max(CALLBACK_TIMEOUT_FLOOR_S, math.ceil(seconds * time_scale()))
+        floor = _state.get("callback_floor_s") or CALLBACK_TIMEOUT_FLOOR_S
+        seconds = max(floor, math.ceil(seconds * time_scale()))
     env.stack.append(seconds)
 
 
@@ -588,6 +589,7 @@ def install(
     enforcement: Enforcement | None = None,
     state_machine_credentials: ReadOnlyCredentials | None = None,
     faults: Faults | None = None,
+    callback_floor_s: int | None = None,
 ) -> None:
     """Apply every patch (idempotent) and point them at this run's runners."""
     if moto.__version__ != MOTO_VERSION:
@@ -601,6 +603,7 @@ def install(
             transcribe=transcribe,
             bedrock=bedrock,
             faults=faults,
+            callback_floor_s=callback_floor_s,
         )
         _state["lambda"] = lambda_runner
         if _originals:
@@ -689,6 +692,7 @@ def uninstall() -> None:
         )
         Timeout._eval_body = _originals.pop("timeout_eval_body")  # type: ignore[method-assign]
         _state.update(
+            callback_floor_s=None,
             time_scale=1.0,
             processing=None,
             enforcement=None,

@@ -29,6 +29,16 @@ class LocalFunction:
     role_arn: str
 
 
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS event source mapping: the runner polls the queue and invokes the function."""
+
+    queue_url: str
+    queue_arn: str
+    function: LocalFunction
+    batch_size: int
+
+
 @dataclass
 class Deployment:
     """Names of what was created, as the runner needs them."""
@@ -45,6 +55,8 @@ class Deployment:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     keys: KmsKeys = field(default_factory=KmsKeys)
+    # Every mapping but the buffer's (the runner drives that one with its own pacing).
+    other_mappings: list[QueueMapping] = field(default_factory=list)
 
 
 def merged_environment(assembly: CloudAssembly) -> dict[str, str]:
@@ -108,10 +120,19 @@ def deploy(assembly: CloudAssembly) -> Deployment:
 
     queue_urls: dict[str, str] = {}
     queues = assembly.of_type("AWS::SQS::Queue")
-    # Dead-letter queues first, so redrive policies can name them.
-    for logical_id, queue in sorted(
-        queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Properties"]
-    ):
+
+    # Dead-letter queues first (a queue's dead-letter queue may have its own), so that each
+    # redrive policy names a queue that exists: moto ignores one that does not.
+    def redrive_depth(logical_id: str) -> int:
+        redrive = queues[logical_id]["Properties"].get("RedrivePolicy")
+        if not redrive:
+            return 0
+        target = resolve(redrive)["deadLetterTargetArn"]
+        return 1 + max(
+            (redrive_depth(other) for other in queues if assembly.arn(other) == target), default=0
+        )
+
+    for logical_id, queue in sorted(queues.items(), key=lambda kv: redrive_depth(kv[0])):
         props = queue["Properties"]
         attributes: dict[str, str] = {}
         if "VisibilityTimeout" in props:
@@ -191,10 +212,21 @@ def deploy(assembly: CloudAssembly) -> Deployment:
     if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY":
         keys.state_machines[sm_arn] = str(encryption["KmsKeyId"])
 
-    (mapping,) = assembly.of_type("AWS::Lambda::EventSourceMapping").values()
-    mapping_props = resolve(mapping["Properties"])
-    dispatcher = next(f for f in functions.values() if f.name == mapping_props["FunctionName"])
-    buffer_logical = next(k for k in queues if assembly.arn(k) == mapping_props["EventSourceArn"])
+    mappings: list[QueueMapping] = []
+    for mapping in assembly.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = resolve(mapping["Properties"])
+        queue_logical = next(k for k in queues if assembly.arn(k) == props["EventSourceArn"])
+        mappings.append(
+            QueueMapping(
+                queue_url=queue_urls[queue_logical],
+                queue_arn=assembly.arn(queue_logical),
+                function=next(f for f in functions.values() if f.name == props["FunctionName"]),
+                batch_size=int(props.get("BatchSize", 10)),
+            )
+        )
+    buffer_mapping = next(m for m in mappings if m.function.handler.endswith(".dispatcher.handler"))
+    dispatcher = buffer_mapping.function
+    buffer_logical = next(k for k in queues if queue_urls[k] == buffer_mapping.queue_url)
     buffer_redrive = queues[buffer_logical]["Properties"].get("RedrivePolicy")
     dead_letter_url = None
     if buffer_redrive:
@@ -216,6 +248,7 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         functions={f.name: f for f in functions.values()},
         environment=environment,
         keys=keys,
+        other_mappings=[m for m in mappings if m is not buffer_mapping],
     )
 
 

@@ -48,11 +48,19 @@ _BUSY_STATUSES = ("RUNNING", "PENDING_REDRIVE")
 
 @dataclass(frozen=True)
 class Upload:
-    """One object put into the ingest bucket; `starts_item` for the ones that start an item."""
+    """One object put into the ingest bucket. `starts_item` for inputs (a loose file, a
+    bundle's manifest); a bundle file's execution only finds the manifest that takes it."""
 
     path: Path
     key: str
     starts_item: bool
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    uploads: list[Upload]
+    # Symlinks that lead outside their folder: never followed, never uploaded.
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +76,9 @@ class ItemOutcome:
     error: str | None = None
     cause: str | None = None
     duration_s: float | None = None
+    # A bundle file (not an input): it either ends in its bundle, or with its own record.
+    bundle_file: bool = False
+    in_bundle: bool = False
 
 
 @dataclass
@@ -86,6 +97,9 @@ class RunReport:
     unmapped_operations: list[str] = field(default_factory=list)
     # The largest state or task result any execution carried (Step Functions refuses 256 KB).
     largest_state_bytes: int = 0
+    # Bundle files their bundle's record accounts for (the others are in `outcomes`).
+    files_in_bundles: int = 0
+    skipped: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(PLACES, 0)
@@ -111,10 +125,16 @@ class ProgressSink:
     def finished(self, outcome: ItemOutcome) -> None: ...
 
 
-def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> list[Upload]:
+def _inside(path: Path, folder: Path) -> bool:
+    """A symlink is followed only when it resolves inside `folder`."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> UploadPlan:
     """Files become items; a folder with manifest.json is one bundle (manifest uploaded last);
     a folder without one contributes its files and bundle sub-folders."""
     uploads: list[Upload] = []
+    skipped: list[str] = []
     used: set[str] = set()
 
     def unique(key: str) -> str:
@@ -132,6 +152,9 @@ def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> l
         for path in files:
             if path == folder / MANIFEST:
                 continue
+            if not _inside(path, folder):
+                skipped.append(f"{path}: a symlink to {path.resolve()}, outside {folder}")
+                continue
             uploads.append(Upload(path, prefix + path.relative_to(folder).as_posix(), False))
         uploads.append(Upload(folder / MANIFEST, prefix + MANIFEST, True))
 
@@ -140,7 +163,9 @@ def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> l
             add_bundle(path)
         elif path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.is_dir() and (child / MANIFEST).is_file():
+                if not _inside(child, path):
+                    skipped.append(f"{child}: a symlink to {child.resolve()}, outside {path}")
+                elif child.is_dir() and (child / MANIFEST).is_file():
                     add_bundle(child)
                 elif child.is_file() and not child.name.startswith("."):
                     uploads.append(Upload(child, unique(ingest_prefix + child.name), True))
@@ -148,7 +173,23 @@ def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> l
             uploads.append(Upload(path, unique(ingest_prefix + path.name), True))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    return uploads
+    return UploadPlan(uploads, skipped)
+
+
+def plan_tree_uploads(root: Path, ingest_prefix: str, bundle_prefix: str) -> UploadPlan:
+    """`root` laid out as the ingest prefix is: every file goes to the key its path names
+    (bundles/..., nested folders, odd names), manifests last, as a careful user uploads."""
+    uploads: list[Upload] = []
+    skipped: list[str] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if not _inside(path, root):
+            skipped.append(f"{path}: a symlink to {path.resolve()}, outside {root}")
+            continue
+        key = ingest_prefix + path.relative_to(root).as_posix()
+        bundle_file = key.startswith(bundle_prefix) and path.name != MANIFEST
+        uploads.append(Upload(path, key, not bundle_file))
+    uploads.sort(key=lambda u: u.path.name == MANIFEST)
+    return UploadPlan(uploads, skipped)
 
 
 @dataclass
@@ -194,7 +235,7 @@ class LambdaHost:
         with self._lock:
             self.invocations += 1
         module = handler_path.rpartition(".")[0].rpartition(".")[2]
-        if module in self._faults.lambda_raise:
+        if self._faults.raises_in(module, event):
             raise InjectedFault(f"{module} raised on request (--inject lambda-raise={module})")
         function = self._functions.get(function_name)
         context = _FakeLambdaContext(
@@ -268,8 +309,16 @@ class LocalRun:
         progress: ProgressSink | None = None,
         synth_cached: bool = True,
         iam: bool = True,
+        tree: bool = False,
+        callback_floor_s: int | None = None,
     ) -> None:
         self.assembly = CloudAssembly.load(cdk_out)
+        self.tree = tree
+        # Tests of a lost callback lower it (None: the default floor, there for real
+        # recognition of long media).
+        self.callback_floor_s = callback_floor_s
+        self.skipped: list[str] = []
+        self.files_in_bundles = 0
         self.cdk_out = cdk_out
         self.iam = iam
         if self.faults_need_iam(faults) and not iam:
@@ -333,6 +382,8 @@ class LocalRun:
             refusals=list(self.enforcement.refusals) if self.enforcement else [],
             unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [],
             largest_state_bytes=largest_state,
+            files_in_bundles=self.files_in_bundles,
+            skipped=self.skipped,
         )
         _write_summary(report)
         return report
@@ -363,6 +414,7 @@ class LocalRun:
         credentials = {
             f.name: identities.assume(f.role_arn, f.name) for f in deployment.functions.values()
         }
+        self._credentials = credentials
         self._esm_credentials = credentials[deployment.dispatcher.name]
         host = LambdaHost(deployment.functions, credentials, self.faults)
         ledger = self.out_dir / "access-denied.jsonl"
@@ -407,6 +459,7 @@ class LocalRun:
             bedrock=bedrock,
             enforcement=self.enforcement,
             faults=self.faults,
+            callback_floor_s=self.callback_floor_s,
             state_machine_credentials=identities.assume(
                 deployment.state_machine_role_arn, "StepFunctions"
             ),
@@ -418,30 +471,36 @@ class LocalRun:
         from pipeline.settings import get_settings  # noqa: PLC0415
 
         config = get_settings().pipeline_config
-        uploads = plan_uploads(paths, config.ingest_prefix, config.bundle_prefix)
+        if self.tree:
+            (root,) = paths
+            planned = plan_tree_uploads(root, config.ingest_prefix, config.bundle_prefix)
+        else:
+            planned = plan_uploads(paths, config.ingest_prefix, config.bundle_prefix)
+        self.skipped = planned.skipped
         s3 = boto3.client("s3", region_name=REGION)
+        # Every object starts an execution; bundle files are followed too, not counted.
         outcomes = {
             u.key: ItemOutcome(
-                input=str(u.path.parent if u.path.name == MANIFEST else u.path), key=u.key
+                input=str(u.path.parent if u.path.name == MANIFEST and not self.tree else u.path),
+                key=u.key,
+                bundle_file=not u.starts_item,
             )
-            for u in uploads
-            if u.starts_item
+            for u in planned.uploads
         }
-        self.progress.started(len(outcomes))
-        for upload in uploads:
+        self.progress.started(sum(not o.bundle_file for o in outcomes.values()))
+        for upload in planned.uploads:
             version = s3.put_object(
                 Bucket=deployment.ingest_bucket, Key=upload.key, Body=upload.path.read_bytes()
             ).get("VersionId")
-            if upload.starts_item:
-                outcomes[upload.key].item_id = _item_id(
-                    deployment.ingest_bucket, upload.key, version
-                )
+            outcomes[upload.key].item_id = _item_id(deployment.ingest_bucket, upload.key, version)
         stack.callback(_discard_metrics)
         self._pump(deployment, outcomes)
         _await_status_changes()
         for outcome in outcomes.values():
             self._collect(deployment, outcome, s3)
-        return list(outcomes.values())
+        self.files_in_bundles = sum(o.in_bundle for o in outcomes.values())
+        # A bundle file with a record of its own, or none at all, is reported as an item.
+        return [o for o in outcomes.values() if not o.in_bundle]
 
     def _pump(self, deployment: Deployment, outcomes: dict[str, ItemOutcome]) -> None:
         """Poll the buffer like the event source mapping, invoke the dispatcher, follow the
@@ -466,7 +525,7 @@ class LocalRun:
                             AttributeNames=["All"],
                         ).get("Messages", [])
                         if not messages:
-                            queue_drained = self._queue_empty(sqs, deployment)
+                            queue_drained = self._queue_empty(sqs, deployment.buffer_queue_url)
                 except ClientError as error:
                     # On AWS the mapping keeps failing (and is eventually disabled): nothing
                     # reaches the dispatcher. Say why on every item that never started.
@@ -474,6 +533,8 @@ class LocalRun:
                     messages, queue_drained = [], True
                 if messages:
                     self._dispatch(deployment, lam, sqs, messages)
+            # The other mappings (the Undispatched queue's recorder) run as messages arrive.
+            mappings_idle = self._poll_other_mappings(deployment, lam, sqs)
             for execution in sfn.list_executions(stateMachineArn=deployment.state_machine_arn)[
                 "executions"
             ]:
@@ -487,8 +548,9 @@ class LocalRun:
                 else:
                     running.discard(execution["name"])
                     done.add(execution["name"])
-                    self.progress.finished(outcome)
-            if queue_drained and not running:
+                    if not outcome.bundle_file:
+                        self.progress.finished(outcome)
+            if queue_drained and not running and mappings_idle:
                 break  # nothing left to start and nothing running: the rest never started
             if len(done) < len(outcomes):
                 time.sleep(0.05)
@@ -502,10 +564,29 @@ class LocalRun:
                     cause=f"not finished within {self.timeout_s:.0f} s",
                 )
 
+    def _poll_other_mappings(self, deployment: Deployment, lam: Any, sqs: Any) -> bool:
+        """One poll of each other event source mapping; True when all their queues are empty."""
+        idle = True
+        for mapping in deployment.other_mappings:
+            with acting_as(self._credentials[mapping.function.name]):
+                messages = sqs.receive_message(
+                    QueueUrl=mapping.queue_url,
+                    MaxNumberOfMessages=mapping.batch_size,
+                    AttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    idle = idle and self._queue_empty(sqs, mapping.queue_url)
+                    continue
+            idle = False
+            self._deliver(
+                mapping.function.name, mapping.queue_url, mapping.queue_arn, lam, sqs, messages
+            )
+        return idle
+
     @staticmethod
-    def _queue_empty(sqs: Any, deployment: Deployment) -> bool:
+    def _queue_empty(sqs: Any, queue_url: str) -> bool:
         attributes = sqs.get_queue_attributes(
-            QueueUrl=deployment.buffer_queue_url,
+            QueueUrl=queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         return all(int(v) == 0 for v in attributes.values())
@@ -516,6 +597,21 @@ class LocalRun:
         queue_arn = (
             f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{deployment.buffer_queue_url.rsplit('/', 1)[-1]}"
         )
+        self._deliver(
+            deployment.dispatcher.name, deployment.buffer_queue_url, queue_arn, lam, sqs, messages
+        )
+
+    def _deliver(
+        self,
+        function_name: str,
+        queue_url: str,
+        queue_arn: str,
+        lam: Any,
+        sqs: Any,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        """Invoke the mapped function with a batch, then settle it as the mapping does:
+        delete what succeeded, make the reported failures visible again."""
         records = [
             {
                 "messageId": m["MessageId"],
@@ -531,8 +627,7 @@ class LocalRun:
             for m in messages
         ]
         response = lam.invoke(
-            FunctionName=deployment.dispatcher.name,
-            Payload=json.dumps({"Records": records}).encode(),
+            FunctionName=function_name, Payload=json.dumps({"Records": records}).encode()
         )
         payload = json.loads(response["Payload"].read() or b"{}")
         if response.get("FunctionError"):
@@ -540,20 +635,19 @@ class LocalRun:
         else:
             failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures", [])}
         try:
-            with acting_as(self._esm_credentials):
+            with acting_as(self._credentials[function_name]):
                 for message in messages:
                     if message["MessageId"] in failed:
                         # Visible again at once (locally): retried until the redrive policy
                         # moves it.
                         sqs.change_message_visibility(
-                            QueueUrl=deployment.buffer_queue_url,
+                            QueueUrl=queue_url,
                             ReceiptHandle=message["ReceiptHandle"],
                             VisibilityTimeout=0,
                         )
                     else:
                         sqs.delete_message(
-                            QueueUrl=deployment.buffer_queue_url,
-                            ReceiptHandle=message["ReceiptHandle"],
+                            QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
                         )
         except ClientError as error:
             # On AWS the messages come back after their visibility timeout and are started
@@ -562,9 +656,18 @@ class LocalRun:
 
     def _collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
         if outcome.execution_arn is None or outcome.item_id is None:
+            record = self._undispatched_record(s3, deployment, outcome.item_id)
+            if record is not None:
+                outcome.status = "NOT_STARTED"
+                outcome.place = "failed"
+                outcome.error = record["failure"]["error"]
+                outcome.cause = record["failure"]["cause"]
+                outcome.record_file = self._save("failures", str(outcome.item_id), record)
+                return
             outcome.error = "NotStarted"
             outcome.cause = self.esm_error or (
-                "no execution was started for this input (see lambda-logs.jsonl)"
+                "no execution was started for this input, and no failure record says why "
+                "(see lambda-logs.jsonl)"
             )
             return
         sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -615,6 +718,8 @@ class LocalRun:
             outcome.place = "degraded" if document.get("status") == "degraded" else "processed"
             outcome.record_file = self._save("results", outcome.item_id, document)
             self._save_derived(s3, outcome.item_id, document)
+        elif outcome.status == "SUCCEEDED" and outcome.bundle_file and not written:
+            outcome.in_bundle = True  # its bundle's record accounts for it
         elif outcome.status == "SUCCEEDED" and records["quarantine"]:
             outcome.place = "quarantined"
             outcome.record_file = self._save("quarantine", outcome.item_id, records["quarantine"])
@@ -636,6 +741,21 @@ class LocalRun:
             outcome.cause = (
                 f"execution {outcome.status} but wrote no result, quarantine or failure record"
             )
+
+    @staticmethod
+    def _undispatched_record(
+        s3: Any, deployment: Deployment, item_id: str | None
+    ) -> dict[str, Any] | None:
+        """The failure record of an object no execution was started for. Its day is the S3
+        event's, which the runner never saw: look it up by name under failures/."""
+        if item_id is None:
+            return None
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=deployment.processed_bucket, Prefix="failures/"):
+            for entry in page.get("Contents", []):
+                if entry["Key"].endswith(f"/{item_id}.json"):
+                    return _read_record(s3, deployment.processed_bucket, entry["Key"])
+        return None
 
     def _save_derived(self, s3: Any, item_id: str, result: dict[str, Any]) -> None:
         """Copy the derived files a result points at (captions, keyframes, subtitles) out of

@@ -99,7 +99,7 @@ class CloudAssembly:
     def get_att(self, logical_id: str, attribute: str) -> str:
         if attribute == "Arn":
             return self.arn(logical_id)
-        if attribute == "QueueName":
+        if attribute in ("QueueName", "Name"):
             return self.physical_name(logical_id)
         if attribute == "QueueUrl":
             return self.ref(logical_id)

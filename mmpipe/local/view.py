@@ -266,6 +266,10 @@ def places_table(report: RunReport) -> Group:
         f"{sum(counts.values())} of {len(report.outcomes)} inputs ended with exactly one record; "
         f"largest state {report.largest_state_bytes / 1024:.1f} KB of Step Functions' 256 KB"
     )
+    if report.files_in_bundles:
+        reached += f"\n{report.files_in_bundles} bundle files are accounted for by their bundle"
+    for skipped in report.skipped:
+        reached += f"\n[yellow]not uploaded: {skipped}[/]"
     items = Table(title="Items")
     items.add_column("Input", overflow="fold")
     items.add_column("Place")

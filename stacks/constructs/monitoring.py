@@ -42,6 +42,7 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         functions: list[PipelineFunction],
         dead_letter_queues: dict[str, sqs.IQueue],
+        waiting_queues: dict[str, sqs.IQueue] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True)
@@ -84,6 +85,15 @@ class Monitoring(Construct):
                 function.function.metric_throttles(period=FIVE_MINUTES),
                 f"The {name} function was throttled",
             )
+        for name, queue in (waiting_queues or {}).items():
+            self._alarm(
+                f"{name}Stuck",
+                queue.metric_approximate_age_of_oldest_message(
+                    period=FIVE_MINUTES, statistic="Maximum"
+                ),
+                f"A message has waited in {name} for over 15 minutes: its consumer fails on it",
+                threshold=15 * 60,
+            )
         for name, queue in dead_letter_queues.items():
             self._alarm(
                 f"{name}NotEmpty",
@@ -92,6 +102,21 @@ class Monitoring(Construct):
                 ),
                 f"Messages are waiting in {name}: inspect and redrive them",
             )
+        # Uploads no item takes: bundle files no manifest lists, objects never dispatched.
+        self._alarm(
+            "UploadsWithoutItem",
+            cloudwatch.MathExpression(
+                expression="orphans + undispatched",
+                using_metrics={
+                    "orphans": pipeline_metric("BundleFilesWithoutBundle"),
+                    "undispatched": pipeline_metric("ObjectsNotDispatched"),
+                },
+                label="Uploads no item takes",
+                period=FIVE_MINUTES,
+            ),
+            "Uploads ended outside any item (a bundle file without its manifest, an object "
+            "never dispatched): see their records under quarantine/ and failures/",
+        )
         self.gate_rejection_rate = cloudwatch.MathExpression(
             # Only judged once there are enough verdicts to mean something.
             expression="IF(passed + failed >= 5, failed / (passed + failed), 0)",

@@ -18,6 +18,7 @@ from stacks.constructs.grants import (
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 from stacks.constructs.tables import (
+    FORGET_TOKENS,
     IDEMPOTENCY_RECORDS,
     PARK_TOKENS,
     Tables,
@@ -67,6 +68,16 @@ class PipelineFunctions(Construct):
         grant_missing_object_checks(self.intake_gate.role, ingest_bucket)
         grant_object_write(self.intake_gate.role, processed_bucket, WORK, key)
 
+        self.bundle_file = self._function(
+            "BundleFile",
+            "bundle_file",
+            "Finds the manifest that takes a bundle file (or quarantines the file)",
+            memory_mb=256,
+        )
+        # Reads the manifests above the file; a 404 (not a 403) says one has not arrived.
+        grant_object_read(self.bundle_file.role, ingest_bucket, config.bundle_prefix, key)
+        grant_missing_object_checks(self.bundle_file.role, ingest_bucket)
+
         self.quarantine = self._function(
             "Quarantine", "quarantine", "Copies rejected input to quarantine with its reason"
         )
@@ -74,6 +85,20 @@ class PipelineFunctions(Construct):
         # A rejected object may be gone already (OBJECT_NOT_FOUND): still write the record.
         grant_missing_object_checks(self.quarantine.role, ingest_bucket)
         grant_object_write(self.quarantine.role, processed_bucket, "quarantine/", key)
+
+        self.recover_transcription = self._function(
+            "RecoverTranscription",
+            "recover_transcription",
+            "After a callback wait timed out, checks the Transcribe job once (a lost event)",
+            memory_mb=256,
+        )
+        grant_item_access(tables.task_tokens, self.recover_transcription.role, key, FORGET_TOKENS)
+        grant_transcription_jobs(
+            self.recover_transcription.role, ["transcribe:GetTranscriptionJob"]
+        )
+        self.recover_transcription.function.add_environment(
+            "TASK_TOKENS_TABLE", tables.task_tokens.table_name
+        )
 
         self.start_transcription = self._function(
             "StartTranscription",
@@ -139,7 +164,8 @@ class PipelineFunctions(Construct):
             ephemeral_storage_mb=10240,
         )
         grant_object_read(self.extract_audio.role, ingest_bucket, ingest, key, versions=True)
-        grant_object_write(self.extract_audio.role, processed_bucket, WORK, key)
+        # Reads the item's plan (the state names the asset by id) and writes the audio.
+        self._grant_work(self.extract_audio.role, processed_bucket)
 
         self.transcript_gate = self._function(
             "TranscriptGate",
@@ -244,8 +270,10 @@ class PipelineFunctions(Construct):
     def all(self) -> list[PipelineFunction]:
         return [
             self.intake_gate,
+            self.bundle_file,
             self.quarantine,
             self.start_transcription,
+            self.recover_transcription,
             self.extract_audio,
             self.transcript_gate,
             self.prepare_media,

@@ -43,7 +43,9 @@ class PipelineStateMachine(Construct):
         substitutions = {
             "IntakeGateFunctionArn": functions.intake_gate.function_arn,
             "QuarantineFunctionArn": functions.quarantine.function_arn,
+            "BundleFileFunctionArn": functions.bundle_file.function_arn,
             "StartTranscriptionFunctionArn": functions.start_transcription.function_arn,
+            "RecoverTranscriptionFunctionArn": functions.recover_transcription.function_arn,
             "ExtractAudioFunctionArn": functions.extract_audio.function_arn,
             "TranscriptGateFunctionArn": functions.transcript_gate.function_arn,
             "PrepareMediaFunctionArn": functions.prepare_media.function_arn,
@@ -73,8 +75,8 @@ class PipelineStateMachine(Construct):
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
-            # Bounded: the longest legitimate run is a 4 h Transcribe job plus the rest.
-            timeout=Duration.hours(8),
+            # Bounded; the config checks at synth that every wait fits inside it.
+            timeout=Duration.seconds(config.execution_timeout_s),
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
                 key, Duration.minutes(5)
             ),

@@ -31,6 +31,7 @@ def _table(
 
 # What each user of a table calls (single items only).
 PARK_TOKENS = ("dynamodb:PutItem", "dynamodb:DeleteItem")  # park; forget after a late answer
+FORGET_TOKENS = ("dynamodb:DeleteItem",)  # a token whose task timed out
 TAKE_TOKENS = ("dynamodb:GetItem", "dynamodb:DeleteItem")  # take, then forget
 IDEMPOTENCY_RECORDS = (  # Powertools idempotency: put, read on conflict, complete, release
     "dynamodb:PutItem",

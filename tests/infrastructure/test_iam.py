@@ -73,7 +73,7 @@ def test_state_machine_invokes_only_the_pipeline_functions(template, state_machi
     ]
     assert len(invoke) == 1
     targets = {r["Fn::GetAtt"][0] for r in invoke[0]["Resource"]}
-    assert len(targets) == 13  # the thirteen functions the definition calls, unqualified
+    assert len(targets) == 15  # the fifteen functions the definition calls, unqualified
     pass_role = [
         s
         for s in policy["Properties"]["PolicyDocument"]["Statement"]

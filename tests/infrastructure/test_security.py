@@ -67,7 +67,7 @@ def test_functions_trace_and_run_on_one_pinned_runtime(template):
         for n, f in resources_of(template, "AWS::Lambda::Function").items()
         if "BucketNotificationsHandler" not in n
     }
-    assert len(functions) == 16
+    assert len(functions) == 19  # 15 in the state machine, dispatcher and 3 recorders
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.14", name

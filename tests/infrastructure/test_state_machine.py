@@ -68,6 +68,73 @@ def test_each_branch_degrades_instead_of_failing_the_item(definition):
             assert failed["Parameters"]["status"] == "failed"
 
 
+def _paths(value: Any) -> list[str]:
+    """Every JSONPath a Parameters-like block reads (its "key.$" values), however nested."""
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            if key.endswith(".$") and isinstance(inner, str):
+                found.append(inner)
+            else:
+                found.extend(_paths(inner))
+        return found
+    if isinstance(value, list):
+        return [path for inner in value for path in _paths(inner)]
+    return []
+
+
+def test_payloads_stay_out_of_the_state(definition):
+    # Given every block that builds a state's input or result
+    blocks = [
+        (name, field, state[field])
+        for name, state in _all_states(definition["States"]).items()
+        for field in ("Parameters", "ItemSelector", "ResultSelector")
+        if field in state
+    ]
+    assert blocks
+    # Then none copies the plan's assets or vocabulary, or a whole asset: they stay in the
+    # plan in S3 (Step Functions refuses a state over 256 KB); the state names assets by id
+    for name, field, block in blocks:
+        for path in _paths(block):
+            assert not path.startswith(("$.plan.assets", "$.plan.vocabulary")), (name, path)
+            assert path not in ("$.asset", "$$.Map.Item.Value"), (name, field, path)
+    # And each Map iteration is given the asset's id and where its plan is
+    maps = {n: s for n, s in _all_states(definition["States"]).items() if s["Type"] == "Map"}
+    assert len(maps) == 2
+    for name, state in maps.items():
+        selector = state["ItemSelector"]
+        assert selector["asset_id.$"] == "$$.Map.Item.Value.asset_id", name
+        assert selector["plan_uri.$"] == "$.plan.plan_uri", name
+
+
+def test_one_failed_asset_does_not_fail_its_branch(definition):
+    maps = {n: s for n, s in _all_states(definition["States"]).items() if s["Type"] == "Map"}
+    for name, state in maps.items():
+        iteration = state["ItemProcessor"]["States"]
+        tasks = {n: s for n, s in iteration.items() if s["Type"] == "Task"}
+        assert tasks, name
+        for task_name, task in tasks.items():
+            # Every step of an iteration catches its own failure (States.ALL, always last)...
+            catch = task["Catch"][-1]
+            assert catch["ErrorEquals"] == ["States.ALL"], (name, task_name)
+            assert catch["ResultPath"] == "$.error", (name, task_name)
+            # ...into a Pass that ends the iteration with the asset's id and the cause
+            failed = iteration[catch["Next"]]
+            assert failed["Type"] == "Pass"
+            assert failed["End"] is True
+            assert failed["Parameters"] == {
+                "asset_id.$": "$.asset_id",
+                "failure": {"error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+            }
+            # And the retries stay as they were, before the catch
+            assert task["Retry"], (name, task_name)
+        # A succeeded iteration ends with its summary only
+        (last,) = [s for s in tasks.values() if s.get("End")]
+        assert set(last["ResultSelector"]) == {"asset_id.$", "result_uri.$", "gates.$"}
+        # And the Map itself still has its own Catch, for failures of the Map
+        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
+
+
 def test_top_level_failures_record_then_dead_letter_then_fail(definition):
     states = definition["States"]
     for name in ("Check intake", "Process modalities", "Fuse modalities", "Write results"):
@@ -99,7 +166,28 @@ def test_transcription_waits_on_a_task_token_not_a_polling_loop(definition):
     transcribe = states["Transcribe audio"]
     assert transcribe["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert transcribe["TimeoutSecondsPath"] == "$.transcribe_timeout_s"
-    assert not [s for s in states.values() if s["Type"] == "Wait"]
+    # A timed-out wait checks the job once (a lost event), it does not start polling
+    timeout_catch = transcribe["Catch"][0]
+    assert timeout_catch["ErrorEquals"] == ["States.Timeout"]
+    assert states[timeout_catch["Next"]]["Next"] == "Check transcript quality"
+    # The one Wait is the bundle file's single wait for its manifest, never a loop
+    waits = [name for name, s in states.items() if s["Type"] == "Wait"]
+    assert waits == ["Wait for the manifest"]
+    assert "Wait for the manifest" not in _reachable(states, "Look again for the file's manifest")
+
+
+def _reachable(states: dict, start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in states:
+            continue
+        seen.add(name)
+        state = states[name]
+        todo += [state.get("Next"), state.get("Default")]
+        todo += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+    return seen - {start}
 
 
 def test_alignment_runs_the_processing_job_synchronously(definition):

@@ -37,6 +37,8 @@ def run_local(cdk_out: Path, tmp_path: Path) -> Callable[..., RunReport]:
         providers: str = "stub",
         inject: str | None = None,
         timeout_s: float = 120.0,
+        tree: bool = False,
+        callback_floor_s: int | None = None,
     ) -> RunReport:
         return LocalRun(
             cdk_out,
@@ -44,6 +46,8 @@ def run_local(cdk_out: Path, tmp_path: Path) -> Callable[..., RunReport]:
             providers=providers,  # type: ignore[arg-type]
             faults=parse_faults(inject),
             timeout_s=timeout_s,
+            tree=tree,
+            callback_floor_s=callback_floor_s,
         ).run(paths)
 
     return run

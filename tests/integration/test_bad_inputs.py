@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.integration.conftest import outcome_for
+from tests.unit.intake.samples import lying_wav, wav_bytes
 
 
 def _png(width: int, height: int) -> bytes:
@@ -89,3 +90,38 @@ def test_every_bad_input_is_quarantined_with_its_reason_code(run_local, tmp_path
         result = json.loads(outcome.record_file.read_text())
         assert result["source"]["key"].endswith(name)
         assert result["modalities"] == ["text"]
+
+
+def test_what_used_to_fail_after_intake_is_caught_or_routed(run_local, tmp_path: Path):
+    # Given inputs that used to pass intake and fail (or crash) in a later step
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "script-only.html").write_bytes(b"<html><body><script>x</script></body></html>")
+    (inputs / "old-phone.wav").write_bytes(wav_bytes(0.5, 4_000))
+    (inputs / "lying.wav").write_bytes(lying_wav(wav_bytes(1.0, 16_000)))
+    (inputs / "studio.wav").write_bytes(wav_bytes(0.5, 96_000))
+    (inputs / "digits.json").write_bytes(b'{"n": ' + b"7" * 5000 + b"}")
+    paths = sorted(inputs.iterdir())
+
+    # When they go through the pipeline
+    report = run_local(paths)
+
+    # Then the ones that cannot work are quarantined at intake, with their own codes
+    assert report.ok
+    expected = {
+        "script-only.html": "NO_CONTENT",
+        "old-phone.wav": "UNSUPPORTED_SAMPLE_RATE",
+        "lying.wav": "CORRUPT_MEDIA",
+    }
+    for name, code in expected.items():
+        outcome = outcome_for(report, name)
+        assert outcome.place == "quarantined", (name, outcome.place, outcome.error)
+        assert json.loads(outcome.record_file.read_text())["reason"]["code"] == code, name
+    # And 96 kHz audio is resampled by the extraction step, then transcribed
+    studio = outcome_for(report, "studio.wav")
+    assert studio.place == "processed", (studio.error, studio.cause)
+    states = [e.get("stateEnteredEventDetails", {}).get("name") for e in studio.history]
+    assert "Extract audio track" in states
+    # And JSON with a 5000-digit integer is read as text, without a crash
+    digits = outcome_for(report, "digits.json")
+    assert digits.place == "processed", (digits.error, digits.cause)

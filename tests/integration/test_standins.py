@@ -20,7 +20,7 @@ from mmpipe.local.standins.speech import (
 )
 from pipeline.adapters.model import ImageBlock, ModelRequest, TextBlock
 from pipeline.domain.fusion import ANSWERS
-from pipeline.domain.structured_output import schema_instructions, untrusted
+from pipeline.domain.structured_output import DataFence, schema_instructions
 from pipeline.models.branches import VisionAnalysis
 
 
@@ -37,7 +37,7 @@ def test_vision_answer_validates_and_reflects_the_image() -> None:
         system=schema_instructions(VisionAnalysis),
         content=[
             ImageBlock(format="png", data=_png((30, 70, 200), (400, 200))),
-            TextBlock(text=untrusted("description", "A blue mug. It is blue and tall.")),
+            TextBlock(text=DataFence().wrap("description", "A blue mug. It is blue and tall.")),
         ],
     )
 
@@ -60,7 +60,7 @@ def test_fusion_answers_validate_for_every_profile(profile: str) -> None:
         system=f"profile: {profile}\n" + schema_instructions(answer_model),
         content=[
             TextBlock(
-                text=untrusted(
+                text=DataFence().wrap(
                     "transcript",
                     "Rivers carve valleys. Water moves sand to the sea. Valleys grow deep.",
                 )

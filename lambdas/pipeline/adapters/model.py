@@ -1,7 +1,14 @@
-"""Foundation-model calls: the request/reply models, the protocol, and Bedrock Converse."""
+"""Foundation-model calls: the request/reply models, the protocol, and Bedrock Converse.
+
+A request that names a response model is answered through Converse tool use: one tool whose
+input schema is the answer's JSON Schema, forced with `toolChoice`, so the answer arrives as
+the tool's JSON input rather than as prose to search for JSON. `structured_mode` says how each
+model can be asked (not every Bedrock model accepts a forced tool).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Protocol
 
 import boto3
@@ -51,10 +58,48 @@ class ModelRequest(BaseModel):
     content: list[ContentBlock]
     max_tokens: int = 2048
     temperature: float = 0.0
-    # The pydantic model the answer must validate against (e.g. "VisionAnalysis",
-    # "FusedOutput"). Bedrock ignores it; local stand-ins use it to answer in that shape.
+    # The pydantic model the answer must validate against (e.g. "VisionAnalysis") and its
+    # JSON Schema. Bedrock gets them as the forced answer tool (see `structured_mode`).
     response_model: str | None = None
     response_schema: dict[str, Any] | None = None
+
+
+# How a structured answer is asked for: "tool" forces the one answer tool, "any" forces some
+# tool (the only one offered), "text" asks for JSON in the reply text (no tool support).
+StructuredMode = Literal["tool", "any", "text"]
+
+# `toolChoice.tool` is "only supported by Anthropic Claude 3 and Amazon Nova models" (Bedrock
+# API reference, ToolChoice); Claude 3 and later, not Claude 2.x or Instant.
+_FORCED_TOOL_MODELS = re.compile(r"amazon\.nova-|anthropic\.claude-(?!v\d|instant)")
+# Mistral Large accepts `toolChoice` (the CloudFormation ToolChoice reference) but not the
+# `tool` member; with one tool offered, `any` forces that tool all the same.
+_ANY_TOOL_MODELS = re.compile(r"mistral\.mistral-large-")
+_TOOL_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def structured_mode(model_id: str) -> StructuredMode:
+    """How `model_id` can be made to answer in a schema. Unknown models (and application
+    inference profiles, whose ARN does not name the model) get the text-JSON fallback: a
+    forced tool they do not support would be refused, not degraded."""
+    base = model_id.rsplit("/", 1)[-1]
+    if _FORCED_TOOL_MODELS.search(base):
+        return "tool"
+    if _ANY_TOOL_MODELS.search(base):
+        return "any"
+    return "text"
+
+
+def answer_tool_name(response_model: str) -> str:
+    """The answer tool's name (Converse ToolName: [a-zA-Z0-9_-]{1,64})."""
+    return ("record_" + _TOOL_NAME_UNSAFE.sub("_", response_model))[:64]
+
+
+class ToolUse(BaseModel):
+    """A `toolUse` block of the reply: the tool the model called and its JSON input."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    input: Any = Field(description="Untrusted until validated against the answer's model.")
 
 
 class ModelReply(BaseModel):
@@ -65,6 +110,9 @@ class ModelReply(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
+    tool_use: ToolUse | None = None
+    # How the request asked for the answer: with "tool"/"any" only `tool_use` is an answer.
+    answer_via: StructuredMode = "text"
 
 
 class ModelClient(Protocol):
@@ -103,21 +151,31 @@ class BedrockModelClient:
         self._provider: Literal["aws", "local", "stub"] = provider
 
     def converse(self, request: ModelRequest) -> ModelReply:
+        params: dict[str, Any] = {
+            "modelId": request.model_id,
+            "system": [{"text": request.system}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [_converse_block(block) for block in request.content],
+                }
+            ],
+            "inferenceConfig": {
+                "maxTokens": request.max_tokens,
+                "temperature": request.temperature,
+            },
+        }
+        mode: StructuredMode = "text"
+        if request.response_model and request.response_schema is not None:
+            mode = structured_mode(request.model_id)
+            if mode != "text":
+                params["toolConfig"] = _answer_tool(
+                    request.response_model, request.response_schema, mode
+                )
+            # mode "text": the model has no forced tool choice; the prompt carries the schema
+            # and the answer is read from the reply text (structured_output.parse_answer).
         with translated_aws_errors("Bedrock"):
-            response = self._bedrock.converse(
-                modelId=request.model_id,
-                system=[{"text": request.system}],
-                messages=[
-                    {
-                        "role": "user",
-                        "content": [_converse_block(block) for block in request.content],
-                    }
-                ],
-                inferenceConfig={
-                    "maxTokens": request.max_tokens,
-                    "temperature": request.temperature,
-                },
-            )
+            response = self._bedrock.converse(**params)
         parts = response.get("output", {}).get("message", {}).get("content", [])
         usage = response.get("usage", {})
         return ModelReply(
@@ -127,4 +185,31 @@ class BedrockModelClient:
             input_tokens=int(usage.get("inputTokens", 0)),
             output_tokens=int(usage.get("outputTokens", 0)),
             stop_reason=response.get("stopReason"),
+            tool_use=_first_tool_use(parts),
+            answer_via=mode,
         )
+
+
+def _answer_tool(name: str, schema: dict[str, Any], mode: StructuredMode) -> dict[str, Any]:
+    tool = answer_tool_name(name)
+    choice: dict[str, Any] = {"tool": {"name": tool}} if mode == "tool" else {"any": {}}
+    return {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": tool,
+                    "description": f"Record the answer. The input is the whole {name} object.",
+                    "inputSchema": {"json": schema},
+                }
+            }
+        ],
+        "toolChoice": choice,
+    }
+
+
+def _first_tool_use(parts: list[dict[str, Any]]) -> ToolUse | None:
+    for part in parts:
+        block = part.get("toolUse")
+        if isinstance(block, dict):
+            return ToolUse(name=str(block.get("name", "")), input=block.get("input"))
+    return None

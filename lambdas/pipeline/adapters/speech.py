@@ -52,6 +52,10 @@ class SpeechJobs(Protocol):
 
 # Transcribe accepts these container formats by name; others are left for it to detect.
 TRANSCRIBE_FORMATS = {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm", "m4a"}
+# Batch jobs take audio sampled at 8 to 48 kHz, and refuse anything else after the wait.
+TRANSCRIBE_SAMPLE_RATES_HZ = (8_000, 48_000)
+# CreateVocabulary refuses a vocabulary over 50 KB (see `domain.transcription.vocabulary_bytes`).
+TRANSCRIBE_MAX_VOCABULARY_BYTES = 50 * 1024
 
 
 class TranscribeJobs:
@@ -105,8 +109,13 @@ class TranscribeJobs:
         except ClientError as error:
             if error_code(error) not in ("NotFoundException", "BadRequestException"):
                 raise
-        with translated_aws_errors("Transcribe"):
-            self._transcribe.create_vocabulary(
-                VocabularyName=name, LanguageCode=language_code, Phrases=phrases
-            )
+        try:
+            with translated_aws_errors("Transcribe"):
+                self._transcribe.create_vocabulary(
+                    VocabularyName=name, LanguageCode=language_code, Phrases=phrases
+                )
+        except ClientError as error:
+            # Another asset of the item (the Map runs several at once) created it first.
+            if error_code(error) != "ConflictException":
+                raise
         return "PENDING"

@@ -5,6 +5,10 @@ Matroska file would be sent, and refused after the wait ("Unsupported media form
 first audio track is copied into a container Transcribe takes, without re-encoding when the
 codec fits one (AAC into M4A, MP3, Opus or Vorbis into Ogg, FLAC); anything else is
 decoded and written as 16-bit FLAC, which loses nothing Transcribe uses.
+
+Transcribe also refuses audio sampled above 48 kHz (96 kHz studio recordings), in any
+container: intake routes those here too, and they are resampled to 48 kHz FLAC (speech has
+nothing above 24 kHz). Audio below 8 kHz never gets here: intake does not plan it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.adapters.speech import TRANSCRIBE_FORMATS
+from pipeline.adapters.speech import TRANSCRIBE_FORMATS, TRANSCRIBE_SAMPLE_RATES_HZ
 from pipeline.errors import MediaNotPreparable
 
 # Codec -> (Transcribe MediaFormat, PyAV muxer, file extension) for a copy without re-encoding.
@@ -33,8 +37,11 @@ class ExtractedAudio:
     remuxed: bool  # copied as is, or decoded and re-encoded as FLAC
 
 
-def transcribe_takes(media_format: str) -> bool:
-    return media_format in TRANSCRIBE_FORMATS
+def transcribe_takes(media_format: str, sample_rate_hz: int | None = None) -> bool:
+    """Whether Transcribe takes the file as it is (an unknown rate is left for it to judge)."""
+    low, high = TRANSCRIBE_SAMPLE_RATES_HZ
+    in_range = sample_rate_hz is None or low <= sample_rate_hz <= high
+    return media_format in TRANSCRIBE_FORMATS and in_range
 
 
 def extract_audio(source: Path, scratch: Path) -> ExtractedAudio:
@@ -47,7 +54,8 @@ def extract_audio(source: Path, scratch: Path) -> ExtractedAudio:
             if stream is None:
                 raise MediaNotPreparable(f"{source.name} has no audio track to transcribe")
             codec = stream.codec_context.name
-            if codec in _REMUX:
+            rate = int(stream.codec_context.sample_rate or 0) or None
+            if codec in _REMUX and transcribe_takes(_REMUX[codec][0], rate):
                 return _remux(container, stream, scratch, *_REMUX[codec])
             return _transcode_to_flac(container, stream, scratch)
     except av.error.FFmpegError as error:
@@ -76,7 +84,8 @@ def _transcode_to_flac(container: Any, stream: Any, scratch: Path) -> ExtractedA
     import av  # noqa: PLC0415
 
     target = scratch / "audio.flac"
-    rate = int(stream.codec_context.sample_rate or 16_000)
+    low, high = TRANSCRIBE_SAMPLE_RATES_HZ
+    rate = min(max(int(stream.codec_context.sample_rate or 16_000), low), high)
     with av.open(str(target), mode="w", format="flac") as output:
         encoded = output.add_stream("flac", rate=rate, layout="mono")
         resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)

@@ -1,4 +1,10 @@
-"""Turn an S3 "Object Created" event into at most one pipeline execution request.
+"""Turn an S3 "Object Created" event into exactly one pipeline execution request.
+
+Every object under the ingest prefix starts an execution, so every object is accounted for:
+a loose object is an item; a `manifest.json` anywhere under the bundle prefix starts the
+bundle rooted at its folder; any other file under the bundle prefix is a bundle file, whose
+execution finds the manifest that lists it (or quarantines it). Only folder markers (keys
+ending in "/", what the S3 console's "Create folder" writes) start nothing.
 
 The execution name is derived from bucket + key + version, so a duplicated or redelivered
 event maps to the same name and Step Functions refuses a second execution.
@@ -57,15 +63,20 @@ def request_for(
     source = ObjectRef(bucket=bucket, key=key, version_id=version_id)
     item_id = item_id_for(bucket, key, version_id)
     if key.startswith(config.bundle_prefix):
-        relative = key[len(config.bundle_prefix) :]
-        parts = relative.split("/")
-        if len(parts) == 2 and parts[1] == MANIFEST_FILE_NAME and parts[0]:
+        folder, _, name = key.rpartition("/")
+        if name == MANIFEST_FILE_NAME and len(folder) >= len(config.bundle_prefix):
             return ItemRequest(
                 item_id=item_id,
                 kind="bundle",
                 source=source,
-                bundle_prefix=f"{config.bundle_prefix}{parts[0]}/",
+                bundle_prefix=f"{folder}/",
                 received_at=received_at,
             )
-        return Skipped("a file inside a bundle folder: its manifest starts the bundle")
+        return ItemRequest(
+            item_id=item_id,
+            kind="bundle_file",
+            source=source,
+            received_at=received_at,
+            manifest_wait_s=config.bundle_manifest_wait_s,
+        )
     return ItemRequest(item_id=item_id, kind="object", source=source, received_at=received_at)

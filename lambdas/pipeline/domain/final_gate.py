@@ -1,8 +1,11 @@
 """The final gate: processed or degraded, from every gate's verdict so far.
 
-Passes when a fused output exists and the share of passed gates (branch gates and the fusion
-gate, from the FusionDraft) reaches `final_min_passed_ratio`. The item is degraded when a
-branch failed or this gate failed; it is never hidden either way.
+Passes when a fused output exists, the share of passed gates (branch gates and the fusion
+gate, from the FusionDraft) reaches `final_min_passed_ratio`, and every modality the item
+holds was understood by a branch that passed its gates: "processed" means each part of the
+item was understood, not only that the pipeline ran. The item is degraded when a branch
+failed, some of a branch's assets failed, or this gate failed; the reason says which, and
+nothing is hidden either way.
 """
 
 from __future__ import annotations
@@ -14,18 +17,31 @@ from pydantic import BaseModel, ConfigDict
 from pipeline.adapters.storage import ObjectStore, read_json
 from pipeline.config import Thresholds
 from pipeline.domain.fusion import FusionOutcome
+from pipeline.domain.plans import load_plan
 from pipeline.domain.thresholds import record_gate_outcomes
 from pipeline.models.branches import GateResult
-from pipeline.models.item import ItemPlan
+from pipeline.models.item import PlanSummary
 from pipeline.models.results import FusionDraft
 
 FINAL_GATE = "final"
+
+# Which branches can understand a modality. Text and captions reach the model with the
+# images, video and documents they accompany, or on their own; captions also through the
+# alignment of their audio or video; video through its pictures or its speech.
+UNDERSTOOD_BY: dict[str, frozenset[str]] = {
+    "image": frozenset({"vision"}),
+    "document": frozenset({"vision"}),
+    "video": frozenset({"vision", "audio"}),
+    "audio": frozenset({"audio"}),
+    "text": frozenset({"vision"}),
+    "captions": frozenset({"vision", "alignment"}),
+}
 
 
 class FinalGateRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    plan: ItemPlan
+    plan: PlanSummary
     fusion: FusionOutcome
 
 
@@ -42,24 +58,41 @@ def check_final_quality(
     request: FinalGateRequest, store: ObjectStore, thresholds: Thresholds
 ) -> FinalVerdict:
     draft = FusionDraft.model_validate(read_json(store, request.fusion.fusion_uri))
-    gate = final_gate(draft, thresholds.final_min_passed_ratio)
+    modalities: set[str] = {a.modality for a in load_plan(store, request.plan.plan_uri).assets}
+    gate = final_gate(draft, thresholds.final_min_passed_ratio, modalities)
     record_gate_outcomes([gate])
     degraded = bool(draft.degraded_branches) or not gate.passed
     return FinalVerdict(gate=gate, status="degraded" if degraded else "processed")
 
 
-def final_gate(draft: FusionDraft, min_ratio: float) -> GateResult:
+def not_understood(draft: FusionDraft, modalities: set[str]) -> list[str]:
+    """The item's modalities no branch that passed its gates understood, each with why."""
+    passed: set[str] = {o.branch for o in draft.branches if o.status == "succeeded"}
+    states: dict[str, str] = {o.branch: o.status for o in draft.branches}
+    missing = []
+    for modality in sorted(modalities):
+        branches = UNDERSTOOD_BY.get(modality, frozenset())
+        if not branches & passed:
+            why = ", ".join(f"{b} {states.get(b, 'not run')}" for b in sorted(branches))
+            missing.append(f"{modality} ({why})")
+    return missing
+
+
+def final_gate(draft: FusionDraft, min_ratio: float, modalities: set[str]) -> GateResult:
     gates = draft.gates or [draft.fusion_gate]
     passed_count = sum(1 for gate in gates if gate.passed)
     ratio = passed_count / len(gates)
+    missing = not_understood(draft, modalities)
     problems = []
     if draft.fused is None:
         problems.append("there is no fused output")
     if ratio < min_ratio:
         problems.append(f"only {passed_count} of {len(gates)} gates passed")
     if draft.degraded_branches:
-        problems.append(f"failed branches: {', '.join(draft.degraded_branches)}")
-    passed = draft.fused is not None and ratio >= min_ratio
+        problems.append(f"degraded branches: {', '.join(draft.degraded_branches)}")
+    if missing:
+        problems.append(f"not understood by a branch that passed its gates: {'; '.join(missing)}")
+    passed = draft.fused is not None and ratio >= min_ratio and not missing
     verdict = "passed" if passed else "failed"
     detail = f" ({'; '.join(problems)})" if problems else ""
     return GateResult(

@@ -1,12 +1,16 @@
 """Fusion: merge the branch results into one record, and ask one model to reason across them.
 
-1. Each branch output becomes a `BranchOutcome` (succeeded, flagged when a gate failed,
-   failed with its error and cause, or skipped). A failed branch degrades the item.
+1. Each branch output becomes a `BranchOutcome` (succeeded; flagged when a gate failed or
+   some of its assets failed, each listed with its cause; failed with its error and cause,
+   also when every one of its assets failed; or skipped). A failed branch, or one with
+   failed assets, degrades the item.
 2. The result bodies (transcripts, vision results, the alignment summary) are read and
    condensed into one bounded context; everything derived from files is untrusted data.
 3. One Converse call (`config.models.fusion`) answers for the item's profile, validated
    against a profile-specific schema with one repair attempt. Still invalid, or nothing to
-   fuse -> `fused=None` and the fusion gate fails; the item still continues.
+   fuse -> `fused=None` and the fusion gate fails; the item still continues. A moderation
+   answer of "allow" becomes "review" when an analysis found safety concerns or text aimed
+   at the model (`moderation_overrides`); `fused.overrides` says why.
 4. The `FusionDraft` is written to `{work_prefix}fusion.json`.
 """
 
@@ -20,23 +24,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.adapters.model import ModelClient, ModelRequest, TextBlock
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json, read_json
 from pipeline.config import PipelineConfig
+from pipeline.domain.plans import load_plan
+from pipeline.domain.records import failure_from_error
 from pipeline.domain.structured_output import (
-    UNTRUSTED_DATA_RULES,
+    Answer,
+    DataFence,
+    answer_instructions,
     answer_shape,
-    schema_instructions,
-    untrusted,
     validate_reply,
 )
 from pipeline.domain.thresholds import record_gate_outcomes
 from pipeline.models.branches import (
     AlignmentResult,
+    AssetFailure,
     BranchFailure,
     BranchOutcome,
     GateResult,
     Transcript,
     VisionResult,
 )
-from pipeline.models.item import ItemPlan
+from pipeline.models.item import ItemPlan, PlanSummary
 from pipeline.models.manifest import Profile
 from pipeline.models.results import FusedOutput, FusionDraft
 from pipeline.observability import logger
@@ -50,6 +57,9 @@ MAX_TRANSCRIPT_CHARS = 16_000
 MAX_VISION_CHARS = 12_000
 MAX_ALIGNMENT_CHARS = 4_000
 MAX_FAILURE_CAUSE_CHARS = 300
+MAX_OVERRIDE_CHARS = 400
+# An asset's failure in the record: the message, not the stack trace (50 assets can fail).
+MAX_ASSET_CAUSE_CHARS = 2_000
 MAX_TIMELINE_ENTRIES = 5_000
 MAX_TIMELINE_TEXT = 500
 BranchName = Literal["audio", "vision", "alignment"]
@@ -78,17 +88,26 @@ class BranchFailureIn(_Input):
     cause: str | None = None
 
 
+class AssetBranchFailure(_Input):
+    """A Map iteration that failed (the ASL's "... asset failed"): the others went on."""
+
+    asset_id: str
+    failure: BranchFailureIn
+
+
 class BranchOutput(_Input):
     """One element of the Parallel state's output (see the ASL's "... branch done/failed")."""
 
     branch: BranchName
     status: Literal["succeeded", "failed", "skipped"]
     failure: BranchFailureIn | None = None
-    results: list[AssetBranchResult] | AlignmentBranchResult | None = None
+    results: list[AssetBranchResult | AssetBranchFailure] | AlignmentBranchResult | None = None
 
 
 class FusionRequest(_Input):
-    plan: ItemPlan
+    """The state carries the plan's summary; the whole plan is read from its `plan_uri`."""
+
+    plan: PlanSummary
     branches: list[BranchOutput]
     execution_arn: str | None = None
 
@@ -236,10 +255,10 @@ def fuse_item(
     config: PipelineConfig,
     processed_bucket: str,
 ) -> FusionOutcome:
-    plan = request.plan
+    plan = load_plan(store, request.plan.plan_uri)
     bodies = _Bodies()
     outcomes = [_outcome(branch, store, bodies) for branch in request.branches]
-    degraded = sorted({o.branch for o in outcomes if o.status == "failed"})
+    degraded = sorted({o.branch for o in outcomes if o.status == "failed" or o.failed_assets})
     model_ids = sorted({v.model_id for v in bodies.vision})
     fused: FusedOutput | None = None
     if not bodies.has_content:
@@ -282,23 +301,59 @@ def _outcome(branch: BranchOutput, store: ObjectStore, bodies: _Bodies) -> Branc
         )
     results = branch.results
     entries: list[AssetBranchResult | AlignmentBranchResult]
+    failed_assets: list[AssetFailure] = []
     if results is None:
         entries = []
     elif isinstance(results, AlignmentBranchResult):
         entries = [results]
     else:
-        entries = list(results)
+        entries = [entry for entry in results if isinstance(entry, AssetBranchResult)]
+        failed_assets = [
+            _asset_failure(entry) for entry in results if isinstance(entry, AssetBranchFailure)
+        ]
+    if failed_assets and not entries:
+        return BranchOutcome(
+            branch=branch.branch,
+            status="failed",
+            failure=_every_asset_failed(failed_assets),
+            failed_assets=failed_assets,
+        )
     gates = [gate for entry in entries for gate in entry.gates]
     for entry in entries:
         problem = _load_body(branch.branch, entry.result_uri, store, bodies)
         if problem:
             gates.append(GateResult(name=READABLE_GATE, passed=False, reason=problem))
-    status = "flagged" if any(not gate.passed for gate in gates) else "succeeded"
+    flagged = failed_assets or any(not gate.passed for gate in gates)
     return BranchOutcome(
         branch=branch.branch,
-        status=status,
+        status="flagged" if flagged else "succeeded",
         gates=gates,
         result_uris=[entry.result_uri for entry in entries],
+        failed_assets=failed_assets,
+    )
+
+
+def _asset_failure(entry: AssetBranchFailure) -> AssetFailure:
+    # A Lambda's cause is a JSON envelope with a stack trace; the record keeps its message.
+    failure = failure_from_error(
+        {"Error": entry.failure.error or "Unknown", "Cause": entry.failure.cause or ""}
+    )
+    return AssetFailure(
+        asset_id=entry.asset_id,
+        error=failure.error,
+        cause=_clip(failure.cause, MAX_ASSET_CAUSE_CHARS),
+    )
+
+
+def _every_asset_failed(failed_assets: list[AssetFailure]) -> BranchFailure:
+    errors = sorted({failure.error for failure in failed_assets})
+    causes = "; ".join(f"{failure.asset_id}: {failure.cause}" for failure in failed_assets)
+    return BranchFailure(
+        error=errors[0] if len(errors) == 1 else "AssetsFailed",
+        cause=_clip(
+            f"Every asset of the branch failed ({len(failed_assets)}): {causes}",
+            MAX_ASSET_CAUSE_CHARS,
+        ),
     )
 
 
@@ -330,6 +385,7 @@ def _ask_model(
 ) -> tuple[FusedOutput | None, GateResult]:
     answer_model = ANSWERS[plan.profile]
     task = f"fuse every modality of one item for the {plan.profile} profile, as JSON"
+    fence = DataFence()
     system = "\n\n".join(
         (
             "You reason across the modalities of one item (text, images, audio transcripts, "
@@ -338,8 +394,8 @@ def _ask_model(
             "facts that no modality supports. Branches that failed or were flagged are listed; "
             "do not guess their content.",
             PROFILE_TASKS[plan.profile],
-            UNTRUSTED_DATA_RULES,
-            schema_instructions(answer_model),
+            fence.rules,
+            answer_instructions(answer_model, config.models.fusion),
         )
     )
     reply = model.converse(
@@ -347,12 +403,12 @@ def _ask_model(
             model_id=config.models.fusion,
             system=system,
             max_tokens=config.models.max_output_tokens,
-            content=[TextBlock(text=fusion_context(plan, outcomes, bodies))],
+            content=[TextBlock(text=fusion_context(plan, outcomes, bodies, fence))],
             **answer_shape(answer_model),
         )
     )
     verdict = validate_reply(
-        reply.text,
+        Answer.of(reply),
         answer_model,
         model,
         config.models.fusion,
@@ -363,6 +419,9 @@ def _ask_model(
         errors = (verdict.errors or "").replace("\n", "; ")[:600]
         return None, _fusion_gate(False, f"The fused answer is invalid after one repair: {errors}")
     fields = verdict.value.model_dump()
+    overrides: list[str] = []
+    if isinstance(verdict.value, ModerationAnswer):
+        overrides = moderation_overrides(fields["details"], bodies.vision, fence.signals)
     final_reply = verdict.repair_replies[-1] if verdict.repaired else reply
     fused = FusedOutput(
         profile=plan.profile,
@@ -373,9 +432,44 @@ def _ask_model(
         key_points=fields["key_points"],
         details=fields["details"],
         consistency=fields["consistency"],
+        overrides=overrides,
     )
     note = " after one repair" if verdict.repaired else ""
+    if overrides:
+        note += "; its recommended_action was raised from allow to review"
     return fused, _fusion_gate(True, f"The fused answer validates for {plan.profile}{note}.")
+
+
+def moderation_overrides(
+    details: dict[str, Any], vision: list[VisionResult], context_signals: list[str]
+) -> list[str]:
+    """A moderation answer may "allow" only when nothing found a concern: any safety concern
+    in a vision analysis, or text aimed at the model (the fence heuristic, at analysis time or
+    in this prompt), turns "allow" into "review" in `details`. The model saw that text too,
+    and may have been steered by it; "block" and "review" stand. Returns why, one line each.
+    """
+    reasons = [
+        f"the analysis of {result.asset_id} lists safety concerns: "
+        + _clip("; ".join(result.analysis.safety_concerns), MAX_OVERRIDE_CHARS)
+        for result in vision
+        if result.analysis is not None and result.analysis.safety_concerns
+    ]
+    reasons += [
+        f"text aimed at the model in {result.asset_id}: "
+        + _clip("; ".join(result.injection_signals), MAX_OVERRIDE_CHARS)
+        for result in vision
+        if result.injection_signals
+    ]
+    if context_signals:
+        reasons.append(
+            "text aimed at the model in the fusion prompt's data: "
+            + _clip("; ".join(context_signals), MAX_OVERRIDE_CHARS)
+        )
+    if details.get("recommended_action") != "allow" or not reasons:
+        return []
+    details["recommended_action"] = "review"
+    logger.warning("Moderation answer raised to review", extra={"reasons": reasons})
+    return [f"recommended_action allow -> review: {reason}" for reason in reasons]
 
 
 def _fusion_gate(passed: bool, reason: str) -> GateResult:
@@ -399,13 +493,18 @@ def _compact(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodies) -> str:
+def fusion_context(
+    plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodies, fence: DataFence
+) -> str:
     """One bounded prompt: our own facts in the clear, everything from files as data."""
     sections = [f"Item profile: {plan.profile}. Branch outcomes:"]
     for outcome in outcomes:
         line = f"- {outcome.branch}: {outcome.status}"
         if outcome.failure is not None:
             line += f" ({_clip(outcome.failure.error, 100)})"
+        elif outcome.failed_assets:
+            ids = ", ".join(failure.asset_id for failure in outcome.failed_assets)
+            line += f"; assets not analysed: {_clip(ids, 200)}"
         failed = sorted({gate.name for gate in outcome.gates if not gate.passed})
         if failed:
             line += f"; failed gates: {', '.join(failed)}"
@@ -424,7 +523,7 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
         for a in plan.assets
     ]
     sections.append("The item's assets:")
-    sections.append(untrusted("assets", _clip(_compact(assets), MAX_ASSETS_CHARS)))
+    sections.append(fence.wrap("assets", _clip(_compact(assets), MAX_ASSETS_CHARS)))
     if bodies.transcripts:
         share = MAX_TRANSCRIPT_CHARS // len(bodies.transcripts)
         for transcript in bodies.transcripts:
@@ -434,7 +533,7 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
                 f"{len(transcript.speakers)}, duration {transcript.duration_s} s."
             )
             sections.append(
-                untrusted(f"transcript {transcript.asset_id}", _timed_text(transcript, share))
+                fence.wrap(f"transcript {transcript.asset_id}", _timed_text(transcript, share))
             )
     if bodies.vision:
         share = MAX_VISION_CHARS // len(bodies.vision)
@@ -444,7 +543,7 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
                 continue
             sections.append(f"Vision analysis of {result.asset_id} (model output about the file):")
             sections.append(
-                untrusted(
+                fence.wrap(
                     f"vision {result.asset_id}",
                     _clip(_compact(result.analysis.model_dump()), share),
                 )
@@ -460,8 +559,8 @@ def fusion_context(plan: ItemPlan, outcomes: list[BranchOutcome], bodies: _Bodie
             "scenes": scenes,
         }
         sections.append("Alignment and media quality (measured):")
-        sections.append(untrusted("alignment", _clip(_compact(summary), MAX_ALIGNMENT_CHARS)))
-    sections.append("Answer with the JSON object only.")
+        sections.append(fence.wrap("alignment", _clip(_compact(summary), MAX_ALIGNMENT_CHARS)))
+    sections.append("Answer in the form the system prompt asks for, and only that.")
     return "\n\n".join(sections)
 
 

@@ -5,6 +5,11 @@ rejected with a reason code and one human sentence (an expected outcome, returne
 raised). Transient storage errors (ServiceThrottled, ServiceUnavailable) propagate so the
 state machine retries them.
 
+What a later step would refuse after a wait is refused here, with its own code: text with
+nothing visible once prepared (NO_CONTENT), audio below Transcribe's 8 kHz
+(UNSUPPORTED_SAMPLE_RATE), a PDF over the model's 4.5 MB (TOO_LARGE), a vocabulary over
+Transcribe's 50 KB (VOCABULARY_TOO_LARGE), asset paths over their byte budget (PATHS_TOO_LONG).
+
 Reads are as small as the check allows: a ranged read of the first 64 KiB to sniff, the
 whole object only for text (within the text limit), and a download to `scratch_dir` only
 for the files a decoder must open (images, audio, video, PDF), deleted right after.
@@ -25,6 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pipeline.adapters.speech import TRANSCRIBE_MAX_VOCABULARY_BYTES, TRANSCRIBE_SAMPLE_RATES_HZ
 from pipeline.adapters.storage import ObjectMissing, ObjectStore
 from pipeline.config import Limits, PipelineConfig
 from pipeline.domain.media_checks import (
@@ -36,6 +42,11 @@ from pipeline.domain.media_checks import (
     check_text,
     probe_av,
 )
+from pipeline.domain.media_preparation import (
+    MAX_MODEL_DOCUMENT_BYTES,
+    has_visible_text,
+    readable_text,
+)
 from pipeline.domain.sniffing import (
     AV_CONTAINERS,
     SNIFF_BYTES,
@@ -45,6 +56,7 @@ from pipeline.domain.sniffing import (
     refine_text_format,
     sniff,
 )
+from pipeline.domain.transcription import vocabulary_bytes
 from pipeline.models.item import (
     Asset,
     BranchPlan,
@@ -72,6 +84,16 @@ _VISUAL = frozenset({"image", "video", "document"})
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 _MAX_PATH_IN_MESSAGE = 120
 _EMPTY = "The file is empty (0 bytes); upload the complete file again."
+_NO_CONTENT = {
+    "html": "The HTML shows no text, only markup, scripts or styles; "
+    "upload a page with visible text.",
+    "webvtt": "The captions have no visible text in their cues; upload captions with words.",
+    "srt": "The captions have no visible text in their cues; upload captions with words.",
+}
+_NO_VISIBLE_TEXT = (
+    "The text has no visible characters, only whitespace, control or zero-width ones; "
+    "upload a file with content."
+)
 
 
 class _RejectedError(Exception):
@@ -150,12 +172,17 @@ def plan_branches(assets: list[Asset]) -> BranchPlan:
         for asset in assets
         if asset.role not in _NOT_SPOKEN_ROLES
         and (asset.modality == "audio" or (asset.modality == "video" and asset.has_audio))
+        and not _sampled_too_low(asset.sample_rate_hz)
     ]
     has_visual = any(asset.modality in _VISUAL for asset in assets)
+    # Captions with nothing to be timed against are just text: the model reads them.
+    has_timed = any(asset.modality in ("audio", "video") for asset in assets)
     vision = [
         asset
         for asset in assets
-        if asset.modality in _VISUAL or (asset.modality == "text" and not has_visual)
+        if asset.modality in _VISUAL
+        or (asset.modality == "text" and not has_visual)
+        or (asset.modality == "captions" and not has_visual and not has_timed)
     ]
     alignment = any(asset.modality in ("audio", "video", "image") for asset in assets)
     return BranchPlan(audio=audio, vision=vision, alignment=alignment)
@@ -218,9 +245,39 @@ def _read_manifest(store: ObjectStore, ref: ObjectRef, limits: Limits) -> Manife
             where,
         )
     try:
-        return Manifest.model_validate(document)
+        manifest = Manifest.model_validate(document)
     except ValidationError as error:
         raise _RejectedError(RejectionCode.INVALID_MANIFEST, _summarise(error), where) from error
+    _check_carried_sizes(manifest, limits)
+    return manifest
+
+
+def _check_carried_sizes(manifest: Manifest, limits: Limits) -> None:
+    """What the manifest hands on (paths into the plan and records, the vocabulary to
+    Transcribe) within the limits of where it goes, so it fails here and not after a wait."""
+    path_bytes = sum(
+        len(path.encode("utf-8"))
+        for asset in manifest.assets
+        for path in (asset.path, asset.syncs_with)
+        if path is not None
+    )
+    if path_bytes > limits.max_bundle_path_bytes:
+        raise _RejectedError(
+            RejectionCode.PATHS_TOO_LONG,
+            f"The manifest's asset paths add up to {path_bytes:,} bytes, over the limit of "
+            f"{limits.max_bundle_path_bytes:,}; use shorter file and folder names, or split "
+            "the bundle.",
+            MANIFEST_FILE_NAME,
+        )
+    vocabulary = vocabulary_bytes(manifest.vocabulary or [])
+    if vocabulary > TRANSCRIBE_MAX_VOCABULARY_BYTES:
+        raise _RejectedError(
+            RejectionCode.VOCABULARY_TOO_LARGE,
+            f"The vocabulary is {vocabulary:,} bytes as sent to Amazon Transcribe, over its "
+            f"limit of {TRANSCRIBE_MAX_VOCABULARY_BYTES:,} bytes (50 KB); keep only the names "
+            "and terms the audio uses.",
+            MANIFEST_FILE_NAME,
+        )
 
 
 def _parse_json(data: bytes) -> Any:
@@ -410,6 +467,14 @@ def _inspect_checked(
             f"The content is {_describe(sniffed)}, which the pipeline does not accept; "
             f"convert it to one of {SUPPORTED_SUMMARY}.",
         )
+    if modality == "document" and size > MAX_MODEL_DOCUMENT_BYTES:
+        # Preparation passes a PDF to the model whole (it does not split pages).
+        raise _RejectedError(
+            RejectionCode.TOO_LARGE,
+            f"The PDF is {size:,} bytes, over the {MAX_MODEL_DOCUMENT_BYTES:,} bytes (4.5 MB) "
+            "the model (Amazon Bedrock Converse) reads in one document; split it into "
+            "smaller PDFs and upload those.",
+        )
     asset_id = asset_id_for(wanted.path)
     info: MediaInfo
     if sniffed.modality in ("text", "captions"):
@@ -421,6 +486,11 @@ def _inspect_checked(
         else:
             info = check_text(data, limits)
             sniffed = refine_text_format(sniffed, info.text or "")
+        # What preparation will hand the model: HTML without scripts, captions without timings.
+        if not has_visible_text(readable_text(data, sniffed.media_format)[0]):
+            raise _RejectedError(
+                RejectionCode.NO_CONTENT, _NO_CONTENT.get(sniffed.media_format, _NO_VISIBLE_TEXT)
+            )
     elif sniffed.modality == "document" and size > limits.max_image_bytes:
         # Not worth a download of this size just to look for the end-of-file marker.
         info = MediaInfo(warnings=["The PDF is too large for its structure to be checked here."])
@@ -443,6 +513,7 @@ def _inspect_checked(
             else:
                 info = probe_av(local, sniffed.media_format, modality, limits)
                 sniffed = _settle_av_modality(sniffed, info)
+                _check_sample_rate(sniffed, info)
     modality = sniffed.modality or modality  # the probe may have settled audio vs video
     verdict = _reject_mismatch(wanted.path, sniffed, provisional=False)
     media_format = verdict.media_format or sniffed.media_format
@@ -463,6 +534,7 @@ def _inspect_checked(
         duration_s=info.duration_s,
         width=info.width,
         height=info.height,
+        sample_rate_hz=info.sample_rate_hz,
         has_audio=info.has_audio,
         has_video=info.has_video,
         warnings=warnings,
@@ -485,6 +557,37 @@ def _settle_av_modality(sniffed: Sniffed, info: MediaInfo) -> Sniffed:
         return replace(sniffed, modality="video", family="video", media_format=media_format)
     media_format = "m4a" if sniffed.media_format in ("mp4", "mov") else sniffed.media_format
     return replace(sniffed, modality="audio", family="audio", media_format=media_format)
+
+
+def _sampled_too_low(rate: int | None) -> bool:
+    return rate is not None and rate < TRANSCRIBE_SAMPLE_RATES_HZ[0]
+
+
+def _check_sample_rate(sniffed: Sniffed, info: MediaInfo) -> None:
+    """Below 8 kHz, Transcribe refuses the audio and resampling cannot bring back what was
+    never recorded: audio is rejected, a video keeps its pictures without a transcript.
+    Above 48 kHz, the "Extract audio track" step resamples it (audio_extraction.py)."""
+    rate = info.sample_rate_hz
+    if rate is None or not info.has_audio:
+        return
+    low, high = TRANSCRIBE_SAMPLE_RATES_HZ
+    if _sampled_too_low(rate) and sniffed.modality == "audio":
+        raise MediaCheckError(
+            RejectionCode.UNSUPPORTED_SAMPLE_RATE,
+            f"The audio is sampled at {rate:,} Hz, below the {low:,} Hz speech recognition "
+            "needs (resampling cannot restore what was not recorded); upload a recording made "
+            f"at {low // 1000} kHz or more.",
+        )
+    if _sampled_too_low(rate):
+        info.warnings.append(
+            f"The audio track is sampled at {rate:,} Hz, below the {low:,} Hz Amazon "
+            "Transcribe takes, so it is not transcribed."
+        )
+    elif rate > high:
+        info.warnings.append(
+            f"The audio is sampled at {rate:,} Hz, above the {high:,} Hz Amazon Transcribe "
+            f"takes; it is resampled to {high // 1000} kHz for transcription."
+        )
 
 
 def _reject_mismatch(path: str, sniffed: Sniffed, *, provisional: bool) -> Any:

@@ -2,7 +2,9 @@
 
 Every check either returns what it learnt (size, duration, streams, warnings) or raises
 `MediaCheckError` with a reason code and one human sentence. Decoders meet untrusted
-bytes here, so any exception a decoder raises means "corrupt", never a crash.
+bytes here, so any exception a decoder raises means "corrupt", never a crash. Headers are
+not trusted either: sizes and lengths they claim are checked against the file (a cut-off
+copy decodes fine at its start), and pixel counts are checked before anything is decoded.
 
 PyAV and pysubs2 are optional at run time (the Lambda layer may not ship them): without
 them the checks fall back to what the header says and record a warning.
@@ -28,6 +30,12 @@ from pipeline.models.item import RejectionCode
 
 # Packets demuxed (and decoded) to prove the streams decode; a few frames, not the file.
 _PROBE_PACKETS = 48
+# Formats whose header states the length (FLAC's STREAMINFO, an MP3's Xing, Info or VBRI
+# frame count) without an index of where the data ends: a cut-off copy still claims it all.
+_LENGTH_IN_HEADER = frozenset({"flac", "mp3"})
+_MP3_LENGTH_TAGS = (b"Xing", b"Info", b"VBRI")
+# Seconds a file may end before its header says: frame counts are exact, so only rounding.
+_CUT_SHORT_TOLERANCE_S = 1.0
 # Pages of a multi-page TIFF whose size is checked against the pixel limit.
 _MAX_IMAGE_FRAMES_CHECKED = 100
 _PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF"}
@@ -62,6 +70,7 @@ class MediaInfo:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+    sample_rate_hz: int | None = None
     has_audio: bool = False
     has_video: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -154,7 +163,7 @@ def probe_av(path: Path, media_format: str, expected: str, limits: Limits) -> Me
     if av is None:
         info = _header_only(path, media_format, expected)
     else:
-        info = _probe_with_pyav(av, path, media_format)
+        info = _probe_with_pyav(av, path, media_format, limits)
     if info.duration_s is not None and info.duration_s > limits.max_media_duration_s:
         raise MediaCheckError(
             RejectionCode.TOO_LONG,
@@ -164,7 +173,7 @@ def probe_av(path: Path, media_format: str, expected: str, limits: Limits) -> Me
     return info
 
 
-def _probe_with_pyav(av: ModuleType, path: Path, media_format: str) -> MediaInfo:
+def _probe_with_pyav(av: ModuleType, path: Path, media_format: str, limits: Limits) -> MediaInfo:
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except MemoryError:
@@ -185,9 +194,17 @@ def _probe_with_pyav(av: ModuleType, path: Path, media_format: str) -> MediaInfo
                 "upload a file with sound or pictures.",
             )
         selected = ([video[0]] if video else []) + ([audio[0]] if audio else [])
+        if video:  # before any frame is decoded: one frame of a bomb is the damage
+            _check_frame_pixels(video[0], media_format, limits)
         _decode_first_packets(container, selected, media_format)
+        if video:  # some containers leave the size to the first decoded frame
+            _check_frame_pixels(video[0], media_format, limits)
         duration = _duration(container, selected)
+        if audio and duration and media_format in _LENGTH_IN_HEADER:
+            _check_not_cut_short(container, audio[0], path, media_format, duration)
         info = MediaInfo(has_audio=bool(audio), has_video=bool(video), duration_s=duration)
+        if audio:
+            info.sample_rate_hz = int(audio[0].codec_context.sample_rate or 0) or None
         if video:
             info.width = int(video[0].codec_context.width or 0) or None
             info.height = int(video[0].codec_context.height or 0) or None
@@ -215,6 +232,72 @@ def _is_cover_art(stream: Any) -> bool:
         return bool(disposition is not None and disposition & disposition.__class__.attached_pic)
     except (AttributeError, TypeError):
         return False
+
+
+def _check_frame_pixels(stream: Any, media_format: str, limits: Limits) -> None:
+    width = int(stream.codec_context.width or 0)
+    height = int(stream.codec_context.height or 0)
+    if width * height > limits.max_video_frame_pixels:
+        raise MediaCheckError(
+            RejectionCode.DECOMPRESSION_BOMB,
+            f"The {media_format} video declares {width}x{height} frames, over the limit of "
+            f"{limits.max_video_frame_pixels:,} pixels a frame; scale it down and upload it "
+            "again.",
+        )
+
+
+def _check_not_cut_short(
+    container: Any, stream: Any, path: Path, media_format: str, declared_s: float
+) -> None:
+    """Seek to where the header says the audio ends and read on to the real end of the file.
+
+    Decoding the first packets cannot see a cut-off FLAC or MP3: their headers state the
+    length but hold no index of where the data ends, so a copy cut in half decodes fine,
+    claims the whole length, and misleads every duration-based step after intake.
+    """
+    if media_format == "flac" and container.duration is None:
+        return  # STREAMINFO gave no sample count (a streamed encode): nothing was claimed
+    if media_format == "mp3" and not _mp3_states_length(path):
+        return  # the duration is ffmpeg's estimate from the bitrate, not a claim
+    try:
+        end = _last_timestamp(container, stream, declared_s)
+        if end is None:  # the seek found nothing there: read from the start instead
+            end = _last_timestamp(container, stream, 0.0)
+    except MemoryError:
+        raise
+    except Exception:  # an unseekable stream: the decode check above stands
+        return
+    if end is not None and declared_s - end > _CUT_SHORT_TOLERANCE_S:
+        raise MediaCheckError(
+            RejectionCode.CORRUPT_MEDIA,
+            f"The {media_format} file is truncated (its header declares {declared_s:.1f} s of "
+            f"audio, the file holds {end:.1f} s); upload the complete file.",
+        )
+
+
+def _last_timestamp(container: Any, stream: Any, from_s: float) -> float | None:
+    """The end of the last packet after seeking to `from_s` (demuxing only, no decoding)."""
+    container.seek(int(from_s * 1_000_000), backward=True)  # AV_TIME_BASE
+    end = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base is not None:
+            packet_end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            end = packet_end if end is None else max(end, packet_end)
+    return end
+
+
+def _mp3_states_length(path: Path) -> bool:
+    """Whether the first MPEG frame is a Xing, Info or VBRI header (which holds the frame
+    count). ffmpeg takes the length from one when present, else estimates it from the
+    bitrate, and does not say which; a VBR file without one may be estimated long."""
+    with path.open("rb") as reader:
+        head = reader.read(10)
+        start = 0
+        if len(head) == 10 and head[:3] == b"ID3":  # skip the ID3v2 tag (syncsafe size)
+            start = 10 + sum((head[6 + i] & 0x7F) << (7 * (3 - i)) for i in range(4))
+        reader.seek(start)
+        first_frame = reader.read(4096)  # the tag sits in the first frame, after side info
+    return any(tag in first_frame for tag in _MP3_LENGTH_TAGS)
 
 
 def _decode_first_packets(container: Any, streams: list[Any], media_format: str) -> None:
@@ -280,11 +363,35 @@ def _truncation(path: Path, media_format: str) -> str | None:
         if media_format in ("webm", "mkv"):
             return _matroska_truncation(reader, size)
         if media_format == "wav":
-            header = reader.read(12)
-            if len(header) == 12 and header[:4] == b"RIFF" and header[8:12] == b"WAVE":
-                declared = struct.unpack("<I", header[4:8])[0]
-                if 36 <= declared < 0xFFFFFFFF and declared + 8 > size:
-                    return f"the RIFF header declares {declared + 8:,} bytes, the file has {size:,}"
+            return _riff_truncation(reader, size)
+    return None
+
+
+def _riff_truncation(reader: BinaryIO, size: int) -> str | None:
+    """The RIFF size, then each chunk's: ffmpeg trusts the file over a `data` chunk that
+    claims more, so a header that lies (or a cut-off copy with a patched RIFF size) would
+    otherwise pass."""
+    header = reader.read(12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return None  # RF64 and other layouts: the decoder judges them
+    declared = struct.unpack("<I", header[4:8])[0]
+    known = 36 <= declared < 0xFFFFFFFF
+    if known and declared + 8 > size:
+        return f"the RIFF header declares {declared + 8:,} bytes, the file has {size:,}"
+    riff_end = declared + 8 if known else size  # bytes after it (an appended tag) are no chunk
+    offset = 12
+    while offset + 8 <= riff_end:
+        reader.seek(offset)
+        kind, length = struct.unpack("<4sI", reader.read(8))
+        name = kind.decode("latin-1")
+        if kind == b"data" and length in (0, 0xFFFFFFFF):
+            return None  # a streaming writer could not go back to fill in the size
+        if offset + 8 + length > size:
+            return (
+                f"the {name!r} chunk declares {length:,} bytes, "
+                f"the file has {size - offset - 8:,} after its header"
+            )
+        offset += 8 + length + (length & 1)  # chunks are padded to an even size
     return None
 
 
@@ -351,7 +458,9 @@ def _header_only(path: Path, media_format: str, expected: str) -> MediaInfo:
             raise MediaCheckError(
                 RejectionCode.CORRUPT_MEDIA, "The WAV header declares no sample rate."
             )
-        return MediaInfo(has_audio=True, duration_s=frames / rate, warnings=[note])
+        return MediaInfo(
+            has_audio=True, duration_s=frames / rate, sample_rate_hz=rate, warnings=[note]
+        )
     if expected == "video":
         return MediaInfo(
             has_video=True,
@@ -387,7 +496,7 @@ def decode_text(data: bytes, what: str) -> str:
         )
     if not text.strip():
         raise MediaCheckError(
-            RejectionCode.EMPTY_OBJECT,
+            RejectionCode.NO_CONTENT,
             f"The {what} contains only whitespace; upload a file with content.",
         )
     return text

@@ -17,16 +17,18 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import math
 import re
 import unicodedata
 from html.parser import HTMLParser
 from typing import Literal
 
 from PIL import Image, ImageOps
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json, read_json
+from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
 from pipeline.config import Limits, PipelineConfig
+from pipeline.domain.plans import load_asset
 from pipeline.errors import MediaNotPreparable
 from pipeline.models.item import Asset, ItemPlan, Modality
 from pipeline.models.manifest import Profile, Relation, Role
@@ -49,11 +51,12 @@ class _Model(BaseModel):
 
 
 class PrepareRequest(_Model):
-    """One iteration of the vision Map (its ItemSelector)."""
+    """One iteration of the vision Map (its ItemSelector): the asset by id; the asset itself
+    is read from the plan at `plan_uri`."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    asset: Asset
+    asset_id: str
     item_id: str
     profile: Profile = "general"
     plan_uri: str
@@ -116,7 +119,7 @@ class PreparedMedia(_Model):
 def prepare_media(
     request: PrepareRequest, store: ObjectStore, config: PipelineConfig, processed_bucket: str
 ) -> PreparedMedia:
-    asset = request.asset
+    plan, asset = load_asset(store, request.plan_uri, request.asset_id)
     prefix = f"{request.work_prefix}prepared/{asset.asset_id}"
     if asset.modality == "image":
         prepared = _prepare_image(asset, store, config.limits, processed_bucket, prefix)
@@ -130,7 +133,7 @@ def prepare_media(
         raise MediaNotPreparable(f"{asset.modality} assets are not analysed by the vision branch")
     if asset.modality not in _VISUAL:
         return prepared
-    companions, warnings = _companions(request, store, config.limits)
+    companions, warnings = _companions(plan, asset, store, config.limits)
     if not companions.companions:
         return prepared.model_copy(update={"warnings": [*prepared.warnings, *warnings]})
     uri = put_json(
@@ -233,7 +236,7 @@ def _prepare_text(
 ) -> PreparedMedia:
     data = _read_bounded(store, asset, limits.max_text_bytes, "text")
     text, warnings = readable_text(data, asset.media_format)
-    if not text.strip():
+    if not has_visible_text(text):
         raise MediaNotPreparable("the text asset has no readable text after cleaning")
     chunks = chunk_text(text, limits.text_chunk_chars, limits.text_chunk_overlap_chars)
     body = TextChunks(
@@ -264,12 +267,25 @@ def readable_text(data: bytes, media_format: str) -> tuple[str, list[str]]:
         text = html_to_text(text)
     elif media_format == "json":
         try:
-            text = json.dumps(json.loads(text), ensure_ascii=False, indent=2)
+            parsed = json.loads(text, parse_float=_finite_float)
+            text = json.dumps(parsed, ensure_ascii=False, indent=2)
         except (json.JSONDecodeError, RecursionError):
             warnings.append("the JSON did not parse; it was read as plain text")
+        except ValueError:  # numbers Python cannot carry through: see _finite_float
+            warnings.append("the JSON holds numbers too large to re-format; it was read as written")
     elif media_format in ("webvtt", "srt"):
         text = caption_text(text)
     return clean_text(text), warnings
+
+
+def _finite_float(literal: str) -> float:
+    """A JSON number as a float, refused (ValueError) when past a float's range: re-formatted,
+    1e400 would become "Infinity". Integers over 4,300 digits raise ValueError by themselves
+    (Python's int-to-str limit), and both leave the text as written."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal[:40]} is out of a float's range")
+    return value
 
 
 def decode_text(data: bytes) -> tuple[str, list[str]]:
@@ -291,6 +307,16 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
+# What nobody sees: controls, format characters (zero-width spaces and joiners, bidi marks,
+# BOMs), separators, lone surrogates and unassigned code points.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zs", "Zl", "Zp"})
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether any character of `text` shows when displayed (intake and preparation agree)."""
+    return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text)
 
 
 def clean_text(text: str) -> str:
@@ -477,21 +503,13 @@ def _pass_through(
 
 
 def _companions(
-    request: PrepareRequest, store: ObjectStore, limits: Limits
+    plan: ItemPlan, visual: Asset, store: ObjectStore, limits: Limits
 ) -> tuple[Companions, list[str]]:
     """The item's other text assets, within one shared character budget."""
-    try:
-        plan = ItemPlan.model_validate(read_json(store, request.plan_uri))
-    except (ObjectMissing, ValueError, ValidationError) as error:
-        # The plan is written by the intake handler; without it the image is still analysed.
-        logger.warning("Item plan unreadable; no companion text", extra={"error": str(error)})
-        return Companions(asset_id=request.asset.asset_id, companions=[]), [
-            "the item plan could not be read, so companion text was not loaded"
-        ]
     candidates = [
         asset
         for asset in plan.assets
-        if asset.modality in _TEXT_MODALITIES and asset.asset_id != request.asset.asset_id
+        if asset.modality in _TEXT_MODALITIES and asset.asset_id != visual.asset_id
     ][:MAX_COMPANIONS]
     budget = MAX_COMPANION_CHARS
     found: list[CompanionText] = []
@@ -526,7 +544,7 @@ def _companions(
                 truncated=truncated,
             )
         )
-    return Companions(asset_id=request.asset.asset_id, companions=found), warnings
+    return Companions(asset_id=visual.asset_id, companions=found), warnings
 
 
 def _whole_characters(data: bytes) -> bytes:

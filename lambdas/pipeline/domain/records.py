@@ -9,7 +9,7 @@ from typing import Literal, Protocol
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
 from pipeline.models.branches import BranchFailure
-from pipeline.models.item import ItemPlan, ItemRequest, ObjectRef
+from pipeline.models.item import ItemRequest, ObjectRef, PlanSummary
 from pipeline.models.results import FailureRecord, QuarantineRecord
 
 # Step Functions caps a cause at 32 KB; a record keeps what an operator needs to read.
@@ -63,7 +63,7 @@ def has_result(store: ObjectStore, bucket: str, request: ItemRequest) -> bool:
 
 
 def quarantine_item(
-    plan: ItemPlan,
+    plan: PlanSummary,
     store: ObjectStore,
     processed_bucket: str,
     execution_arn: str | None,
@@ -181,6 +181,44 @@ def record_ending_outside_the_catch(
         dead_letters.send(
             {
                 "execution_arn": execution_arn,
+                "item_id": item_id,
+                "failed_state": record.failed_state,
+                "error": {"Error": record.failure.error, "Cause": record.failure.cause},
+            }
+        )
+    return record
+
+
+def record_undispatched(
+    request: ItemRequest | None,
+    fallback_id: str,
+    detail: str,
+    store: ObjectStore,
+    processed_bucket: str,
+    dead_letters: DeadLetters,
+) -> FailureRecord | None:
+    """An S3 event no execution was started for (the dispatcher kept failing on it, or
+    EventBridge could not deliver it): the object's failure record and dead-letter message.
+    None when the item already has a record."""
+    item_id = request.item_id if request else fallback_id
+    if request and existing_record(store, processed_bucket, item_id, request.received_at):
+        return None
+    record = record_failure(
+        request,
+        item_id,
+        "Dispatch",
+        {
+            "Error": "NotDispatched",
+            "Cause": f"No execution was started for this object: {detail} Upload it again "
+            "(or copy it onto itself) to retry.",
+        },
+        store,
+        processed_bucket,
+        None,
+    )
+    if record is not None:
+        dead_letters.send(
+            {
                 "item_id": item_id,
                 "failed_state": record.failed_state,
                 "error": {"Error": record.failure.error, "Cause": record.failure.cause},

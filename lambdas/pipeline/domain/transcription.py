@@ -15,14 +15,16 @@ from pipeline.adapters.speech import JobState, SpeechJobs, TranscriptionJobSpec
 from pipeline.adapters.storage import ObjectStore
 from pipeline.config import Thresholds
 from pipeline.domain.audio_extraction import extract_audio
+from pipeline.domain.plans import find_asset, load_asset
 from pipeline.errors import (
     ServiceThrottled,
     ServiceUnavailable,
     TranscriptionFailed,
+    TranscriptionTimedOut,
     VocabularyPending,
 )
 from pipeline.models.branches import GateResult, Transcript, TranscriptSegment, TranscriptWord
-from pipeline.models.item import Asset
+from pipeline.models.item import Asset, ItemPlan
 
 TRANSCRIBE_LANGUAGE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 # Transcribe vocabulary phrases: letters, digits (spelled), apostrophes, hyphens, periods, spaces.
@@ -39,17 +41,21 @@ class TranscribeMedia(BaseModel):
 
 
 class ExtractRequest(BaseModel):
-    asset: Asset
+    """What "Extract audio track" gets: the asset by id (the asset is read from the plan)."""
+
+    asset_id: str
     item_id: str
+    plan_uri: str
     work_prefix: str
 
 
 class StartRequest(BaseModel):
+    """What "Transcribe audio" gets; the language and vocabulary are read from the plan."""
+
     task_token: str
-    asset: Asset
+    asset_id: str
     item_id: str
-    language: str | None = None
-    vocabulary: list[str] | None = None
+    plan_uri: str
     work_prefix: str
     media: TranscribeMedia | None = None  # set when the asset's own container will not do
 
@@ -58,11 +64,12 @@ def extract_for_transcribe(
     request: ExtractRequest, store: ObjectStore, processed_bucket: str
 ) -> TranscribeMedia:
     """Copy the asset's audio into a container Transcribe takes, next to the item's work."""
+    _, asset = load_asset(store, request.plan_uri, request.asset_id)
     with tempfile.TemporaryDirectory(prefix="extract-") as scratch:
         source = Path(scratch) / "source"
-        store.download(request.asset.source, source)
+        store.download(asset.source, source)
         extracted = extract_audio(source, Path(scratch))
-        key = f"{request.work_prefix}audio/{request.asset.asset_id}{extracted.path.suffix}"
+        key = f"{request.work_prefix}audio/{asset.asset_id}{extracted.path.suffix}"
         store.put_bytes(
             processed_bucket, key, extracted.path.read_bytes(), "application/octet-stream"
         )
@@ -87,17 +94,25 @@ def clean_phrases(phrases: list[str]) -> list[str]:
     return sorted({" ".join(p.split()) for p in cleaned if p})
 
 
+def vocabulary_bytes(phrases: list[str]) -> int:
+    """The size counted against Transcribe's vocabulary limit: the phrases `job_spec` submits
+    (cleaned), one a line in UTF-8, as in a vocabulary file."""
+    return len("\n".join(clean_phrases(phrases)).encode("utf-8"))
+
+
 def job_spec(
-    request: StartRequest, processed_bucket: str, speech: SpeechJobs, kms_key_id: str | None = None
+    request: StartRequest,
+    plan: ItemPlan,
+    processed_bucket: str,
+    speech: SpeechJobs,
+    kms_key_id: str | None = None,
 ) -> TranscriptionJobSpec:
-    """The job to start; raises VocabularyPending while a custom vocabulary is being built."""
-    language = (
-        request.language
-        if request.language and TRANSCRIBE_LANGUAGE.match(request.language)
-        else None
-    )
+    """The job to start, for the request's asset of `plan`, in the plan's language with its
+    vocabulary; raises VocabularyPending while a custom vocabulary is being built."""
+    asset = find_asset(plan, request.asset_id)
+    language = plan.language if plan.language and TRANSCRIBE_LANGUAGE.match(plan.language) else None
     vocabulary_name = None
-    phrases = clean_phrases(request.vocabulary or [])
+    phrases = clean_phrases(plan.vocabulary or [])
     if language and phrases:
         vocabulary_name = vocabulary_name_for(language, phrases)
         state = speech.vocabulary_state(vocabulary_name, language, phrases)
@@ -105,14 +120,14 @@ def job_spec(
             raise VocabularyPending(vocabulary_name)
         if state != "READY":
             vocabulary_name = None  # A failed vocabulary must not block the transcript.
-    name = job_name_for(request.item_id, request.asset.asset_id)
+    name = job_name_for(request.item_id, asset.asset_id)
     media = request.media
     return TranscriptionJobSpec(
         job_name=name,
         media_uri=f"s3://{media.bucket}/{media.key}"
         if media
-        else f"s3://{request.asset.source.bucket}/{request.asset.source.key}",
-        media_format=media.media_format if media else request.asset.media_format,
+        else f"s3://{asset.source.bucket}/{asset.source.key}",
+        media_format=media.media_format if media else asset.media_format,
         output_bucket=processed_bucket,
         output_key=transcript_key(request.work_prefix, name),
         kms_key_id=kms_key_id,
@@ -282,3 +297,16 @@ def transcript_gates(
             )
         )
     return gates
+
+
+def recover_after_timeout(job_name: str, speech: SpeechJobs) -> dict[str, Any]:
+    """The wait for the job's completion event timed out. The event may be what was lost (an
+    EventBridge delivery that never came, a callback that failed): ask the service once, and
+    resume with the job's result if it finished, as the callback would have."""
+    state = speech.state(job_name)
+    if state.status in ("COMPLETED", "FAILED"):
+        return callback_output(state)  # raises TranscriptionFailed for FAILED
+    raise TranscriptionTimedOut(
+        f"Transcription job {job_name} was still {state.status} when the item's transcribe "
+        "timeout passed; its asset ends failed (long media: raise transcribe_timeout_s)."
+    )

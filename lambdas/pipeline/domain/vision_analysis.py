@@ -5,6 +5,10 @@ own text, companion descriptions, captions, transcripts) goes into the prompt on
 delimited untrusted data. Long text is analysed chunk by chunk (at most `MAX_CHUNK_CALLS`
 chunks, spread evenly over the text), then one more call merges the partial answers.
 
+Each request gets its own `DataFence` (random markers); what the fence's heuristic finds in
+the data is stored as `injection_signals`. The answer is asked for through the forced answer
+tool where the model supports it.
+
 The raw reply is stored at `{work_prefix}model/{asset_id}.json`; the state carries only a
 small `AnalysisRef`. Validation is the vision gate's job, not this one's.
 """
@@ -12,6 +16,8 @@ small `AnalysisRef`. Validation is the vision gate's job, not this one's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +29,9 @@ from pipeline.adapters.model import (
     ModelClient,
     ModelReply,
     ModelRequest,
+    StructuredMode,
     TextBlock,
+    ToolUse,
     VideoBlock,
 )
 from pipeline.adapters.storage import ObjectStore, parse_s3_uri, put_json, read_json
@@ -36,11 +44,12 @@ from pipeline.domain.media_preparation import (
     TextChunk,
     TextChunks,
 )
+from pipeline.domain.plans import load_asset
 from pipeline.domain.structured_output import (
-    UNTRUSTED_DATA_RULES,
+    Answer,
+    DataFence,
+    answer_instructions,
     answer_shape,
-    schema_instructions,
-    untrusted,
 )
 from pipeline.errors import MediaNotPreparable
 from pipeline.models.branches import Provider, VisionAnalysis
@@ -92,6 +101,14 @@ class RawAnalysis(BaseModel):
     provider: Provider
     task: str = Field(description="What was asked, in one line; the repair call repeats it.")
     text: str = Field(description="The final reply (the merge reply for chunked text).")
+    tool_use: ToolUse | None = Field(
+        default=None, description="The final reply's answer-tool call: the answer, when asked so."
+    )
+    answer_via: StructuredMode = "text"
+    injection_signals: list[str] = Field(
+        default_factory=list,
+        description="Text aimed at the model found in the prompts' data (a heuristic).",
+    )
     stop_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
@@ -125,13 +142,30 @@ def analyze_media(
     config: PipelineConfig,
     processed_bucket: str,
 ) -> AnalysisRef:
-    asset, prepared = request.asset, request.prepared
+    _, asset = load_asset(store, request.plan_uri, request.asset_id)
+    prepared = request.prepared
     model_id = config.models.for_modality(asset.modality)
     max_tokens = config.models.max_output_tokens
     companions = _load_companions(store, prepared)
     task = f"describe one {asset.modality} asset as JSON matching the VisionAnalysis schema"
-    system = system_prompt(request.profile, asset.modality, companions)
     replies: list[ModelReply] = []
+    fences: list[DataFence] = []
+
+    def ask(media: list[ContentBlock], prompt: Callable[[DataFence], str]) -> ModelReply:
+        # A fresh fence per request: its markers appear in this request's prompts only.
+        fence = DataFence()
+        fences.append(fence)
+        content = [*media, TextBlock(text=prompt(fence))]
+        return model.converse(
+            ModelRequest(
+                model_id=model_id,
+                system=system_prompt(request.profile, asset.modality, companions, fence, model_id),
+                max_tokens=max_tokens,
+                content=content,
+                **answer_shape(VisionAnalysis),
+            )
+        )
+
     chunk_replies: list[str] = []
     chunk_count = chunks_analyzed = 0
     if prepared.kind == "text":
@@ -140,45 +174,13 @@ def analyze_media(
         chosen = spread(body.chunks, MAX_CHUNK_CALLS)
         chunks_analyzed = len(chosen)
         for chunk in chosen:
-            reply = model.converse(
-                ModelRequest(
-                    model_id=model_id,
-                    system=system,
-                    max_tokens=max_tokens,
-                    content=[TextBlock(text=chunk_prompt(chunk, chunk_count, asset.path))],
-                    **answer_shape(VisionAnalysis),
-                )
-            )
-            replies.append(reply)
+            replies.append(ask([], partial(chunk_prompt, chunk, chunk_count, asset.path)))
         if len(replies) > 1:
-            chunk_replies = [reply.text for reply in replies]
-            replies.append(
-                model.converse(
-                    ModelRequest(
-                        model_id=model_id,
-                        system=system,
-                        max_tokens=max_tokens,
-                        content=[TextBlock(text=merge_prompt(chunk_replies, chunk_count))],
-                        **answer_shape(VisionAnalysis),
-                    )
-                )
-            )
+            chunk_replies = [Answer.of(reply).shown for reply in replies]
+            replies.append(ask([], partial(merge_prompt, chunk_replies, chunk_count)))
     else:
-        content = [
-            *_media_blocks(store, asset, prepared),
-            TextBlock(text=media_prompt(asset.path, companions)),
-        ]
-        replies.append(
-            model.converse(
-                ModelRequest(
-                    model_id=model_id,
-                    system=system,
-                    content=content,
-                    max_tokens=max_tokens,
-                    **answer_shape(VisionAnalysis),
-                )
-            )
-        )
+        media = _media_blocks(store, asset, prepared)
+        replies.append(ask(media, partial(media_prompt, asset.path, companions)))
     final = replies[-1]
     raw = RawAnalysis(
         asset_id=asset.asset_id,
@@ -186,6 +188,9 @@ def analyze_media(
         provider=final.provider,
         task=task,
         text=final.text,
+        tool_use=final.tool_use,
+        answer_via=final.answer_via,
+        injection_signals=list(dict.fromkeys(s for fence in fences for s in fence.signals)),
         stop_reason=final.stop_reason,
         input_tokens=sum(reply.input_tokens for reply in replies),
         output_tokens=sum(reply.output_tokens for reply in replies),
@@ -207,6 +212,7 @@ def analyze_media(
             "model_id": final.model_id,
             "calls": raw.calls,
             "stop_reason": final.stop_reason,
+            "injection_signals": len(raw.injection_signals),
         },
     )
     return AnalysisRef(
@@ -226,7 +232,13 @@ def analyze_media(
 # --------------------------------------------------------------------------- prompts
 
 
-def system_prompt(profile: Profile, modality: str, companions: list[CompanionText]) -> str:
+def system_prompt(
+    profile: Profile,
+    modality: str,
+    companions: list[CompanionText],
+    fence: DataFence,
+    model_id: str,
+) -> str:
     parts = [
         f"You analyse one {modality} from a multimodal item and report what it contains.",
         PROFILE_FOCUS[profile],
@@ -241,53 +253,56 @@ def system_prompt(profile: Profile, modality: str, companions: list[CompanionTex
             "Companion text from the same item is provided. Its declared relation to the "
             "media is:\n- " + "\n- ".join(guides)
         )
-    parts += [UNTRUSTED_DATA_RULES, schema_instructions(VisionAnalysis)]
+    parts += [fence.rules, answer_instructions(VisionAnalysis, model_id)]
     return "\n\n".join(parts)
 
 
-def media_prompt(path: str, companions: list[CompanionText]) -> str:
+_ANSWER_LINE = "Answer in the form the system prompt asks for, and only that."
+
+
+def media_prompt(path: str, companions: list[CompanionText], fence: DataFence) -> str:
     lines = [
         "Analyse the attached media. Its file name, as data:",
-        untrusted("file name", path),
+        fence.wrap("file name", path),
     ]
     for number, companion in enumerate(companions, start=1):
         relation = companion.relation or "not declared"
         note = " (truncated)" if companion.truncated else ""
         lines.append(f"Companion text {number}: role {companion.role}, relation {relation}{note}.")
-        lines.append(untrusted(f"companion {number} ({companion.role})", companion.text))
-    lines.append("Answer with the JSON object only.")
+        lines.append(fence.wrap(f"companion {number} ({companion.role})", companion.text))
+    lines.append(_ANSWER_LINE)
     return "\n\n".join(lines)
 
 
-def chunk_prompt(chunk: TextChunk, total: int, path: str) -> str:
+def chunk_prompt(chunk: TextChunk, total: int, path: str, fence: DataFence) -> str:
     where = f"part {chunk.index + 1} of {total}" if total > 1 else "the whole text"
     return "\n\n".join(
         (
             f"Analyse this text document ({where}; characters {chunk.start}-{chunk.end}). "
             "Its file name, as data:",
-            untrusted("file name", path),
+            fence.wrap("file name", path),
             "The text, as data:",
-            untrusted(f"document text {chunk.index + 1}/{total}", chunk.text),
-            "Answer with the JSON object only.",
+            fence.wrap(f"document text {chunk.index + 1}/{total}", chunk.text),
+            _ANSWER_LINE,
         )
     )
 
 
-def merge_prompt(partials: list[str], chunk_count: int) -> str:
+def merge_prompt(partials: list[str], chunk_count: int, fence: DataFence) -> str:
     coverage = (
         f"These {len(partials)} analyses cover {len(partials)} of the document's {chunk_count} "
         "parts, spread evenly; say in the summary that the analysis sampled the document."
         if len(partials) < chunk_count
         else f"These analyses cover all {chunk_count} parts of the document, in order."
     )
-    blocks = [untrusted(f"partial analysis {n}", text) for n, text in enumerate(partials, 1)]
+    blocks = [fence.wrap(f"partial analysis {n}", text) for n, text in enumerate(partials, 1)]
     return "\n\n".join(
         (
             "Merge the partial analyses of one long document into one analysis of the whole "
             "document: one summary, de-duplicated objects and tags, all safety concerns. "
             + coverage,
             *blocks,
-            "Answer with the JSON object only.",
+            _ANSWER_LINE,
         )
     )
 

@@ -1,8 +1,9 @@
 """The vision gate: is the model's answer a valid `VisionAnalysis` with enough content?
 
 Two verdicts per asset:
-- `vision_schema`: the answer (JSON found in fences or prose) validates, at first or after
-  exactly one repair call. Still invalid -> failed, and the raw output is kept.
+- `vision_schema`: the answer (the answer tool's input; for models without tool choice, JSON
+  found in fences or prose) validates, at first or after exactly one repair call. Still
+  invalid -> failed, and the raw output is kept.
 - `vision_content`: only for a valid answer, at least `vision_min_fields` non-empty fields.
 
 Bad model output is a verdict, never an exception. The `VisionResult` is written to
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pipeline.adapters.model import ModelClient
 from pipeline.adapters.storage import ObjectStore, put_json, read_json
 from pipeline.config import PipelineConfig, Thresholds
-from pipeline.domain.structured_output import validate_reply
+from pipeline.domain.structured_output import Answer, validate_reply
 from pipeline.domain.thresholds import record_gate_outcomes
 from pipeline.domain.vision_analysis import AnalysisRef, AnalyzeRequest, RawAnalysis
 from pipeline.models.branches import GateResult, VisionAnalysis, VisionResult
@@ -49,10 +50,11 @@ def check_vision_output(
     thresholds: Thresholds,
     processed_bucket: str,
 ) -> AssetGateOutput:
-    asset_id = request.asset.asset_id
+    asset_id = request.asset_id
     raw = RawAnalysis.model_validate(read_json(store, request.analysis.raw_uri))
+    answer = Answer(text=raw.text, tool_use=raw.tool_use, via=raw.answer_via)
     verdict = validate_reply(
-        raw.text, VisionAnalysis, model, raw.model_id, config.models.max_output_tokens, raw.task
+        answer, VisionAnalysis, model, raw.model_id, config.models.max_output_tokens, raw.task
     )
     gates = [_schema_gate(asset_id, verdict.valid, verdict.repaired, verdict.errors)]
     if verdict.value is not None:
@@ -68,6 +70,7 @@ def check_vision_output(
         analysis=verdict.value,
         raw_output=kept,
         repaired=verdict.repaired,
+        injection_signals=raw.injection_signals,
         input_tokens=raw.input_tokens + sum(r.input_tokens for r in verdict.repair_replies),
         output_tokens=raw.output_tokens + sum(r.output_tokens for r in verdict.repair_replies),
     )

@@ -11,7 +11,7 @@ from pipeline.adapters.providers import get_providers
 from pipeline.adapters.storage import put_json
 from pipeline.domain.alignment_review import read_report, review
 from pipeline.domain.thresholds import current_thresholds, record_gate_outcomes
-from pipeline.models.item import ItemPlan
+from pipeline.models.item import PlanSummary
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -22,7 +22,7 @@ class FinishedJob(BaseModel):
 
 
 class GateInput(BaseModel):
-    plan: ItemPlan
+    plan: PlanSummary
     job: FinishedJob
 
 

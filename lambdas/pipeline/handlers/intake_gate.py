@@ -1,4 +1,7 @@
-"""Intake gate: sniff, decode-check and plan an item, or reject it with a reason code."""
+"""Intake gate: sniff, decode-check and plan an item, or reject it with a reason code.
+
+The whole plan goes to `plan_uri`; the state carries its `PlanSummary` (Step Functions caps a
+state at 256 KB, and the plan of a large bundle alone comes close)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pipeline.adapters.providers import get_providers
 from pipeline.adapters.storage import put_json
 from pipeline.domain.intake import plan_item
 from pipeline.domain.job_sizing import with_job_settings
-from pipeline.models.item import ItemRequest
+from pipeline.models.item import ItemRequest, PlanSummary
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -42,4 +45,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "Intake decided",
         extra={"accepted": plan.accepted, "rejection": plan.rejection, "assets": len(plan.assets)},
     )
-    return plan.model_dump(mode="json")
+    return PlanSummary.of(plan).model_dump(mode="json")

@@ -9,13 +9,13 @@ from pydantic import BaseModel
 
 from pipeline.adapters.providers import get_providers
 from pipeline.domain.records import quarantine_item
-from pipeline.models.item import ItemPlan
+from pipeline.models.item import PlanSummary
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
 
 class QuarantineInput(BaseModel):
-    plan: ItemPlan
+    plan: PlanSummary
     execution_arn: str | None = None
     received_at: str | None = None
 

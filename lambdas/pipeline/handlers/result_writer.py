@@ -15,9 +15,10 @@ from pydantic import BaseModel
 
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.storage import read_json
+from pipeline.domain.plans import load_plan
 from pipeline.domain.publishing import assemble_result, item_processed_detail, publish_result
 from pipeline.models.branches import GateResult
-from pipeline.models.item import ItemPlan, ItemRequest
+from pipeline.models.item import ItemRequest, PlanSummary
 from pipeline.models.results import FusionDraft
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
@@ -34,7 +35,7 @@ class FinalVerdict(BaseModel):
 
 class WriteInput(BaseModel):
     request: ItemRequest
-    plan: ItemPlan
+    plan: PlanSummary
     fusion: FusionSummary
     final_gate: FinalVerdict
     execution_arn: str | None = None
@@ -56,7 +57,7 @@ def write_once(write: dict[str, Any]) -> dict[str, Any]:
     draft = FusionDraft.model_validate(read_json(providers.store, request.fusion.fusion_uri))
     result = assemble_result(
         request.request,
-        request.plan,
+        load_plan(providers.store, request.plan.plan_uri),
         draft,
         request.final_gate.gate,
         request.final_gate.status,

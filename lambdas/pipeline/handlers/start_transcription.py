@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.speech import JobAlreadyExists
 from pipeline.adapters.task_tokens import TaskTokens
+from pipeline.domain.plans import load_plan
 from pipeline.domain.transcription import StartRequest, job_spec, report_job_outcome
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
@@ -20,9 +21,11 @@ from pipeline.settings import get_settings
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = StartRequest.model_validate(event)
-    settings, speech = get_settings(), get_providers().speech
+    settings, providers = get_settings(), get_providers()
+    speech = providers.speech
     tokens = TaskTokens(settings.require("task_tokens_table"))
-    spec = job_spec(request, settings.require("processed_bucket"), speech)
+    plan = load_plan(providers.store, request.plan_uri)
+    spec = job_spec(request, plan, settings.require("processed_bucket"), speech)
     # Park first: the job may finish before start() returns.
     tokens.park(spec.job_name, request.task_token, request.item_id)
     try:

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.storage import ObjectMissing, put_json
+from pipeline.domain.plans import load_asset
 from pipeline.domain.thresholds import current_thresholds, record_gate_outcomes
 from pipeline.domain.transcription import normalise_transcript, transcript_gates, transcript_key
-from pipeline.models.item import Asset, ObjectRef
+from pipeline.models.item import ObjectRef
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -24,9 +25,11 @@ class CompletedJob(BaseModel):
 
 
 class GateInput(BaseModel):
-    asset: Asset
+    """The audio Map iteration's state after "Transcribe audio"."""
+
+    asset_id: str
     item_id: str
-    language: str | None = None
+    plan_uri: str
     work_prefix: str
     job: CompletedJob
 
@@ -38,6 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = GateInput.model_validate(event)
     settings, providers = get_settings(), get_providers()
     bucket = settings.require("processed_bucket")
+    plan, asset = load_asset(providers.store, request.plan_uri, request.asset_id)
     key = transcript_key(request.work_prefix, request.job.job_name)
     document = json.loads(providers.store.read_bytes(ObjectRef(bucket=bucket, key=key)))
     subtitles = {}
@@ -49,18 +53,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         except ObjectMissing:
             pass
     transcript = normalise_transcript(
-        document, request.asset, request.job.job_name, providers.name, subtitles
+        document, asset, request.job.job_name, providers.name, subtitles
     )
-    gates = transcript_gates(transcript, current_thresholds(settings), request.language)
+    gates = transcript_gates(transcript, current_thresholds(settings), plan.language)
     record_gate_outcomes(gates)
     uri = put_json(
         providers.store,
         bucket,
-        f"{request.work_prefix}results/transcript-{request.asset.asset_id}.json",
+        f"{request.work_prefix}results/transcript-{asset.asset_id}.json",
         transcript.model_dump(mode="json"),
     )
     return {
-        "asset_id": request.asset.asset_id,
+        "asset_id": asset.asset_id,
         "result_uri": uri,
         "gates": [gate.model_dump(mode="json") for gate in gates],
     }

@@ -31,6 +31,14 @@ class BranchFailure(_Result):
     cause: str
 
 
+class AssetFailure(_Result):
+    """One asset whose Map iteration failed; the branch's other assets went on."""
+
+    asset_id: str
+    error: str
+    cause: str
+
+
 class TranscriptSegment(_Result):
     start_s: float
     end_s: float
@@ -85,6 +93,11 @@ class VisionResult(_Result):
     analysis: VisionAnalysis | None = None
     raw_output: str | None = Field(default=None, description="Kept when the output was invalid.")
     repaired: bool = False
+    injection_signals: list[str] = Field(
+        default_factory=list,
+        description="Text aimed at the model found in the asset's text, file name or companions "
+        "(a small heuristic, not a complete detector); a moderation answer is then 'review'.",
+    )
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -105,10 +118,17 @@ class AlignmentResult(_Result):
 
 
 class BranchOutcome(_Result):
-    """One parallel branch's result, as fusion sees it. Large bodies are in `result_uri`."""
+    """One parallel branch's result, as fusion sees it. Large bodies are in `result_uri`.
+
+    `failed`: the branch failed, or every one of its assets did (`failure` says why).
+    `flagged`: a gate failed, or some of its assets failed (listed in `failed_assets`).
+    """
 
     branch: Literal["audio", "vision", "alignment"]
     status: BranchStatus
     gates: list[GateResult] = Field(default_factory=list)
     failure: BranchFailure | None = None
     result_uris: list[str] = Field(default_factory=list)
+    failed_assets: list[AssetFailure] = Field(
+        default_factory=list, description="Assets whose analysis failed, each with its cause."
+    )

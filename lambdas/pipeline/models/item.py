@@ -1,7 +1,8 @@
 """What flows through the state machine: the execution input and the intake plan.
 
 Payloads stay small (Step Functions caps state data at 256 KB): anything large is
-written to the processed bucket and passed as an S3 reference.
+written to the processed bucket and passed as an S3 reference. The plan itself is one of
+them: the state carries its `PlanSummary`, the plan is read from `plan_uri`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.models.manifest import Profile, Relation, Role
 
 Modality = Literal["image", "audio", "video", "text", "document", "captions"]
-ItemKind = Literal["object", "bundle"]
+# A bundle file is an object under the bundle prefix other than a manifest: its execution
+# finds the manifest that lists it, and only a file no manifest lists gets a record.
+ItemKind = Literal["object", "bundle", "bundle_file"]
 
 
 class _Payload(BaseModel):
@@ -42,6 +45,8 @@ class ItemRequest(_Payload):
     # For bundles: the folder holding the manifest and its assets.
     bundle_prefix: str | None = None
     received_at: str
+    # For bundle files: how long to wait for a manifest before quarantining the file.
+    manifest_wait_s: int | None = Field(default=None, ge=0)
 
 
 class RejectionCode(StrEnum):
@@ -60,6 +65,15 @@ class RejectionCode(StrEnum):
     UNSAFE_PATH = "UNSAFE_PATH"
     MISSING_ASSET = "MISSING_ASSET"
     TOO_MANY_ASSETS = "TOO_MANY_ASSETS"
+    # Inputs that would pass the checks above and fail later in the pipeline.
+    NO_CONTENT = "NO_CONTENT"
+    UNSUPPORTED_SAMPLE_RATE = "UNSUPPORTED_SAMPLE_RATE"
+    VOCABULARY_TOO_LARGE = "VOCABULARY_TOO_LARGE"
+    PATHS_TOO_LONG = "PATHS_TOO_LONG"
+    # Files under the bundle prefix that no bundle takes.
+    MANIFEST_MISSING = "MANIFEST_MISSING"
+    NOT_IN_MANIFEST = "NOT_IN_MANIFEST"
+    MISNAMED_MANIFEST = "MISNAMED_MANIFEST"
 
 
 class Rejection(_Payload):
@@ -84,6 +98,9 @@ class Asset(_Payload):
     duration_s: float | None = None
     width: int | None = None
     height: int | None = None
+    sample_rate_hz: int | None = Field(
+        default=None, description="Of the first audio track, when the probe could read it."
+    )
     has_audio: bool = False
     has_video: bool = False
     warnings: list[str] = Field(default_factory=list)
@@ -97,8 +114,8 @@ class BranchPlan(_Payload):
     alignment: bool = False
 
 
-class ItemPlan(_Payload):
-    """The intake gate's answer: accepted with a plan, or rejected with a reason."""
+class _PlanFields(_Payload):
+    """What the plan and its summary share: the item, the verdict, where work goes, job bounds."""
 
     item_id: str
     kind: ItemKind
@@ -107,12 +124,11 @@ class ItemPlan(_Payload):
     rejection: Rejection | None = None
     profile: Profile = "general"
     language: str | None = None
-    vocabulary: list[str] | None = None
-    assets: list[Asset] = Field(default_factory=list)
-    branches: BranchPlan = BranchPlan()
     # Deterministic, service-safe names derived from the item id.
     alignment_job_name: str = ""
-    plan_uri: str = Field(default="", description="s3:// URI of this plan, for the alignment job.")
+    plan_uri: str = Field(
+        default="", description="s3:// URI of the whole plan (the steps and the alignment job)."
+    )
     work_prefix: str = Field(default="", description="Processed-bucket prefix for work files.")
     # Where the alignment job reads media and writes its report (filled by the intake handler).
     media_uri: str = ""
@@ -121,3 +137,67 @@ class ItemPlan(_Payload):
     transcribe_timeout_s: int = Field(default=3600, ge=60)
     alignment_max_runtime_s: int = Field(default=3600, ge=60)
     alignment_volume_size_gb: int = Field(default=30, ge=1)
+
+
+class ItemPlan(_PlanFields):
+    """The intake gate's answer: accepted with a plan, or rejected with a reason.
+
+    Written once, to `plan_uri`. The state machine carries only its `PlanSummary`; the steps
+    that need an asset, the vocabulary or the whole plan read it back (domain/plans.py).
+    """
+
+    vocabulary: list[str] | None = None
+    assets: list[Asset] = Field(default_factory=list)
+    branches: BranchPlan = BranchPlan()
+
+
+class AssetTask(_Payload):
+    """One Map iteration's work: which asset, and what the state machine routes on."""
+
+    asset_id: str
+    modality: Modality
+    media_format: str = Field(description="The audio Map chooses extraction by it.")
+    sample_rate_hz: int | None = Field(
+        default=None, description="And by this: above 48 kHz, extraction resamples the audio."
+    )
+
+
+class BranchTasks(_Payload):
+    """Which parallel branches have work: asset ids, not the assets."""
+
+    audio: list[AssetTask] = Field(default_factory=list)
+    vision: list[AssetTask] = Field(default_factory=list)
+    alignment: bool = False
+
+
+class PlanSummary(_PlanFields):
+    """What the state machine carries instead of the ItemPlan (`$.plan`).
+
+    Step Functions refuses a state or task result over 256 KB. A bundle within every
+    documented limit (50 assets with 512-character paths, a vocabulary near Transcribe's
+    50 KB) has a plan of well over 100 KB, and the state used to carry it in full, with every
+    asset twice (in `assets` and in its branch). The summary keeps ids, names and URIs:
+    about 100 bytes an asset, no paths, no vocabulary.
+    """
+
+    branches: BranchTasks = BranchTasks()
+
+    @classmethod
+    def of(cls, plan: ItemPlan) -> PlanSummary:
+        return cls(
+            **{name: getattr(plan, name) for name in _PlanFields.model_fields},
+            branches=BranchTasks(
+                audio=[_task(asset) for asset in plan.branches.audio],
+                vision=[_task(asset) for asset in plan.branches.vision],
+                alignment=plan.branches.alignment,
+            ),
+        )
+
+
+def _task(asset: Asset) -> AssetTask:
+    return AssetTask(
+        asset_id=asset.asset_id,
+        modality=asset.modality,
+        media_format=asset.media_format,
+        sample_rate_hz=asset.sample_rate_hz,
+    )

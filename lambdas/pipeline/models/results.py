@@ -43,6 +43,11 @@ class FusedOutput(_Record):
     # Profile-specific fields (catalog attributes, moderation labels, alt text, chapters...).
     details: dict[str, Any] = Field(default_factory=dict)
     consistency: str | None = Field(default=None, description="Where modalities agree or disagree.")
+    overrides: list[str] = Field(
+        default_factory=list,
+        description="Where the pipeline changed the model's answer after it answered, and why "
+        "(a moderation 'allow' becomes 'review' on safety concerns or text aimed at the model).",
+    )
 
 
 class Timings(_Record):

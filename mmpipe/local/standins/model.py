@@ -3,12 +3,14 @@ features of the input, valid for the schema the prompt asks for, labelled `provi
 
 `LocalBedrock` is the Converse API behind moto (so the pipeline's real `BedrockModelClient`
 runs): it refuses what Bedrock refuses (the API model, the documented image, document and
-video limits, video in S3 the caller may not read) and throttles when asked to. `LocalModel`
-writes the answers.
+video limits, video in S3 the caller may not read, tool configurations Converse rejects) and
+throttles when asked to. With a `toolConfig` it answers as Bedrock does: a `toolUse` block
+whose input is the answer, and stopReason "tool_use". `LocalModel` writes the answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -31,15 +33,18 @@ from pipeline.adapters.model import (
     ModelReply,
     ModelRequest,
     TextBlock,
+    ToolUse,
     VideoBlock,
 )
 from pipeline.adapters.providers import ProviderName
 
+# The pipeline's data blocks (structured_output.DataFence): markers with a per-request code.
 _DATA_BLOCK = re.compile(
-    r"<<<BEGIN UNTRUSTED DATA: (?P<label>[^>]*)>>>\n(?P<body>.*?)\n<<<END UNTRUSTED DATA: "
-    r"(?P=label)>>>",
+    r"<<<BEGIN UNTRUSTED DATA (?P<token>[0-9a-f]+): (?P<label>[^>]*)>>>\n(?P<body>.*?)\n"
+    r"<<<END UNTRUSTED DATA (?P=token): (?P=label)>>>",
     re.DOTALL,
 )
+_MALFORMED = 'Sure! Here is the analysis you asked for: {"summary": '
 _SCHEMA_MARKER = "JSON Schema: "
 _LINE_PREFIX = re.compile(r"^\[[^\]\n]{1,40}\]\s*", re.MULTILINE)
 _PROFILES = ("catalog", "moderation", "accessibility", "education", "general")
@@ -55,6 +60,14 @@ MAX_INLINE_VIDEO_BYTES = 25_000_000 * 3 // 4  # the base64 text must stay under 
 MAX_S3_VIDEO_BYTES = 1024**3
 DOCUMENT_NAME = re.compile(r"[A-Za-z0-9()\[\]-]+(?: [A-Za-z0-9()\[\]-]+)*")
 MODEL_ID = re.compile(r"(?:(?:us|eu|apac|jp|au|ca|global)\.)?[a-z0-9-]+\.[A-Za-z0-9.:-]+")
+# toolChoice by model. `tool`: "Only supported by Anthropic Claude 3 and Amazon Nova models"
+# (API reference, ToolChoice). Other models refuse members they lack with "This model doesn't
+# support the toolConfig.toolChoice.<member> field"; `any` is accepted here only where it is
+# documented (Claude 3+, Nova, and Mistral Large in the CloudFormation ToolChoice reference).
+FORCED_TOOL_CHOICE = re.compile(r"amazon\.nova-|anthropic\.claude-(?!v\d|instant)")
+ANY_TOOL_CHOICE = re.compile(
+    r"amazon\.nova-|anthropic\.claude-(?!v\d|instant)|mistral\.mistral-large-"
+)
 
 
 class LocalBedrock:
@@ -73,6 +86,7 @@ class LocalBedrock:
         if not MODEL_ID.fullmatch(model_id):
             raise RequestRejected("The provided model identifier is invalid.")
         self._check_content(params.get("messages", []))
+        tool = _check_tools(model_id, params)
         if self._faults.burst() or self._faults.hit(self._faults.bedrock_throttle):
             raise RequestRejected(
                 "Too many requests, please wait before trying again (injected).",
@@ -89,10 +103,23 @@ class LocalBedrock:
                 if _block(b) is not None
             ],
             max_tokens=int(params.get("inferenceConfig", {}).get("maxTokens", 2048)),
+            response_model=tool["name"] if tool else None,
+            response_schema=tool["inputSchema"]["json"] if tool else None,
         )
-        reply = self._model.converse(request)
+        reply = self._model.converse(request, tool=tool["name"] if tool else None)
+        content: dict[str, Any] = {"text": reply.text}
+        if reply.tool_use is not None:
+            tool_input = reply.tool_use.input
+            digest = hashlib.sha256(json.dumps(tool_input, sort_keys=True).encode()).hexdigest()
+            content = {
+                "toolUse": {
+                    "toolUseId": f"tooluse_{digest[:22]}",
+                    "name": reply.tool_use.name,
+                    "input": tool_input,
+                }
+            }
         return {
-            "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
+            "output": {"message": {"role": "assistant", "content": [content]}},
             "stopReason": reply.stop_reason or "end_turn",
             "usage": {
                 "inputTokens": reply.input_tokens,
@@ -178,6 +205,49 @@ class LocalBedrock:
             raise RequestRejected(f"The video is {size} bytes; videos in S3 may be at most 1 GB.")
 
 
+def _check_tools(model_id: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The rules Converse adds to the API model's shape for tools; the tool to answer with."""
+    config = params.get("toolConfig")
+    blocks = [b for m in params.get("messages", []) for b in m.get("content", [])]
+    if config is None:
+        if any("toolUse" in b or "toolResult" in b for b in blocks):
+            raise RequestRejected(
+                "The toolConfig field must be defined when using toolUse and toolResult "
+                "content blocks."
+            )
+        return None
+    specs = [t["toolSpec"] for t in config.get("tools", []) if "toolSpec" in t]
+    names = [str(spec["name"]) for spec in specs]
+    if len(set(names)) != len(names):
+        raise RequestRejected(f"The toolConfig.tools names must be unique: {names}.")
+    for spec in specs:
+        schema = spec.get("inputSchema", {}).get("json")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise RequestRejected(
+                f"The input schema of tool {spec['name']} must be a JSON Schema whose top-level "
+                "type is object."
+            )
+    choice = config.get("toolChoice", {})
+    base = model_id.rsplit("/", 1)[-1]
+    for member, supported in (("tool", FORCED_TOOL_CHOICE), ("any", ANY_TOOL_CHOICE)):
+        if member in choice and not supported.search(base):
+            raise RequestRejected(
+                f"This model doesn't support the toolConfig.toolChoice.{member} field. "
+                f"Remove toolConfig.toolChoice.{member} and try again."
+            )
+    if "tool" in choice:
+        wanted = str(choice["tool"]["name"])
+        if wanted not in names:
+            raise RequestRejected(
+                f"The tool {wanted!r} named in toolConfig.toolChoice is not in "
+                f"toolConfig.tools ({', '.join(names) or 'no tool specifications'})."
+            )
+        chosen: dict[str, Any] = next(spec for spec in specs if spec["name"] == wanted)
+        return chosen
+    # `any` or `auto`: this model always uses a tool when offered one, the first.
+    return specs[0] if specs else None
+
+
 def _check_image(data: bytes) -> None:
     if len(data) > MAX_IMAGE_BYTES:
         raise RequestRejected(
@@ -239,9 +309,17 @@ class LocalModel:
         self._faults = faults
         self._provider: ProviderName = provider
 
-    def converse(self, request: ModelRequest) -> ModelReply:
-        if self._faults.model_malformed:
-            return self._reply(request, 'Sure! Here is the analysis you asked for: {"summary": ')
+    def converse(self, request: ModelRequest, tool: str | None = None) -> ModelReply:
+        """The answer as JSON text, or with `tool` as that tool's input (Converse tool use).
+        With the model-malformed fault: text that is not JSON, or a tool input off schema."""
+        answer = None if self._faults.model_malformed else self._answer(request)
+        if tool is None:
+            text = _MALFORMED if answer is None else json.dumps(answer, ensure_ascii=False)
+            return self._reply(request, text)
+        tool_input = {"note": _MALFORMED} if answer is None else answer
+        return self._reply(request, "", ToolUse(name=tool, input=tool_input))
+
+    def _answer(self, request: ModelRequest) -> Any:
         texts = [b.text for b in request.content if isinstance(b, TextBlock)]
         schema = (
             request.response_schema
@@ -268,19 +346,23 @@ class LocalModel:
             answer["details"] = dict(answer)
         else:
             answer = self._analysis(words, images, videos)
-        return self._reply(request, json.dumps(_fit(answer, schema), ensure_ascii=False))
+        return _fit(answer, schema)
 
-    def _reply(self, request: ModelRequest, text: str) -> ModelReply:
+    def _reply(
+        self, request: ModelRequest, text: str, tool_use: ToolUse | None = None
+    ) -> ModelReply:
         prompt_chars = len(request.system) + sum(
             len(b.text) for b in request.content if isinstance(b, TextBlock)
         )
+        written = text if tool_use is None else json.dumps(tool_use.input, ensure_ascii=False)
         return ModelReply(
             text=text,
             model_id=request.model_id,
             provider=self._provider,
             input_tokens=prompt_chars // 4 + 1,
-            output_tokens=len(text) // 4 + 1,
-            stop_reason="end_turn",
+            output_tokens=len(written) // 4 + 1,
+            stop_reason="end_turn" if tool_use is None else "tool_use",
+            tool_use=tool_use,
         )
 
     def _analysis(
@@ -425,7 +507,7 @@ def _readable(body: str) -> str:
     """The prose inside a data block: a JSON document's sentences, or the text itself."""
     try:
         document = json.loads(body)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or numbers Python will not parse
         # Transcript lines arrive as "[12.3s spk_0] words": keep the words.
         return _LINE_PREFIX.sub("", body)
     found: list[str] = []

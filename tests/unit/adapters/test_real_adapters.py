@@ -22,7 +22,10 @@ from pipeline.adapters.model import (
 from pipeline.adapters.speech import JobAlreadyExists, TranscribeJobs, TranscriptionJobSpec
 from pipeline.adapters.storage import ObjectMissing, S3ObjectStore
 from pipeline.adapters.task_tokens import TaskTokens
+from pipeline.config import PipelineConfig
+from pipeline.domain.structured_output import answer_shape
 from pipeline.errors import AccessDenied, ServiceThrottled
+from pipeline.models.branches import VisionAnalysis
 from pipeline.models.item import ObjectRef
 
 
@@ -88,6 +91,119 @@ class TestBedrockModelClient:
                 BedrockModelClient(client).converse(request)
             with pytest.raises(AccessDenied, match="bedrock:InvokeModel"):
                 BedrockModelClient(client).converse(request)
+
+    def test_a_structured_request_forces_the_answer_tool_and_reads_its_input(self) -> None:
+        # Given a request for a VisionAnalysis answer from the default (Nova) model
+        client = _client("bedrock-runtime")
+        schema = VisionAnalysis.model_json_schema()
+        request = ModelRequest(
+            model_id=PipelineConfig().models.image,
+            system="s",
+            content=[TextBlock(text="Describe.")],
+            response_model="VisionAnalysis",
+            response_schema=schema,
+        )
+        answer = {"summary": "A blue mug.", "tags": ["mug"]}
+        with Stubber(client) as stub:
+            stub.add_response(
+                "converse",
+                {
+                    "output": {
+                        "message": {
+                            "role": "assistant",
+                            "content": [
+                                {
+                                    "toolUse": {
+                                        "toolUseId": "tooluse_1",
+                                        "name": "record_VisionAnalysis",
+                                        "input": answer,
+                                    }
+                                }
+                            ],
+                        }
+                    },
+                    "stopReason": "tool_use",
+                    "usage": {"inputTokens": 10, "outputTokens": 8, "totalTokens": 18},
+                    "metrics": {"latencyMs": 5},
+                },
+                expected_params={
+                    "modelId": PipelineConfig().models.image,
+                    "system": ANY,
+                    "messages": ANY,
+                    "inferenceConfig": ANY,
+                    # Then the one tool carries the model's JSON Schema, and is forced
+                    "toolConfig": {
+                        "tools": [
+                            {
+                                "toolSpec": {
+                                    "name": "record_VisionAnalysis",
+                                    "description": ANY,
+                                    "inputSchema": {"json": schema},
+                                }
+                            }
+                        ],
+                        "toolChoice": {"tool": {"name": "record_VisionAnalysis"}},
+                    },
+                },
+            )
+
+            # When the adapter sends it
+            reply = BedrockModelClient(client).converse(request)
+
+        # Then the answer is the toolUse block's input, marked as asked through the tool
+        assert reply.tool_use is not None
+        assert (reply.tool_use.name, reply.tool_use.input) == ("record_VisionAnalysis", answer)
+        assert (reply.answer_via, reply.stop_reason, reply.text) == ("tool", "tool_use", "")
+
+    @pytest.mark.parametrize(
+        ("model_id", "mode"),
+        [
+            ("us.amazon.nova-lite-v1:0", "tool"),
+            ("amazon.nova-pro-v1:0", "tool"),
+            ("anthropic.claude-3-haiku-20240307-v1:0", "tool"),
+            ("us.anthropic.claude-sonnet-4-20250514-v1:0", "tool"),
+            ("anthropic.claude-v2:1", "text"),
+            ("mistral.mistral-large-2407-v1:0", "any"),
+            ("meta.llama3-70b-instruct-v1:0", "text"),
+            ("arn:aws:bedrock:us-east-1:1:application-inference-profile/abc123", "text"),
+        ],
+    )
+    def test_models_without_forced_tool_choice_fall_back(self, model_id: str, mode: str) -> None:
+        # Given a structured request for a model of each kind
+        client = _client("bedrock-runtime")
+        request = ModelRequest(
+            model_id=model_id,
+            system="s",
+            content=[TextBlock(text="t")],
+            **answer_shape(VisionAnalysis),
+        )
+        sent: list[dict[str, Any]] = []
+        client.meta.events.register(
+            "provide-client-params.bedrock-runtime.Converse",
+            lambda params, **_: sent.append(params),
+        )
+        with Stubber(client) as stub:
+            stub.add_response(
+                "converse",
+                {
+                    "output": {"message": {"role": "assistant", "content": [{"text": "{}"}]}},
+                    "stopReason": "end_turn",
+                    "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                    "metrics": {"latencyMs": 1},
+                },
+            )
+            # When the adapter sends it
+            reply = BedrockModelClient(client).converse(request)
+
+        # Then the tool is forced, any tool is required (the only one), or no tool is sent
+        choice = sent[0].get("toolConfig", {}).get("toolChoice")
+        expected = {
+            "tool": {"tool": {"name": "record_VisionAnalysis"}},
+            "any": {"any": {}},
+            "text": None,
+        }[mode]
+        assert choice == expected
+        assert reply.answer_via == mode
 
 
 class TestTranscribeJobs:
@@ -185,6 +301,17 @@ class TestTranscribeJobs:
                     "Phrases": ["Gore-Tex"],
                 },
             )
+            assert (
+                TranscribeJobs(client).vocabulary_state("mmp-v", "en-US", ["Gore-Tex"]) == "PENDING"
+            )
+
+    def test_a_vocabulary_another_asset_just_created_is_pending_not_an_error(self) -> None:
+        # Given two audio assets of one item starting at once: the other created it first
+        client = _client("transcribe")
+        with Stubber(client) as stub:
+            stub.add_client_error("get_vocabulary", "BadRequestException")
+            stub.add_client_error("create_vocabulary", "ConflictException")
+            # When this one asks, Then it waits for the vocabulary like the first
             assert (
                 TranscribeJobs(client).vocabulary_state("mmp-v", "en-US", ["Gore-Tex"]) == "PENDING"
             )

@@ -156,7 +156,7 @@ def test_a_new_version_of_the_same_key_is_a_new_item(aws):
     assert len(_executions(aws)) == 2
 
 
-def test_bundle_files_wait_for_their_manifest(aws):
+def test_every_bundle_object_starts_an_execution_of_its_kind(aws):
     response = aws["module"].handler(
         _sqs(
             _event("incoming/bundles/shoe/front.jpg"),
@@ -165,10 +165,11 @@ def test_bundle_files_wait_for_their_manifest(aws):
         FakeContext(),
     )
     assert response == {"batchItemFailures": []}
-    (execution,) = _executions(aws)
-    started = _input(aws, execution)
-    assert started["kind"] == "bundle"
-    assert started["bundle_prefix"] == "incoming/bundles/shoe/"
+    started = {_input(aws, e)["kind"]: _input(aws, e) for e in _executions(aws)}
+    # The manifest starts the bundle; the file starts an execution that finds its manifest
+    assert started["bundle"]["bundle_prefix"] == "incoming/bundles/shoe/"
+    assert started["bundle_file"]["source"]["key"] == "incoming/bundles/shoe/front.jpg"
+    assert started["bundle_file"]["manifest_wait_s"] == 900
 
 
 def test_a_malformed_message_fails_only_itself(aws):

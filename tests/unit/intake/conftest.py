@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import struct
 import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -18,9 +20,12 @@ from pipeline.domain.intake import plan_item
 from pipeline.models.item import ItemPlan
 from tests.fakes import InMemoryObjectStore
 from tests.unit.intake.samples import (
+    BUNDLE_PREFIX,
     FFMPEG_MEDIA,
+    HOSTILE_FFMPEG,
     INGEST_BUCKET,
     PROCESSED_BUCKET,
+    bundle_request,
     huge_png,
     image_bytes,
     minimal_pdf,
@@ -75,6 +80,31 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="session")
+def hostile_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Media for the checks of what headers claim (lengths, rates, frame sizes)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg CLI is needed to generate test media")
+    folder = tmp_path_factory.mktemp("hostile")
+    made: dict[str, bytes] = {}
+    for name, (file_name, arguments) in HOSTILE_FFMPEG.items():
+        target = folder / file_name
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-y", *arguments, str(target)],
+            check=True,
+            timeout=60,
+        )
+        made[name] = target.read_bytes()
+    # FLAC written to a pipe: the encoder cannot go back to fill in STREAMINFO's sample count.
+    made["flac_streamed"] = subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", *HOSTILE_FFMPEG["flac_6s"][1], "-f", "flac", "-"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    return made
+
+
+@pytest.fixture(scope="session")
 def documents() -> dict[str, bytes]:
     pdf = minimal_pdf()
     return {"pdf": pdf, "pdf_truncated": pdf[: len(pdf) - 40]}
@@ -113,6 +143,34 @@ def plan_object(store: InMemoryObjectStore, config: PipelineConfig, tmp_path: Pa
         ref = store.put(INGEST_BUCKET, key, body)
         return plan_item(
             object_request(ref), store, cfg or config, PROCESSED_BUCKET, tmp_path / "scratch"
+        )
+
+    return run
+
+
+PlanBundle = Callable[..., ItemPlan]
+
+
+@pytest.fixture
+def bundle(store: InMemoryObjectStore, config: PipelineConfig, tmp_path: Path) -> PlanBundle:
+    """Upload files (name -> bytes) and a manifest, then run the gate on the manifest."""
+
+    def run(
+        files: dict[str, bytes],
+        manifest: dict[str, Any] | bytes | str,
+        *,
+        cfg: PipelineConfig | None = None,
+        prefix: str = BUNDLE_PREFIX,
+    ) -> ItemPlan:
+        for path, body in files.items():
+            store.put(INGEST_BUCKET, prefix + path, body)
+        if isinstance(manifest, dict):
+            manifest = json.dumps(manifest)
+        if isinstance(manifest, str):
+            manifest = manifest.encode()
+        ref = store.put(INGEST_BUCKET, prefix + "manifest.json", manifest, "application/json")
+        return plan_item(
+            bundle_request(ref, prefix), store, cfg or config, PROCESSED_BUCKET, tmp_path / "s"
         )
 
     return run

@@ -21,6 +21,7 @@ from pipeline.models.item import ItemRequest, ObjectRef
 
 INGEST_BUCKET = "ingest-bucket"
 PROCESSED_BUCKET = "processed-bucket"
+BUNDLE_PREFIX = "incoming/bundles/kettle-42/"
 
 
 # --------------------------------------------------------------------------- images
@@ -190,3 +191,125 @@ def bundle_request(ref: ObjectRef, prefix: str, item_id: str = "bundle-1") -> It
         bundle_prefix=prefix,
         received_at="2026-01-01T00:00:00Z",
     )
+
+
+# --------------------------------------------------------------------------- hostile headers
+# Small files whose headers claim more than they hold: patched at test time, so no binary
+# fixture is stored and each claim is plain to read.
+
+
+def lying_wav(body: bytes) -> bytes:
+    """The first half of a WAV with its RIFF size fixed up: only the data chunk still claims
+    the whole recording."""
+    cut = bytearray(body[: len(body) // 2])
+    cut[4:8] = struct.pack("<I", len(cut) - 8)
+    return bytes(cut)
+
+
+def declare_image_size(data: bytes, fmt: str, width: int, height: int) -> bytes:
+    """A small image whose header declares `width` x `height` pixels (a dimension bomb)."""
+    out = bytearray(data)
+    if fmt == "jpeg":  # the SOF0 segment: length, precision, height, width
+        at = out.index(b"\xff\xc0")
+        out[at + 5 : at + 9] = struct.pack(">HH", height, width)
+    elif fmt == "gif":  # the logical screen, then the first image descriptor
+        out[6:10] = struct.pack("<HH", width, height)
+        at = out.index(b"\x2c", 13 + 3 * 2 ** ((out[10] & 0x07) + 1))
+        out[at + 5 : at + 9] = struct.pack("<HH", width, height)
+    elif fmt == "webp":  # lossless: 14 bits each of width - 1 and height - 1 after 0x2f
+        at = out.index(b"VP8L") + 9
+        bits = struct.unpack("<I", out[at : at + 4])[0] & ~((1 << 28) - 1)
+        bits |= (width - 1) | ((height - 1) << 14)
+        out[at : at + 4] = struct.pack("<I", bits)
+    elif fmt == "tiff":  # ImageWidth (256) and ImageLength (257) in the first IFD
+        ifd = struct.unpack("<I", out[4:8])[0]
+        for entry in range(struct.unpack("<H", out[ifd : ifd + 2])[0]):
+            at = ifd + 2 + 12 * entry
+            tag, kind = struct.unpack("<HH", out[at : at + 4])
+            if tag in (256, 257):
+                value = width if tag == 256 else height
+                packed = struct.pack("<I", value) if kind == 4 else struct.pack("<HH", value, 0)
+                out[at + 8 : at + 12] = packed
+    else:
+        raise ValueError(fmt)
+    return bytes(out)
+
+
+def declare_frame_size(mov: bytes, width: int, height: int) -> bytes:
+    """An MJPEG QuickTime file whose frames declare `width` x `height` pixels: in the sample
+    description and in each frame's JPEG header, consistently, as a real one would."""
+    out = bytearray(mov)
+    entry = out.index(b"jpeg", out.index(b"stsd"))  # the visual sample entry's type
+    out[entry + 28 : entry + 32] = struct.pack(">HH", width, height)
+    frame = out.index(b"\xff\xc0", out.index(b"mdat"))  # 0xFFC0 is only ever a marker
+    while frame != -1:
+        out[frame + 5 : frame + 9] = struct.pack(">HH", height, width)
+        frame = out.find(b"\xff\xc0", frame + 9)
+    return bytes(out)
+
+
+def png_with_text_bomb(png: bytes) -> bytes:
+    """A valid PNG with a zTXt chunk that inflates to 200 MB."""
+    bomb = b"Comment\x00\x00" + zlib.compress(b"A" * 200_000_000, 9)
+    at = png.index(b"IDAT") - 4
+    return png[:at] + _png_chunk(b"zTXt", bomb) + png[at:]
+
+
+def svg_bomb() -> bytes:
+    """Billion laughs in an SVG: an XML parser would expand it to gigabytes."""
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">'
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE svg [{entities}]>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000">'
+        "<text>&i;</text></svg>\n"
+    ).encode()
+
+
+# name -> (file name, ffmpeg arguments): media for the checks of claimed lengths and rates.
+SIX_SECONDS = ["-f", "lavfi", "-i", "sine=frequency=440:duration=6:sample_rate=8000"]
+TONE_THEN_NOISE = [
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:duration=3:sample_rate=16000",
+    "-f",
+    "lavfi",
+    "-i",
+    "anoisesrc=duration=3:amplitude=0.5:sample_rate=16000",
+    "-filter_complex",
+    "[0][1]concat=n=2:v=0:a=1",
+]
+HOSTILE_FFMPEG: dict[str, tuple[str, list[str]]] = {
+    "flac_6s": ("long.flac", [*SIX_SECONDS, "-c:a", "flac"]),
+    "mp3_6s": ("long.mp3", [*SIX_SECONDS, "-c:a", "libmp3lame"]),
+    # VBR without a Xing frame: ffmpeg estimates the length from the bitrate of the quiet
+    # start, too long for the loud end, and the file is still complete.
+    "mp3_vbr_no_xing": (
+        "vbr.mp3",
+        [*TONE_THEN_NOISE, "-c:a", "libmp3lame", "-q:a", "9", "-write_xing", "0"],
+    ),
+    "flac_96k": ("hi.flac", ["-f", "lavfi", "-i", "sine=duration=0.3:sample_rate=96000"]),
+    "m4a_96k": (
+        "hi.m4a",
+        ["-f", "lavfi", "-i", "sine=duration=0.3:sample_rate=96000", "-c:a", "aac"],
+    ),
+    "mov_4k_audio": (
+        "lo.mov",
+        [
+            *PICTURE,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.6:sample_rate=4000",
+            "-c:v",
+            "mjpeg",
+            "-c:a",
+            "pcm_s16le",
+            "-shortest",
+        ],
+    ),
+    "mjpeg_mov": ("frames.mov", [*PICTURE, "-c:v", "mjpeg"]),
+}

@@ -111,17 +111,23 @@ def test_audio_with_a_captions_or_transcript_role_is_not_transcribed():
     assert plan.alignment is True
 
 
-def test_captions_are_neither_heard_nor_seen():
-    # Given captions alone
-    # When branches are planned
-    plan = plan_branches([_asset("subs", "captions", role="captions")])
-    # Then no branch has work
-    assert (plan.audio, plan.vision, plan.alignment) == ([], [], False)
-
-
 def test_manifest_order_is_kept():
     # Given assets in a given order
     assets = [_asset(n, "image") for n in ("c", "a", "b")]
     # When branches are planned
     # Then the vision inputs keep that order
     assert _paths(plan_branches(assets).vision) == ["c.png", "a.png", "b.png"]
+
+
+def test_captions_on_their_own_are_text_the_model_reads():
+    # Given a captions file with no audio or video to time it against
+    plan = plan_branches([_asset("talk", "captions")])
+    # Then it is analysed as text, not left without a branch
+    assert _paths(plan.vision) == ["talk.srt"]
+    assert plan.audio == []
+
+
+def test_captions_beside_their_video_are_for_alignment_not_the_model():
+    plan = plan_branches([_asset("talk", "video", has_audio=True), _asset("talk", "captions")])
+    assert _paths(plan.vision) == ["talk.mp4"]
+    assert plan.alignment

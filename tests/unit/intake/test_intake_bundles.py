@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from pipeline.domain.intake import plan_item
-from pipeline.models.item import ItemPlan, ObjectRef, RejectionCode
+from pipeline.models.item import ObjectRef, RejectionCode
 from tests.unit.intake.samples import (
+    BUNDLE_PREFIX,
     INGEST_BUCKET,
     PROCESSED_BUCKET,
     TEXTS,
@@ -18,32 +19,7 @@ from tests.unit.intake.samples import (
     config_with,
 )
 
-PREFIX = "incoming/bundles/kettle-42/"
-
-
-@pytest.fixture
-def bundle(store, config, tmp_path):
-    """Upload files (name -> bytes) and a manifest, then run the gate on the manifest."""
-
-    def run(
-        files: dict[str, bytes],
-        manifest: dict[str, Any] | bytes | str,
-        *,
-        cfg=None,
-        prefix: str = PREFIX,
-    ) -> ItemPlan:
-        for path, body in files.items():
-            store.put(INGEST_BUCKET, prefix + path, body)
-        if isinstance(manifest, dict):
-            manifest = json.dumps(manifest)
-        if isinstance(manifest, str):
-            manifest = manifest.encode()
-        ref = store.put(INGEST_BUCKET, prefix + "manifest.json", manifest, "application/json")
-        return plan_item(
-            bundle_request(ref, prefix), store, cfg or config, PROCESSED_BUCKET, tmp_path / "s"
-        )
-
-    return run
+PREFIX = BUNDLE_PREFIX  # the `bundle` fixture (conftest.py) uploads under it
 
 
 def _manifest(*assets: dict[str, Any], **fields: Any) -> dict[str, Any]:

@@ -211,13 +211,13 @@ class TestText:
         # Then it is too large
         assert caught.value.code is RejectionCode.TOO_LARGE
 
-    def test_whitespace_only_text_is_empty(self):
-        # Given a file of blank lines
+    def test_whitespace_only_text_has_no_content(self):
+        # Given a file of blank lines (not empty: it has bytes)
         # When it is checked
         with pytest.raises(MediaCheckError) as caught:
             check_text(b"\n \n\t\n", Limits())
-        # Then it counts as empty
-        assert caught.value.code is RejectionCode.EMPTY_OBJECT
+        # Then it has no content (EMPTY_OBJECT is kept for 0 bytes)
+        assert caught.value.code is RejectionCode.NO_CONTENT
 
 
 class TestCaptions:

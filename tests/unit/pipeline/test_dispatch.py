@@ -23,16 +23,32 @@ def test_a_single_object_starts_an_object_item():
     assert request.item_id.startswith("photo-jpg-")
 
 
-def test_a_bundle_starts_on_its_manifest_only():
+def test_a_bundle_starts_on_its_manifest_and_its_files_on_their_own():
     manifest = request_for("in", "incoming/bundles/shoe-42/manifest.json", "v1", "t", CONFIG)
     asset = request_for("in", "incoming/bundles/shoe-42/front.jpg", "v1", "t", CONFIG)
     nested = request_for("in", "incoming/bundles/shoe-42/sub/manifest.json", "v1", "t", CONFIG)
+    misnamed = request_for("in", "incoming/bundles/boot/Manifest.json", "v1", "t", CONFIG)
+    loose = request_for("in", "incoming/bundles/loose-photo.png", "v1", "t", CONFIG)
+    # Then the manifest starts the bundle rooted at its folder, at any depth
     assert not isinstance(manifest, Skipped)
-    assert manifest.kind == "bundle"
+    assert not isinstance(nested, Skipped)
+    assert manifest.kind == nested.kind == "bundle"
     assert manifest.bundle_prefix == "incoming/bundles/shoe-42/"
+    assert nested.bundle_prefix == "incoming/bundles/shoe-42/sub/"
     assert manifest.item_id.startswith("shoe-42-")
-    assert isinstance(asset, Skipped)
-    assert isinstance(nested, Skipped)
+    # And every other file under the bundle prefix starts a bundle-file execution that waits
+    # for its manifest: nothing under the ingest prefix is skipped
+    for request in (asset, misnamed, loose):
+        assert not isinstance(request, Skipped)
+        assert request.kind == "bundle_file"
+        assert request.manifest_wait_s == CONFIG.bundle_manifest_wait_s
+
+
+def test_a_manifest_directly_under_the_bundle_prefix_is_a_bundle_file():
+    # A manifest.json with no bundle folder around it cannot root a bundle
+    request = request_for("in", "incoming/bundles/manifest.json", "v1", "t", CONFIG)
+    assert not isinstance(request, Skipped)
+    assert request.kind == "bundle_file"
 
 
 @pytest.mark.parametrize("key", ["elsewhere/a.jpg", "incoming/folder/"])

@@ -11,7 +11,7 @@ from pipeline.domain.records import (
     record_failure,
     result_key,
 )
-from pipeline.models.item import ItemPlan, ItemRequest, ObjectRef, Rejection, RejectionCode
+from pipeline.models.item import ItemRequest, ObjectRef, PlanSummary, Rejection, RejectionCode
 from tests.fakes import InMemoryObjectStore
 
 
@@ -19,7 +19,7 @@ def test_a_rejected_item_is_copied_and_recorded_with_its_reason_code():
     # Given a rejected plan for an object that exists
     store = InMemoryObjectStore()
     source = store.put("in", "incoming/bad file.png", b"\x89PNG\r\n")
-    plan = ItemPlan(
+    plan = PlanSummary(
         item_id="bad-1",
         kind="object",
         source=source,
@@ -38,7 +38,7 @@ def test_a_rejected_item_is_copied_and_recorded_with_its_reason_code():
 
 def test_quarantine_survives_an_object_deleted_meanwhile():
     store = InMemoryObjectStore()
-    plan = ItemPlan(
+    plan = PlanSummary(
         item_id="gone-1",
         kind="object",
         source=ObjectRef(bucket="in", key="incoming/gone.txt"),

@@ -14,8 +14,8 @@ from pipeline.domain.transcription import (
     normalise_transcript,
     transcript_gates,
 )
-from pipeline.errors import TranscriptionFailed, VocabularyPending
-from pipeline.models.item import Asset, ObjectRef
+from pipeline.errors import AssetNotInPlan, TranscriptionFailed, VocabularyPending
+from pipeline.models.item import Asset, BranchPlan, ItemPlan, ObjectRef
 
 ASSET = Asset(
     asset_id="a1-0123456789ab",
@@ -72,14 +72,27 @@ class FakeSpeech:
         return self.vocabulary
 
 
-def _request(**changes):
-    values = {
-        "task_token": "t",
-        "asset": ASSET,
-        "item_id": "talk-wav-1",
-        "work_prefix": "work/talk-wav-1/",
-    }
-    return StartRequest(**{**values, **changes})
+REQUEST = StartRequest(
+    task_token="t",
+    asset_id=ASSET.asset_id,
+    item_id="talk-wav-1",
+    plan_uri="s3://processed/work/talk-wav-1/plan.json",
+    work_prefix="work/talk-wav-1/",
+)
+
+
+def _plan(language=None, vocabulary=None) -> ItemPlan:
+    """The plan the request's asset is read from: the language and vocabulary are in it."""
+    return ItemPlan(
+        item_id="talk-wav-1",
+        kind="object",
+        source=ASSET.source,
+        accepted=True,
+        language=language,
+        vocabulary=vocabulary,
+        assets=[ASSET],
+        branches=BranchPlan(audio=[ASSET]),
+    )
 
 
 def test_words_segments_speakers_and_scores_come_from_transcribe_output():
@@ -118,24 +131,35 @@ def test_a_language_other_than_the_manifests_fails_the_language_gate():
 
 
 def test_job_spec_identifies_language_unless_one_is_given():
-    auto = job_spec(_request(), "processed", FakeSpeech())
-    given = job_spec(_request(language="fr-FR"), "processed", FakeSpeech())
+    auto = job_spec(REQUEST, _plan(), "processed", FakeSpeech())
+    given = job_spec(REQUEST, _plan(language="fr-FR"), "processed", FakeSpeech())
     assert auto.language_code is None
     assert given.language_code == "fr-FR"
     assert auto.output_key == f"work/talk-wav-1/transcripts/{auto.job_name}.json"
     assert auto.job_name.startswith("mmp-")
+    assert auto.media_uri == "s3://in/incoming/talk.wav"
 
 
 def test_vocabulary_being_built_is_a_retryable_pending_error():
+    # Given a plan with a language and a vocabulary (the state carries neither)
+    plan = _plan(language="en-US", vocabulary=["Kubernetes"])
+    # When the vocabulary is still being built, Then the start is retried later
     with pytest.raises(VocabularyPending):
-        job_spec(_request(language="en-US", vocabulary=["Kubernetes"]), "p", FakeSpeech("PENDING"))
-    ready = job_spec(_request(language="en-US", vocabulary=["Kubernetes"]), "p", FakeSpeech())
-    failed = job_spec(
-        _request(language="en-US", vocabulary=["Kubernetes"]), "p", FakeSpeech("FAILED")
-    )
+        job_spec(REQUEST, plan, "p", FakeSpeech("PENDING"))
+    # And once it is ready the job uses it; a failed vocabulary does not block the job
+    ready = job_spec(REQUEST, plan, "p", FakeSpeech())
+    failed = job_spec(REQUEST, plan, "p", FakeSpeech("FAILED"))
     assert ready.vocabulary_name is not None
     assert ready.vocabulary_name.startswith("mmp-")
     assert failed.vocabulary_name is None
+
+
+def test_an_asset_the_plan_does_not_list_is_a_typed_error():
+    # Given a request naming an asset the plan does not have
+    stray = REQUEST.model_copy(update={"asset_id": "a1-000000000000"})
+    # When the job is specified, Then the iteration fails with the error's class name
+    with pytest.raises(AssetNotInPlan, match="a1-000000000000"):
+        job_spec(stray, _plan(), "p", FakeSpeech())
 
 
 def test_vocabulary_phrases_are_cleaned_for_transcribe():

@@ -78,9 +78,27 @@ def fresh_metrics() -> Iterator[None]:
 AddAsset = Callable[..., Asset]
 
 
+def _put_plan(store: InMemoryObjectStore, assets: list[Asset], profile: str) -> ItemPlan:
+    plan = ItemPlan(
+        item_id=ITEM_ID,
+        kind="bundle",
+        source=ObjectRef(bucket=INGEST, key="incoming/bundles/b1/manifest.json"),
+        accepted=True,
+        profile=profile,
+        assets=assets,
+        branches=BranchPlan(vision=[a for a in assets if a.modality != "text"]),
+        work_prefix=WORK,
+        plan_uri=PLAN_URI,
+    )
+    store.put(PROCESSED, f"{WORK}plan.json", plan.model_dump_json().encode())
+    return plan
+
+
 @pytest.fixture
 def add_asset(store: InMemoryObjectStore) -> AddAsset:
-    """Upload a file to the ingest bucket and describe it as the intake gate would."""
+    """Upload a file to the ingest bucket and describe it as the intake gate would, in the
+    item's plan (every asset added so far; `write_plan` writes another one)."""
+    added: list[Asset] = []
 
     def add(path: str, body: bytes, modality: str, media_format: str, **fields: object) -> Asset:
         ref = store.put(INGEST, f"incoming/bundles/b1/{path}", body)
@@ -94,7 +112,10 @@ def add_asset(store: InMemoryObjectStore) -> AddAsset:
             "size_bytes": max(1, len(body)),
         }
         values.update(fields)
-        return Asset.model_validate(values)
+        asset = Asset.model_validate(values)
+        added.append(asset)
+        _put_plan(store, added, "general")
+        return asset
 
     return add
 
@@ -107,27 +128,15 @@ def write_plan(store: InMemoryObjectStore) -> WritePlan:
     """Write the item's plan where the intake handler puts it."""
 
     def write(assets: list[Asset], profile: str = "general") -> ItemPlan:
-        plan = ItemPlan(
-            item_id=ITEM_ID,
-            kind="bundle",
-            source=ObjectRef(bucket=INGEST, key="incoming/bundles/b1/manifest.json"),
-            accepted=True,
-            profile=profile,
-            assets=assets,
-            branches=BranchPlan(vision=[a for a in assets if a.modality != "text"]),
-            work_prefix=WORK,
-            plan_uri=PLAN_URI,
-        )
-        store.put(PROCESSED, f"{WORK}plan.json", plan.model_dump_json().encode())
-        return plan
+        return _put_plan(store, assets, profile)
 
     return write
 
 
 def iteration(asset: Asset, profile: str = "general") -> dict[str, object]:
-    """The vision Map's ItemSelector output for one asset."""
+    """The vision Map's ItemSelector output for one asset: its id, not the asset."""
     return {
-        "asset": asset.model_dump(mode="json"),
+        "asset_id": asset.asset_id,
         "item_id": ITEM_ID,
         "profile": profile,
         "plan_uri": PLAN_URI,

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pipeline.adapters.providers import Providers, use_providers
 from pipeline.handlers import analyze_media, final_gate, fusion, prepare_media, vision_gate
+from pipeline.models.item import PlanSummary
 from pipeline.settings import get_settings
 from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, iteration, jpeg
 from tests.unit.vision.fakes import ScriptedModel
@@ -54,8 +55,8 @@ def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, w
     state["prepared"] = prepare_media.handler(state, context)
     state["analysis"] = analyze_media.handler(state, context)
     vision_output = vision_gate.handler(state, context)
-    # And the Parallel's output goes to fusion, then to the final gate
-    plan_json = plan.model_dump(mode="json")
+    # And the Parallel's output goes to fusion, then to the final gate, with the plan's summary
+    plan_json = PlanSummary.of(plan).model_dump(mode="json")
     fusion_output = fusion.handler(
         {
             "plan": plan_json,

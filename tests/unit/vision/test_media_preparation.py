@@ -9,6 +9,7 @@ import random
 import pytest
 from PIL import Image
 
+from pipeline.adapters.storage import ObjectMissing
 from pipeline.config import Limits, PipelineConfig
 from pipeline.domain.media_preparation import (
     MAX_COMPANION_CHARS,
@@ -19,7 +20,7 @@ from pipeline.domain.media_preparation import (
     prepare_media,
     readable_text,
 )
-from pipeline.errors import MediaNotPreparable
+from pipeline.errors import AssetNotInPlan, MediaNotPreparable
 from tests.unit.vision.conftest import (
     PROCESSED,
     WORK,
@@ -363,16 +364,20 @@ def test_companion_text_is_bounded(store, config, add_asset, write_plan):
     assert not prepared.warnings
 
 
-def test_missing_plan_is_a_warning_not_a_failure(store, config, add_asset):
-    # Given no plan.json at the plan URI
+def test_the_asset_is_read_from_the_plan_by_its_id(store, config, add_asset, write_plan):
+    # Given an iteration that names its asset by id (the state carries no asset), and a plan
+    # that does not list that asset
     photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (30, 20))), "image", "jpeg")
+    other = add_asset("other.jpg", jpeg(Image.new("RGB", (30, 20))), "image", "jpeg")
+    write_plan([other])
 
-    # When the photo is prepared
-    prepared = _prepare(store, config, photo)
-
-    # Then the image is still prepared, without companions, and the reason is recorded
-    assert prepared.companions_uri is None
-    assert any("plan" in warning for warning in prepared.warnings)
+    # When the photo's iteration prepares it, Then it fails with the typed error, by name
+    with pytest.raises(AssetNotInPlan, match=photo.asset_id):
+        _prepare(store, config, photo)
+    # And with no plan at all, it fails too: there is nothing to say which file to read
+    store.delete(PROCESSED, f"{WORK}plan.json")
+    with pytest.raises(ObjectMissing):
+        _prepare(store, config, other)
 
 
 def test_text_without_spaces_cuts_at_cjk_sentence_ends():

@@ -1,0 +1,154 @@
+"""Which bundle takes a file under the bundle prefix, or why none does.
+
+Every object under the ingest prefix starts an execution. For a file under the bundle
+prefix that is not a `manifest.json`, the execution asks: does a manifest in this folder, or
+in a folder above it, list the file? If one does, the bundle's own record accounts for the
+file and this execution ends without one. If the manifest has not arrived, the execution
+waits (`bundle_manifest_wait_s`) and asks once more; a file that no manifest takes then ends
+quarantined with a reason, so nothing under the ingest prefix is silently skipped.
+
+This only decides membership. Whether the manifest itself is valid is the bundle's own
+intake's business: a file in a folder whose manifest cannot be read is left to that
+bundle's quarantine record.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import unicodedata
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.adapters.storage import ObjectMissing, ObjectStore
+from pipeline.config import PipelineConfig
+from pipeline.models.item import ItemRequest, ObjectRef, Rejection, RejectionCode
+from pipeline.models.manifest import MANIFEST_FILE_NAME
+
+Verdict = Literal[
+    "listed",  # a manifest lists the file: its bundle accounts for it
+    "bundle_rejected",  # the manifest cannot be read: the bundle's quarantine accounts for it
+    "no_manifest",  # no manifest (yet) in this folder or above
+    "not_listed",  # a readable manifest above the file does not list it
+    "misnamed_manifest",  # the file is a manifest named other than manifest.json
+]
+_SHOWN_PATH = 200
+
+
+class BundleFileVerdict(BaseModel):
+    """The answer for one bundle file; `rejection` is set when the file must be quarantined."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verdict: Verdict
+    manifest_key: str | None = None
+    rejection: Rejection | None = None
+
+
+def judge_bundle_file(
+    request: ItemRequest, store: ObjectStore, config: PipelineConfig, *, waited: bool
+) -> BundleFileVerdict:
+    """Find the manifest that takes `request.source`; `waited` says the wait is over."""
+    key = request.source.key
+    folder, _, name = key.rpartition("/")
+    if name.casefold() == MANIFEST_FILE_NAME and name != MANIFEST_FILE_NAME:
+        return BundleFileVerdict(
+            verdict="misnamed_manifest",
+            rejection=Rejection(
+                code=RejectionCode.MISNAMED_MANIFEST,
+                message=f"The bundle manifest is named {name!r}; S3 keys are case-sensitive, "
+                f"so upload it as {MANIFEST_FILE_NAME!r} (lower case), after the assets.",
+                asset_path=_shown(key),
+            ),
+        )
+    seen_manifest: str | None = None
+    for manifest_folder in _folders_up_to(folder, config.bundle_prefix):
+        manifest_key = f"{manifest_folder}/{MANIFEST_FILE_NAME}"
+        ref = ObjectRef(bucket=request.source.bucket, key=manifest_key)
+        paths = _listed_paths(store, ref, config.limits.max_manifest_bytes)
+        if isinstance(paths, _Absent):
+            continue
+        if paths is None:
+            return BundleFileVerdict(verdict="bundle_rejected", manifest_key=manifest_key)
+        relative = key[len(manifest_folder) + 1 :]
+        # macOS uploads decomposed (NFD) names; intake finds assets under either form too.
+        if _nfc(relative) in {_nfc(p) for p in paths}:
+            return BundleFileVerdict(verdict="listed", manifest_key=manifest_key)
+        seen_manifest = seen_manifest or manifest_key
+    if seen_manifest is not None:
+        return BundleFileVerdict(
+            verdict="not_listed",
+            manifest_key=seen_manifest,
+            rejection=Rejection(
+                code=RejectionCode.NOT_IN_MANIFEST,
+                message=f"The file is in a bundle folder, but {seen_manifest} does not list "
+                "it; add it to the manifest and upload the manifest again, or move the file "
+                "out of the bundle folder.",
+                asset_path=_shown(key),
+            ),
+        )
+    if not waited:
+        return BundleFileVerdict(verdict="no_manifest")
+    waited_for = _duration(config.bundle_manifest_wait_s)
+    return BundleFileVerdict(
+        verdict="no_manifest",
+        rejection=Rejection(
+            code=RejectionCode.MANIFEST_MISSING,
+            message=f"No {MANIFEST_FILE_NAME} arrived in {_shown(folder)}/ or a folder above "
+            f"it within {waited_for} of this file; upload the manifest (last, after its assets), "
+            "or put single files directly under the ingest prefix.",
+            asset_path=_shown(key),
+        ),
+    )
+
+
+def _folders_up_to(folder: str, bundle_prefix: str) -> list[str]:
+    """The file's folder, then each folder above it, down to one level under the prefix."""
+    top = len(bundle_prefix.rstrip("/"))
+    folders: list[str] = []
+    while len(folder) > top:
+        folders.append(folder)
+        folder = posixpath.dirname(folder)
+    return folders
+
+
+class _Absent:
+    pass
+
+
+_ABSENT = _Absent()
+
+
+def _listed_paths(store: ObjectStore, ref: ObjectRef, max_bytes: int) -> list[str] | _Absent | None:
+    """The manifest's asset paths; None if it exists but cannot be read as a manifest."""
+    try:
+        data = store.read_bytes(ref, max_bytes=max_bytes + 1)
+    except ObjectMissing:
+        return _ABSENT
+    if len(data) > max_bytes:
+        return None
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        return None
+    assets = document.get("assets") if isinstance(document, dict) else None
+    if not isinstance(assets, list):
+        return None
+    return [a["path"] for a in assets if isinstance(a, dict) and isinstance(a.get("path"), str)]
+
+
+def _nfc(path: str) -> str:
+    return unicodedata.normalize("NFC", path)
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= _SHOWN_PATH else path[: _SHOWN_PATH - 3] + "..."
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
