@@ -36,6 +36,7 @@ from mmpipe.local.standins.model import LocalBedrock, LocalModel
 from mmpipe.local.standins.sagemaker import LocalProcessing, real_job, stub_job
 from mmpipe.local.standins.speech import LocalTranscribe, StubRecognizer, WhisperRecognizer
 from mmpipe.local.template import ACCOUNT_ID, REGION, CloudAssembly
+from pipeline.domain.dispatch import is_os_metadata
 from pipeline.domain.records import RECORD_KINDS, record_key
 
 ProviderChoice = Literal["local", "stub"]
@@ -148,7 +149,7 @@ def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> U
 
     def add_bundle(folder: Path) -> None:
         prefix = unique(f"{bundle_prefix}{folder.name}") + "/"
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != ".DS_Store")
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_os_metadata(p.name))
         for path in files:
             if path == folder / MANIFEST:
                 continue
@@ -167,7 +168,11 @@ def plan_uploads(paths: list[Path], ingest_prefix: str, bundle_prefix: str) -> U
                     skipped.append(f"{child}: a symlink to {child.resolve()}, outside {path}")
                 elif child.is_dir() and (child / MANIFEST).is_file():
                     add_bundle(child)
-                elif child.is_file() and not child.name.startswith("."):
+                elif (
+                    child.is_file()
+                    and not child.name.startswith(".")
+                    and not is_os_metadata(child.name)
+                ):
                     uploads.append(Upload(child, unique(ingest_prefix + child.name), True))
         elif path.is_file():
             uploads.append(Upload(path, unique(ingest_prefix + path.name), True))
@@ -181,7 +186,7 @@ def plan_tree_uploads(root: Path, ingest_prefix: str, bundle_prefix: str) -> Upl
     (bundles/..., nested folders, odd names), manifests last, as a careful user uploads."""
     uploads: list[Upload] = []
     skipped: list[str] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not is_os_metadata(p.name)):
         if not _inside(path, root):
             skipped.append(f"{path}: a symlink to {path.resolve()}, outside {root}")
             continue
@@ -498,6 +503,7 @@ class LocalRun:
         _await_status_changes()
         for outcome in outcomes.values():
             self._collect(deployment, outcome, s3)
+        _check_bundle_files(list(outcomes.values()))
         self.files_in_bundles = sum(o.in_bundle for o in outcomes.values())
         # A bundle file with a record of its own, or none at all, is reported as an item.
         return [o for o in outcomes.values() if not o.in_bundle]
@@ -778,6 +784,34 @@ class LocalRun:
         path = folder / f"{item_id}.json"
         path.write_text(json.dumps(document, indent=2, ensure_ascii=False))
         return path
+
+
+def _check_bundle_files(outcomes: list[ItemOutcome]) -> None:
+    """A bundle file counts as ended in its bundle only when a bundle's record accounts for
+    that very key: a processed bundle lists it among its assets; a quarantined or failed one
+    accounts for its whole folder. Its execution saying so is not enough."""
+    listed: set[str] = set()
+    folders: list[str] = []
+    for outcome in outcomes:
+        if outcome.bundle_file or outcome.record_file is None:
+            continue
+        record = json.loads(outcome.record_file.read_text())
+        if record.get("kind") != "bundle" and not outcome.key.endswith("/" + MANIFEST):
+            continue
+        if outcome.place in ("processed", "degraded"):
+            listed |= {asset["source"]["key"] for asset in record.get("assets", [])}
+        else:
+            folders.append(outcome.key.rsplit("/", 1)[0] + "/")
+    for outcome in outcomes:
+        if not outcome.in_bundle:
+            continue
+        if outcome.key in listed or any(outcome.key.startswith(f) for f in folders):
+            continue
+        outcome.in_bundle = False
+        outcome.error = "NoRecord"
+        outcome.cause = (
+            "its execution ended as part of a bundle, but no bundle's record accounts for it"
+        )
 
 
 def _warm_up(host: LambdaHost, deployment: Deployment) -> None:

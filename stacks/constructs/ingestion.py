@@ -99,6 +99,10 @@ class Ingestion(Construct):
         self.recorder = self._build_recorder(
             config, key, shared, state_machine, processed_bucket, failed_items_queue
         )
+        # It decodes event keys as the dispatcher does (so it names the same item): HeadObject
+        # on the ingest prefix, and a 404 for the form that does not exist.
+        grant_object_read(self.recorder.role, ingest_bucket, config.ingest_prefix, key)
+        grant_missing_object_checks(self.recorder.role, ingest_bucket)
 
     def _build_rule(
         self, config: PipelineConfig, ingest_bucket: s3.IBucket, key: kms.IKey

@@ -5,8 +5,11 @@ the bundle."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
+
+from PIL import Image
 
 from pipeline.domain.intake import asset_id_for
 from tests.integration.conftest import DEMO, outcome_for
@@ -121,3 +124,35 @@ def test_one_failed_asset_does_not_blank_the_bundle(run_local, tmp_path: Path):
     assert (failed["asset_id"], failed["error"]) == (bad, "InjectedFault")
     assert "prepare_media raised on request" in failed["cause"]
     assert result["fused"] is not None
+
+
+def test_three_good_images_and_a_pdf_over_the_models_limit_end_degraded_not_blank(
+    run_local, tmp_path: Path
+):
+    # Given three images and a 5 MB PDF: over the 4.5 MB Converse reads in one document
+    folder = tmp_path / "spec-sheet"
+    folder.mkdir()
+    names = [f"photo-{number}.png" for number in range(3)]
+    for name in names:
+        shutil.copyfile(DEMO / "poster.png", folder / name)
+    noise = Image.frombytes("RGB", (1800, 1400), random.Random(7).randbytes(1800 * 1400 * 3))
+    noise.save(folder / "spec.pdf", "PDF", quality=100)
+    assert (folder / "spec.pdf").stat().st_size > 4_718_592
+    manifest = {"version": 1, "assets": [{"path": n} for n in [*names, "spec.pdf"]]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    # When it runs
+    report = run_local([folder])
+
+    # Then the bundle is not quarantined for one asset: the images are analysed, the PDF
+    # is marked failed with why, and the item ends degraded with its one record
+    assert report.ok
+    outcome = outcome_for(report, "spec-sheet")
+    assert outcome.place == "degraded", (outcome.error, outcome.cause)
+    result = json.loads(outcome.record_file.read_text())
+    analysed = {v["asset_id"] for v in result["vision"] if v["analysis"] is not None}
+    assert analysed == {asset_id_for(name) for name in names}
+    (vision,) = [b for b in result["branches"] if b["branch"] == "vision"]
+    (failed,) = vision["failed_assets"]
+    assert failed["asset_id"] == asset_id_for("spec.pdf")
+    assert failed["error"] == "MediaNotPreparable"

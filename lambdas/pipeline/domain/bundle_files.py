@@ -49,21 +49,33 @@ class BundleFileVerdict(BaseModel):
 def judge_bundle_file(
     request: ItemRequest, store: ObjectStore, config: PipelineConfig, *, waited: bool
 ) -> BundleFileVerdict:
-    """Find the manifest that takes `request.source`; `waited` says the wait is over."""
+    """Find the manifest that takes `request.source`; `waited` says the wait is over.
+
+    Before the wait only a settled answer is given (listed, or a manifest no name fixes):
+    a file not listed yet may be waiting for a new manifest of its own, or for a new version
+    of the one above it, so it is judged after the wait, once."""
     key = request.source.key
     folder, _, name = key.rpartition("/")
     if name.casefold() == MANIFEST_FILE_NAME and name != MANIFEST_FILE_NAME:
-        return BundleFileVerdict(
-            verdict="misnamed_manifest",
-            rejection=Rejection(
-                code=RejectionCode.MISNAMED_MANIFEST,
-                message=f"The bundle manifest is named {name!r}; S3 keys are case-sensitive, "
-                f"so upload it as {MANIFEST_FILE_NAME!r} (lower case), after the assets.",
-                asset_path=_shown(key),
-            ),
+        return _rejected(
+            "misnamed_manifest",
+            RejectionCode.MISNAMED_MANIFEST,
+            f"The bundle manifest is named {name!r}; S3 keys are case-sensitive, so upload it "
+            f"as {MANIFEST_FILE_NAME!r} (lower case), after the assets.",
+            key,
+        )
+    folders = _folders_up_to(folder, config.bundle_prefix)
+    if not folders:
+        return _rejected(
+            "no_manifest",
+            RejectionCode.MANIFEST_MISSING,
+            f"The file is directly under {config.bundle_prefix}, where no bundle can take it: "
+            "a bundle is a folder (bundles/<name>/ with its manifest.json); put single files "
+            "directly under the ingest prefix.",
+            key,
         )
     seen_manifest: str | None = None
-    for manifest_folder in _folders_up_to(folder, config.bundle_prefix):
+    for manifest_folder in folders:
         manifest_key = f"{manifest_folder}/{MANIFEST_FILE_NAME}"
         ref = ObjectRef(bucket=request.source.bucket, key=manifest_key)
         paths = _listed_paths(store, ref, config.limits.max_manifest_bytes)
@@ -71,36 +83,62 @@ def judge_bundle_file(
             continue
         if paths is None:
             return BundleFileVerdict(verdict="bundle_rejected", manifest_key=manifest_key)
-        relative = key[len(manifest_folder) + 1 :]
-        # macOS uploads decomposed (NFD) names; intake finds assets under either form too.
-        if _nfc(relative) in {_nfc(p) for p in paths}:
+        if _taken(store, request.source.bucket, manifest_folder, key, paths):
             return BundleFileVerdict(verdict="listed", manifest_key=manifest_key)
         seen_manifest = seen_manifest or manifest_key
-    if seen_manifest is not None:
-        return BundleFileVerdict(
-            verdict="not_listed",
-            manifest_key=seen_manifest,
-            rejection=Rejection(
-                code=RejectionCode.NOT_IN_MANIFEST,
-                message=f"The file is in a bundle folder, but {seen_manifest} does not list "
-                "it; add it to the manifest and upload the manifest again, or move the file "
-                "out of the bundle folder.",
-                asset_path=_shown(key),
-            ),
-        )
     if not waited:
-        return BundleFileVerdict(verdict="no_manifest")
-    waited_for = _duration(config.bundle_manifest_wait_s)
-    return BundleFileVerdict(
-        verdict="no_manifest",
-        rejection=Rejection(
-            code=RejectionCode.MANIFEST_MISSING,
-            message=f"No {MANIFEST_FILE_NAME} arrived in {_shown(folder)}/ or a folder above "
-            f"it within {waited_for} of this file; upload the manifest (last, after its assets), "
-            "or put single files directly under the ingest prefix.",
-            asset_path=_shown(key),
-        ),
+        return BundleFileVerdict(
+            verdict="not_listed" if seen_manifest else "no_manifest", manifest_key=seen_manifest
+        )
+    if seen_manifest is not None:
+        return _rejected(
+            "not_listed",
+            RejectionCode.NOT_IN_MANIFEST,
+            f"The file is in a bundle folder, but {seen_manifest} does not take it (it is not "
+            "listed, or another file under the same name in another Unicode form is); add it "
+            "to the manifest and upload the manifest again, or move the file out of the "
+            "bundle folder.",
+            key,
+            seen_manifest,
+        )
+    return _rejected(
+        "no_manifest",
+        RejectionCode.MANIFEST_MISSING,
+        f"No {MANIFEST_FILE_NAME} arrived in {_shown(folder)}/ or a folder above it within "
+        f"{_duration(config.bundle_manifest_wait_s)} of this file; upload the manifest (last, "
+        "after its assets), or put single files directly under the ingest prefix.",
+        key,
     )
+
+
+def _rejected(
+    verdict: Verdict, code: RejectionCode, message: str, key: str, manifest: str | None = None
+) -> BundleFileVerdict:
+    return BundleFileVerdict(
+        verdict=verdict,
+        manifest_key=manifest,
+        rejection=Rejection(code=code, message=message, asset_path=_shown(key)),
+    )
+
+
+def _taken(store: ObjectStore, bucket: str, folder: str, key: str, paths: list[str]) -> bool:
+    """Does the bundle's intake take this very object for one of its listed paths? Intake
+    tries a path as written, then its NFC and NFD forms (macOS uploads decomposed names),
+    and takes the first that exists: a second form of the same name is not taken."""
+    relative = key[len(folder) + 1 :]
+    for path in paths:
+        if _nfc(path) != _nfc(relative):
+            continue
+        forms = dict.fromkeys([path, _nfc(path), unicodedata.normalize("NFD", path)])
+        for form in forms:
+            try:
+                store.size(ObjectRef(bucket=bucket, key=f"{folder}/{form}"))
+            except ObjectMissing:
+                continue
+            if form == relative:
+                return True
+            break
+    return False
 
 
 def _folders_up_to(folder: str, bundle_prefix: str) -> list[str]:

@@ -4,7 +4,9 @@ Every object under the ingest prefix starts an execution, so every object is acc
 a loose object is an item; a `manifest.json` anywhere under the bundle prefix starts the
 bundle rooted at its folder; any other file under the bundle prefix is a bundle file, whose
 execution finds the manifest that lists it (or quarantines it). Only folder markers (keys
-ending in "/", what the S3 console's "Create folder" writes) start nothing.
+ending in "/", what the S3 console's "Create folder" writes) and the metadata files operating
+systems leave in copied folders (.DS_Store, ._*, Thumbs.db, desktop.ini) start nothing; the
+dispatcher logs and counts them.
 
 The execution name is derived from bucket + key + version, so a duplicated or redelivered
 event maps to the same name and Step Functions refuses a second execution.
@@ -24,6 +26,13 @@ from pipeline.models.item import ItemRequest, ObjectRef
 from pipeline.models.manifest import MANIFEST_FILE_NAME
 
 MAX_EXECUTION_NAME = 80
+# Files operating systems write next to what users copy (Finder, Explorer): never content.
+_OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "Icon\r"})
+
+
+def is_os_metadata(name: str) -> bool:
+    """Finder's .DS_Store and AppleDouble `._*` files, Explorer's Thumbs.db and desktop.ini."""
+    return name in _OS_METADATA or name.startswith("._")
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,9 @@ def request_for(
         return Skipped(f"outside the ingest prefix {config.ingest_prefix!r}")
     if key.endswith("/"):
         return Skipped("a folder marker, not a file")
+    if is_os_metadata(key.rsplit("/", 1)[-1]):
+        # Counted and logged by the dispatcher: a synced folder carries these everywhere.
+        return Skipped("operating-system metadata (.DS_Store, ._*, Thumbs.db, desktop.ini)")
     source = ObjectRef(bucket=bucket, key=key, version_id=version_id)
     item_id = item_id_for(bucket, key, version_id)
     if key.startswith(config.bundle_prefix):

@@ -66,7 +66,9 @@ def check_final_quality(
 
 
 def not_understood(draft: FusionDraft, modalities: set[str]) -> list[str]:
-    """The item's modalities no branch that passed its gates understood, each with why."""
+    """The item's modalities that no branch which passed all its gates covers, each with the
+    state of the branches that could have. A flagged branch may have understood some assets
+    of the modality; "processed" asks that a branch vouch for it with every gate passed."""
     passed: set[str] = {o.branch for o in draft.branches if o.status == "succeeded"}
     states: dict[str, str] = {o.branch: o.status for o in draft.branches}
     missing = []
@@ -91,7 +93,7 @@ def final_gate(draft: FusionDraft, min_ratio: float, modalities: set[str]) -> Ga
     if draft.degraded_branches:
         problems.append(f"degraded branches: {', '.join(draft.degraded_branches)}")
     if missing:
-        problems.append(f"not understood by a branch that passed its gates: {'; '.join(missing)}")
+        problems.append(f"no branch that passed all its gates covers: {'; '.join(missing)}")
     passed = draft.fused is not None and ratio >= min_ratio and not missing
     verdict = "passed" if passed else "failed"
     detail = f" ({'; '.join(problems)})" if problems else ""

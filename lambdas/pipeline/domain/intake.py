@@ -7,8 +7,10 @@ state machine retries them.
 
 What a later step would refuse after a wait is refused here, with its own code: text with
 nothing visible once prepared (NO_CONTENT), audio below Transcribe's 8 kHz
-(UNSUPPORTED_SAMPLE_RATE), a PDF over the model's 4.5 MB (TOO_LARGE), a vocabulary over
-Transcribe's 50 KB (VOCABULARY_TOO_LARGE), asset paths over their byte budget (PATHS_TOO_LONG).
+(UNSUPPORTED_SAMPLE_RATE), a PDF over the model's 4.5 MB (TOO_LARGE; inside a bundle it is
+kept, with the reason as a warning, and fails alone in its Map iteration so the bundle's other
+assets still run), a vocabulary over Transcribe's 50 KB (VOCABULARY_TOO_LARGE), asset paths
+over their byte budget (PATHS_TOO_LONG).
 
 Reads are as small as the check allows: a ranged read of the first 64 KiB to sniff, the
 whole object only for text (within the text limit), and a download to `scratch_dir` only
@@ -156,12 +158,31 @@ def plan_item(
             manifest_fields = {}
     except _RejectedError as rejected:
         return ItemPlan(accepted=False, rejection=rejected.rejection, **common)
+    branches = plan_branches(assets)
+    unreadable = _over_model_limit(branches, assets)
+    if unreadable is not None:
+        return ItemPlan(accepted=False, rejection=unreadable, **common)
     return ItemPlan(
         accepted=True,
         assets=assets,
-        branches=plan_branches(assets),
+        branches=branches,
         **manifest_fields,
         **common,
+    )
+
+
+def _over_model_limit(branches: BranchPlan, assets: list[Asset]) -> Rejection | None:
+    """A bundle keeps a PDF too large for the model so its other assets still run; when
+    nothing else would be understood, the bundle is refused for it, as the object would be."""
+    too_big = [
+        a for a in assets if a.modality == "document" and a.size_bytes > MAX_MODEL_DOCUMENT_BYTES
+    ]
+    if not too_big or branches.audio or any(a not in too_big for a in branches.vision):
+        return None
+    return Rejection(
+        code=RejectionCode.TOO_LARGE,
+        message=f"{_quote(too_big[0].path)}: {_pdf_over_model_limit(too_big[0].size_bytes)}",
+        asset_path=too_big[0].path[:512],
     )
 
 
@@ -428,7 +449,7 @@ def _inspect(
     missing_code = RejectionCode.MISSING_ASSET if in_bundle else RejectionCode.OBJECT_NOT_FOUND
     label = _quote(wanted.path)
     try:
-        return _inspect_checked(store, wanted, limits, scratch_dir)
+        return _inspect_checked(store, wanted, limits, scratch_dir, in_bundle)
     except ObjectMissing as missing:
         raise _RejectedError(
             missing_code,
@@ -446,7 +467,7 @@ def _inspect(
 
 
 def _inspect_checked(
-    store: ObjectStore, wanted: _Wanted, limits: Limits, scratch_dir: Path
+    store: ObjectStore, wanted: _Wanted, limits: Limits, scratch_dir: Path, in_bundle: bool
 ) -> Asset:
     ref = wanted.ref
     size = wanted.size if wanted.size is not None else store.size(ref)
@@ -467,14 +488,10 @@ def _inspect_checked(
             f"The content is {_describe(sniffed)}, which the pipeline does not accept; "
             f"convert it to one of {SUPPORTED_SUMMARY}.",
         )
-    if modality == "document" and size > MAX_MODEL_DOCUMENT_BYTES:
+    too_big_for_model = modality == "document" and size > MAX_MODEL_DOCUMENT_BYTES
+    if too_big_for_model and not in_bundle:
         # Preparation passes a PDF to the model whole (it does not split pages).
-        raise _RejectedError(
-            RejectionCode.TOO_LARGE,
-            f"The PDF is {size:,} bytes, over the {MAX_MODEL_DOCUMENT_BYTES:,} bytes (4.5 MB) "
-            "the model (Amazon Bedrock Converse) reads in one document; split it into "
-            "smaller PDFs and upload those.",
-        )
+        raise _RejectedError(RejectionCode.TOO_LARGE, _pdf_over_model_limit(size))
     asset_id = asset_id_for(wanted.path)
     info: MediaInfo
     if sniffed.modality in ("text", "captions"):
@@ -520,6 +537,9 @@ def _inspect_checked(
     warnings = [w for w in (wanted.warning, verdict.warning) if w] + info.warnings
     if wanted.role == "captions" and sniffed.modality != "captions":
         warnings.append(f"The role is captions but the content is {sniffed.modality}.")
+    if too_big_for_model:
+        # In a bundle the others still run: this asset fails in its own iteration, saying so.
+        warnings.append(_pdf_over_model_limit(size))
     return Asset(
         asset_id=asset_id,
         path=wanted.path,
@@ -623,6 +643,14 @@ def _local_copy(
         yield local
     finally:
         local.unlink(missing_ok=True)
+
+
+def _pdf_over_model_limit(size: int) -> str:
+    return (
+        f"The PDF is {size:,} bytes, over the {MAX_MODEL_DOCUMENT_BYTES:,} bytes (4.5 MB) "
+        "the model (Amazon Bedrock Converse) reads in one document; split it into smaller "
+        "PDFs and upload those."
+    )
 
 
 def _too_large(size: int, limit: int, kind: str = "") -> _RejectedError:

@@ -165,7 +165,7 @@ def record_ending_outside_the_catch(
     received_at = request.received_at if request else None
     if received_at and existing_record(store, processed_bucket, item_id, received_at):
         return None
-    record = record_failure(
+    return _dead_letter_then_record(
         request,
         item_id,
         f"execution {status}",
@@ -175,18 +175,9 @@ def record_ending_outside_the_catch(
         },
         store,
         processed_bucket,
+        dead_letters,
         execution_arn,
     )
-    if record is not None:
-        dead_letters.send(
-            {
-                "execution_arn": execution_arn,
-                "item_id": item_id,
-                "failed_state": record.failed_state,
-                "error": {"Error": record.failure.error, "Cause": record.failure.cause},
-            }
-        )
-    return record
 
 
 def record_undispatched(
@@ -203,7 +194,7 @@ def record_undispatched(
     item_id = request.item_id if request else fallback_id
     if request and existing_record(store, processed_bucket, item_id, request.received_at):
         return None
-    record = record_failure(
+    return _dead_letter_then_record(
         request,
         item_id,
         "Dispatch",
@@ -214,14 +205,34 @@ def record_undispatched(
         },
         store,
         processed_bucket,
+        dead_letters,
         None,
     )
-    if record is not None:
-        dead_letters.send(
-            {
-                "item_id": item_id,
-                "failed_state": record.failed_state,
-                "error": {"Error": record.failure.error, "Cause": record.failure.cause},
-            }
-        )
-    return record
+
+
+def _dead_letter_then_record(
+    request: ItemRequest | None,
+    item_id: str,
+    failed_state: str,
+    error: dict[str, str],
+    store: ObjectStore,
+    processed_bucket: str,
+    dead_letters: DeadLetters,
+    execution_arn: str | None,
+) -> FailureRecord | None:
+    """The dead letter first, then the record: the record is what says "done", so a retry
+    after a failed send sends again (a duplicate message at worst), never nothing."""
+    if request is not None and has_result(store, processed_bucket, request):
+        return None
+    failure = failure_from_error(error)
+    dead_letters.send(
+        {
+            "execution_arn": execution_arn,
+            "item_id": item_id,
+            "failed_state": failed_state,
+            "error": {"Error": failure.error, "Cause": failure.cause},
+        }
+    )
+    return record_failure(
+        request, item_id, failed_state, error, store, processed_bucket, execution_arn
+    )

@@ -57,6 +57,7 @@ def start_item(record: SQSRecord) -> None:
     )
     if isinstance(request, Skipped):
         logger.info("Event starts nothing", extra={"key": key, "reason": request.reason})
+        metrics.add_metric(name="ObjectsIgnored", unit="Count", value=1)
         return
     logger.append_keys(item_id=request.item_id)
     try:

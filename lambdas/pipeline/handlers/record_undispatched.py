@@ -26,9 +26,10 @@ from pydantic import ValidationError
 from pipeline.adapters.aws_errors import error_code, translated_aws_errors
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.queues import SqsDeadLetters
-from pipeline.domain.dispatch import Skipped, request_for
+from pipeline.adapters.storage import ObjectMissing
+from pipeline.domain.dispatch import Skipped, decode_event_key, request_for
 from pipeline.domain.records import record_undispatched
-from pipeline.models.item import ItemRequest
+from pipeline.models.item import ItemRequest, ObjectRef
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -51,16 +52,25 @@ def _execution_exists(state_machine_arn: str, name: str) -> bool:
     return True
 
 
+def _exists(bucket: str, key: str) -> bool:
+    try:
+        get_providers().store.size(ObjectRef(bucket=bucket, key=key))
+    except ObjectMissing:
+        return False
+    return True
+
+
 def _request(body: str) -> ItemRequest | Skipped | None:
-    """The request the dispatcher would have built; None when the body is not an S3 event."""
+    """The request the dispatcher would have built (the same key decoding, so the same item
+    id); None when the body is not an S3 event."""
     try:
         event = S3EventNotificationEventBridgeModel.model_validate_json(body)
     except ValidationError:
         return None
-    # The raw (URL-encoded) key: the object may be gone, so no lookup decides the encoding.
+    bucket = event.detail.bucket.name
     return request_for(
-        event.detail.bucket.name,
-        event.detail.object.key,
+        bucket,
+        decode_event_key(event.detail.object.key, lambda k: _exists(bucket, k)),
         event.detail.object.version_id,
         event.time.isoformat(),
         get_settings().pipeline_config,

@@ -357,6 +357,31 @@ class TestDocumentsForTheModel:
         assert plan.rejection.code is RejectionCode.TOO_LARGE
         assert "4.5 MB" in plan.rejection.message
 
+    def test_in_a_bundle_it_is_kept_to_fail_alone_so_the_others_still_run(self, bundle, images):
+        # Given a bundle of an image and a PDF over the model's limit
+        pdf = minimal_pdf()
+        body = pdf[:9] + b"%" + b"x" * MAX_MODEL_DOCUMENT_BYTES + b"\n" + pdf[9:]
+        plan = bundle(
+            {"photo.png": images["png"], "spec.pdf": body},
+            {"version": 1, "assets": [{"path": "photo.png"}, {"path": "spec.pdf"}]},
+        )
+        # Then the bundle is accepted: the PDF carries the reason it will fail in its own
+        # Map iteration, and the image is analysed all the same
+        assert plan.accepted
+        spec = next(a for a in plan.assets if a.path == "spec.pdf")
+        assert any("4.5 MB" in warning for warning in spec.warnings)
+        assert {a.path for a in plan.branches.vision} == {"photo.png", "spec.pdf"}
+
+    def test_a_bundle_with_nothing_else_to_read_is_refused_for_it(self, bundle):
+        # Given a bundle whose one analysable asset is a PDF over the model's limit
+        pdf = minimal_pdf()
+        body = pdf[:9] + b"%" + b"x" * MAX_MODEL_DOCUMENT_BYTES + b"\n" + pdf[9:]
+        plan = bundle({"spec.pdf": body}, {"version": 1, "assets": [{"path": "spec.pdf"}]})
+        # Then it is refused as the object would be: nothing in it would be understood
+        assert plan.rejection is not None
+        assert plan.rejection.code is RejectionCode.TOO_LARGE
+        assert plan.rejection.asset_path == "spec.pdf"
+
     def test_a_pdf_within_the_model_limit_passes(self, plan_object):
         pdf = minimal_pdf()
         body = pdf[:9] + b"%" + b"x" * (MAX_MODEL_DOCUMENT_BYTES - len(pdf) - 2) + b"\n" + pdf[9:]

@@ -80,3 +80,18 @@ def test_url_encoded_event_keys_are_decoded():
     assert decode_event_key("incoming/%E5%8C%97.txt", lambda _: True) == "incoming/北.txt"
     # A key with a literal '+' that arrived unencoded is kept as it is
     assert decode_event_key("incoming/a+b.txt", existing.__contains__) == "incoming/a+b.txt"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "incoming/.DS_Store",
+        "incoming/bundles/shoe/.DS_Store",
+        "incoming/bundles/shoe/._front.jpg",
+        "incoming/Thumbs.db",
+        "incoming/bundles/shoe/desktop.ini",
+    ],
+)
+def test_operating_system_metadata_starts_nothing(key):
+    # A folder copied from a Mac or Windows carries these; they are never content
+    assert isinstance(request_for("in", key, "v1", "t", CONFIG), Skipped)

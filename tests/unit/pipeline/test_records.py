@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline.domain.records import (
     failure_from_error,
     quarantine_item,
@@ -167,3 +169,32 @@ def test_an_item_that_has_any_record_is_left_alone():
         is None
     )
     assert dead.sent == []
+
+
+class _FlakyDeadLetters(_DeadLetters):
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def send(self, body: dict[str, object]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("SQS is briefly unreachable")
+        super().send(body)
+
+
+def test_a_dead_letter_that_failed_to_send_is_sent_on_the_retry():
+    # Given a dead-letter queue that refuses the first send
+    store, dead = InMemoryObjectStore(), _FlakyDeadLetters()
+    args = ("late-1", "arn:exec:late-1", "FAILED", "X", "y", store, "processed", dead)
+
+    # When the ending is handled, fails, and is retried (as its event is redelivered)
+    with pytest.raises(ConnectionError):
+        record_ending_outside_the_catch(_request(), *args)  # type: ignore[arg-type]
+    assert list(store.list_keys("processed", "failures/")) == []
+    record = record_ending_outside_the_catch(_request(), *args)  # type: ignore[arg-type]
+
+    # Then the retry sent the dead letter and wrote the one record
+    assert record is not None
+    assert [m["item_id"] for m in dead.sent] == ["late-1"]
+    assert len(list(store.list_keys("processed", "failures/"))) == 1
