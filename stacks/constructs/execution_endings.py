@@ -6,7 +6,6 @@ a state over 256 KB). Items that already have a record are left alone."""
 from __future__ import annotations
 
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -15,10 +14,7 @@ from constructs import Construct
 
 from pipeline.config import PipelineConfig
 from stacks.constructs.grants import (
-    grant_key_encrypt,
-    grant_missing_object_checks,
-    grant_object_read,
-    grant_object_write,
+    grant_failure_recording,
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 
@@ -53,17 +49,7 @@ class ExecutionEndings(Construct):
             memory_mb=256,
         )
         role = self.recorder.role
-        # Does the item have a record? (404 for the ones it does not, hence ListBucket.)
-        for kind in ("results/", "quarantine/", "failures/"):
-            grant_object_read(role, processed_bucket, kind, key)
-        grant_missing_object_checks(role, processed_bucket)
-        grant_object_write(role, processed_bucket, "failures/", key)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn]
-            )
-        )
-        grant_key_encrypt(role, key)
+        grant_failure_recording(role, processed_bucket, failed_items_queue, key)
         self.rule = events.Rule(
             self,
             "Ended",

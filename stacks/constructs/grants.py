@@ -12,7 +12,10 @@ from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import IConstruct
+
+from pipeline.domain.records import RECORD_KINDS
 
 
 def _acknowledge_prefix(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
@@ -74,6 +77,22 @@ def grant_missing_object_checks(role: iam.IRole, bucket: s3.IBucket) -> None:
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
     )
+
+
+def grant_failure_recording(
+    role: iam.IRole, processed_bucket: s3.IBucket, failed_items_queue: sqs.IQueue, key: kms.IKey
+) -> None:
+    """A recorder of items the state machine could not record: does the item have any record
+    yet (a 404, not a 403, for one it has not, hence ListBucket)? Then its failure record,
+    and its dead letter."""
+    for kind in RECORD_KINDS:
+        grant_object_read(role, processed_bucket, f"{kind}/", key)
+    grant_missing_object_checks(role, processed_bucket)
+    grant_object_write(role, processed_bucket, "failures/", key)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn])
+    )
+    grant_key_encrypt(role, key)
 
 
 def grant_prefix_listing(role: iam.IRole, bucket_arn: str, prefixes: list[str]) -> None:

@@ -25,10 +25,10 @@ from constructs import Construct
 
 from pipeline.config import PipelineConfig
 from stacks.constructs.grants import (
+    grant_failure_recording,
     grant_key_encrypt,
     grant_missing_object_checks,
     grant_object_read,
-    grant_object_write,
     iam_acknowledgment,
 )
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
@@ -229,15 +229,5 @@ class Ingestion(Construct):
                 "Executions are named per object at run time; all belong to this state machine.",
             )
         )
-        # Does the item have a record? (404 for the ones it does not, hence ListBucket.)
-        for kind in ("results/", "quarantine/", "failures/"):
-            grant_object_read(role, processed_bucket, kind, key)
-        grant_missing_object_checks(role, processed_bucket)
-        grant_object_write(role, processed_bucket, "failures/", key)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn]
-            )
-        )
-        grant_key_encrypt(role, key)
+        grant_failure_recording(role, processed_bucket, failed_items_queue, key)
         return recorder

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore
 from pipeline.config import PipelineConfig
+from pipeline.domain.intake import listed_object
 from pipeline.models.item import ItemRequest, ObjectRef, Rejection, RejectionCode
 from pipeline.models.manifest import MANIFEST_FILE_NAME
 
@@ -122,22 +123,14 @@ def _rejected(
 
 
 def _taken(store: ObjectStore, bucket: str, folder: str, key: str, paths: list[str]) -> bool:
-    """Does the bundle's intake take this very object for one of its listed paths? Intake
-    tries a path as written, then its NFC and NFD forms (macOS uploads decomposed names),
-    and takes the first that exists: a second form of the same name is not taken."""
+    """Does the bundle's intake take this very object for one of its listed paths? Of two
+    Unicode forms of one name, intake takes the first it finds (`listed_object`)."""
     relative = key[len(folder) + 1 :]
     for path in paths:
-        if _nfc(path) != _nfc(relative):
-            continue
-        forms = dict.fromkeys([path, _nfc(path), unicodedata.normalize("NFD", path)])
-        for form in forms:
-            try:
-                store.size(ObjectRef(bucket=bucket, key=f"{folder}/{form}"))
-            except ObjectMissing:
-                continue
-            if form == relative:
+        if _nfc(path) == _nfc(relative):
+            found = listed_object(store, bucket, f"{folder}/", path)
+            if found is not None and found[0] == key:
                 return True
-            break
     return False
 
 

@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+
+from pipeline.adapters.storage import ObjectMissing, ObjectStore
 from pipeline.config import PipelineConfig
 from pipeline.models.item import ItemRequest, ObjectRef
 from pipeline.models.manifest import MANIFEST_FILE_NAME
@@ -40,6 +43,27 @@ class Skipped:
     """An event that starts nothing, and why (logged, never an error)."""
 
     reason: str
+
+
+def request_for_event(
+    event: S3EventNotificationEventBridgeModel, store: ObjectStore, config: PipelineConfig
+) -> tuple[str, ItemRequest | Skipped]:
+    """The object's key, decoded, and what its "Object Created" event starts. Whoever reads
+    an event (the dispatcher, the recorder of undispatched ones) names the same item."""
+    bucket = event.detail.bucket.name
+
+    def exists(key: str) -> bool:
+        try:
+            store.size(ObjectRef(bucket=bucket, key=key))
+        except ObjectMissing:
+            return False
+        return True
+
+    key = decode_event_key(event.detail.object.key, exists)
+    request = request_for(
+        bucket, key, event.detail.object.version_id, event.time.isoformat(), config
+    )
+    return key, request
 
 
 def decode_event_key(raw_key: str, exists: Callable[[str], bool]) -> str:

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 from pipeline.adapters.storage import ObjectStore, read_json
 from pipeline.config import Thresholds
 from pipeline.domain.fusion import FusionOutcome
-from pipeline.domain.plans import load_plan
 from pipeline.domain.thresholds import record_gate_outcomes
 from pipeline.models.branches import GateResult
 from pipeline.models.item import PlanSummary
@@ -58,8 +57,7 @@ def check_final_quality(
     request: FinalGateRequest, store: ObjectStore, thresholds: Thresholds
 ) -> FinalVerdict:
     draft = FusionDraft.model_validate(read_json(store, request.fusion.fusion_uri))
-    modalities: set[str] = {a.modality for a in load_plan(store, request.plan.plan_uri).assets}
-    gate = final_gate(draft, thresholds.final_min_passed_ratio, modalities)
+    gate = final_gate(draft, thresholds.final_min_passed_ratio, set(draft.modalities))
     record_gate_outcomes([gate])
     degraded = bool(draft.degraded_branches) or not gate.passed
     return FinalVerdict(gate=gate, status="degraded" if degraded else "processed")

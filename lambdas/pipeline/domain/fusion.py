@@ -269,6 +269,7 @@ def fuse_item(
     gates = [gate for outcome in outcomes for gate in outcome.gates] + [fusion_gate]
     draft = FusionDraft(
         item_id=plan.item_id,
+        modalities=sorted({asset.modality for asset in plan.assets}),
         branches=outcomes,
         degraded_branches=degraded,
         fused=fused,

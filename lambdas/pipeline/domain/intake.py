@@ -414,27 +414,36 @@ def _locate_assets(
 def _find_asset(
     store: ObjectStore, bucket: str, prefix: str, entry: ManifestAsset
 ) -> _Wanted | None:
-    # Keys are byte-exact, but macOS uploads file names decomposed (NFD): try both forms.
-    forms = [unicodedata.normalize(form, entry.path) for form in ("NFC", "NFD")]
-    candidates = dict.fromkeys([entry.path, *forms])
-    for candidate in candidates:
-        ref = ObjectRef(bucket=bucket, key=prefix + candidate)
+    found = listed_object(store, bucket, prefix, entry.path)
+    if found is None:
+        return None
+    key, size = found
+    warning = None
+    if key != prefix + entry.path:
+        warning = "The file was found under a differently normalised Unicode name."
+    return _Wanted(
+        ref=ObjectRef(bucket=bucket, key=key),
+        path=entry.path,
+        role=entry.role,
+        relation=entry.relation,
+        syncs_with=entry.syncs_with,
+        size=size,
+        warning=warning,
+    )
+
+
+def listed_object(
+    store: ObjectStore, bucket: str, prefix: str, path: str
+) -> tuple[str, int] | None:
+    """The key a manifest's `path` names in its bundle folder, and its size: the path as
+    written, else its NFC, then its NFD form (keys are byte-exact, but macOS uploads file
+    names decomposed). None when no form exists."""
+    forms = [unicodedata.normalize(form, path) for form in ("NFC", "NFD")]
+    for candidate in dict.fromkeys([path, *forms]):
         try:
-            size = store.size(ref)
+            return prefix + candidate, store.size(ObjectRef(bucket=bucket, key=prefix + candidate))
         except ObjectMissing:
             continue
-        warning = None
-        if candidate != entry.path:
-            warning = "The file was found under a differently normalised Unicode name."
-        return _Wanted(
-            ref=ref,
-            path=entry.path,
-            role=entry.role,
-            relation=entry.relation,
-            syncs_with=entry.syncs_with,
-            size=size,
-            warning=warning,
-        )
     return None
 
 

@@ -125,12 +125,32 @@ def record_failure(
     after the result write failed): one record per item, and the result was written last."""
     if request is not None and has_result(store, processed_bucket, request):
         return None
+    return _write_failure(
+        request,
+        item_id,
+        failed_state,
+        failure_from_error(error),
+        store,
+        processed_bucket,
+        execution_arn,
+    )
+
+
+def _write_failure(
+    request: ItemRequest | None,
+    item_id: str,
+    failed_state: str | None,
+    failure: BranchFailure,
+    store: ObjectStore,
+    processed_bucket: str,
+    execution_arn: str | None,
+) -> FailureRecord:
     recorded_at = now_iso()
     record = FailureRecord(
         item_id=item_id,
         source=request.source if request else None,
         failed_state=failed_state,
-        failure=failure_from_error(error),
+        failure=failure,
         execution_arn=execution_arn,
         recorded_at=recorded_at,
     )
@@ -219,11 +239,10 @@ def _dead_letter_then_record(
     processed_bucket: str,
     dead_letters: DeadLetters,
     execution_arn: str | None,
-) -> FailureRecord | None:
+) -> FailureRecord:
     """The dead letter first, then the record: the record is what says "done", so a retry
-    after a failed send sends again (a duplicate message at worst), never nothing."""
-    if request is not None and has_result(store, processed_bucket, request):
-        return None
+    after a failed send sends again (a duplicate message at worst), never nothing. The
+    callers have looked for any record of the item already."""
     failure = failure_from_error(error)
     dead_letters.send(
         {
@@ -233,6 +252,6 @@ def _dead_letter_then_record(
             "error": {"Error": failure.error, "Cause": failure.cause},
         }
     )
-    return record_failure(
-        request, item_id, failed_state, error, store, processed_bucket, execution_arn
+    return _write_failure(
+        request, item_id, failed_state, failure, store, processed_bucket, execution_arn
     )

@@ -18,9 +18,7 @@ from botocore.exceptions import ClientError
 
 from pipeline.adapters.aws_errors import error_code, translated_aws_errors
 from pipeline.adapters.providers import get_providers
-from pipeline.adapters.storage import ObjectMissing
-from pipeline.domain.dispatch import Skipped, decode_event_key, request_for
-from pipeline.models.item import ObjectRef
+from pipeline.domain.dispatch import Skipped, request_for_event
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -35,26 +33,10 @@ def _stepfunctions() -> Any:
     return _sfn
 
 
-def _exists(bucket: str, key: str) -> bool:
-    try:
-        get_providers().store.size(ObjectRef(bucket=bucket, key=key))
-    except ObjectMissing:
-        return False
-    return True
-
-
 def start_item(record: SQSRecord) -> None:
     settings = get_settings()
     event = S3EventNotificationEventBridgeModel.model_validate_json(record.body)
-    bucket = event.detail.bucket.name
-    key = decode_event_key(event.detail.object.key, lambda k: _exists(bucket, k))
-    request = request_for(
-        bucket,
-        key,
-        event.detail.object.version_id,
-        event.time.isoformat(),
-        settings.pipeline_config,
-    )
+    key, request = request_for_event(event, get_providers().store, settings.pipeline_config)
     if isinstance(request, Skipped):
         logger.info("Event starts nothing", extra={"key": key, "reason": request.reason})
         metrics.add_metric(name="ObjectsIgnored", unit="Count", value=1)

@@ -26,10 +26,9 @@ from pydantic import ValidationError
 from pipeline.adapters.aws_errors import error_code, translated_aws_errors
 from pipeline.adapters.providers import get_providers
 from pipeline.adapters.queues import SqsDeadLetters
-from pipeline.adapters.storage import ObjectMissing
-from pipeline.domain.dispatch import Skipped, decode_event_key, request_for
+from pipeline.domain.dispatch import Skipped, request_for_event
 from pipeline.domain.records import record_undispatched
-from pipeline.models.item import ItemRequest, ObjectRef
+from pipeline.models.item import ItemRequest
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import get_settings
 
@@ -52,14 +51,6 @@ def _execution_exists(state_machine_arn: str, name: str) -> bool:
     return True
 
 
-def _exists(bucket: str, key: str) -> bool:
-    try:
-        get_providers().store.size(ObjectRef(bucket=bucket, key=key))
-    except ObjectMissing:
-        return False
-    return True
-
-
 def _request(body: str) -> ItemRequest | Skipped | None:
     """The request the dispatcher would have built (the same key decoding, so the same item
     id); None when the body is not an S3 event."""
@@ -67,14 +58,7 @@ def _request(body: str) -> ItemRequest | Skipped | None:
         event = S3EventNotificationEventBridgeModel.model_validate_json(body)
     except ValidationError:
         return None
-    bucket = event.detail.bucket.name
-    return request_for(
-        bucket,
-        decode_event_key(event.detail.object.key, lambda k: _exists(bucket, k)),
-        event.detail.object.version_id,
-        event.time.isoformat(),
-        get_settings().pipeline_config,
-    )
+    return request_for_event(event, get_providers().store, get_settings().pipeline_config)[1]
 
 
 def record_one(record: SQSRecord) -> None:

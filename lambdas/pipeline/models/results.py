@@ -18,7 +18,7 @@ from pipeline.models.branches import (
     Transcript,
     VisionResult,
 )
-from pipeline.models.item import Asset, ItemKind, ObjectRef, Rejection
+from pipeline.models.item import Asset, ItemKind, Modality, ObjectRef, Rejection
 from pipeline.models.manifest import Profile
 
 # Bump on any breaking change to the published records (and their Literal below).
@@ -110,6 +110,9 @@ class FusionDraft(_Record):
     """
 
     item_id: str
+    modalities: list[Modality] = Field(
+        description="What the item holds, from its plan: the final gate checks each was understood."
+    )
     branches: list[BranchOutcome]
     degraded_branches: list[str] = Field(default_factory=list)
     fused: FusedOutput | None = None

@@ -12,6 +12,7 @@ PASSED = GateResult(name="g", passed=True, reason="ok")
 def _draft(**statuses: str) -> FusionDraft:
     return FusionDraft(
         item_id="item",
+        modalities=[],  # each test names the modalities it judges
         branches=[BranchOutcome(branch=b, status=s) for b, s in statuses.items()],  # type: ignore[arg-type]
         fused=FusedOutput(profile="general", provider="stub", model_id="m", title="t", summary="s"),
         fusion_gate=PASSED,
