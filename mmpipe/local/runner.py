@@ -541,9 +541,12 @@ class LocalRun:
                     self._dispatch(deployment, lam, sqs, messages)
             # The other mappings (the Undispatched queue's recorder) run as messages arrive.
             mappings_idle = self._poll_other_mappings(deployment, lam, sqs)
-            for execution in sfn.list_executions(stateMachineArn=deployment.state_machine_arn)[
-                "executions"
-            ]:
+            # Every page: a run starts an execution per object, bundle files included, and
+            # the first page (100, newest first) soon stops showing the older ones.
+            pages = sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=deployment.state_machine_arn
+            )
+            for execution in (e for page in pages for e in page["executions"]):
                 outcome = by_item.get(execution["name"])
                 if outcome is None or execution["name"] in done:
                     continue
