@@ -41,18 +41,28 @@ $(STAMP)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(LAYER): lambda-requirements.txt | $(STAMP)/python
+CONTRACTS := contracts/pyproject.toml $(shell find contracts/pipeline_contracts -name '*.py')
+CONTRACTS_WHEEL := build/contracts/pipeline_contracts-1.0.0-py3-none-any.whl
+
+# The contracts package, as the one wheel both the Lambda layer and the alignment job install.
+$(CONTRACTS_WHEEL): $(CONTRACTS) | $(STAMP)/python
+	rm -rf build/contracts
+	python3 -m uv build -q --wheel --out-dir build/contracts contracts
+
+$(LAYER): lambda-requirements.txt $(CONTRACTS_WHEEL) | $(STAMP)/python
 	rm -rf build/lambda-layer
 	python3 -m uv pip install -q --target $(LAYER) --python-platform x86_64-manylinux_2_28 \
-		--python-version 3.14 --only-binary :all: --no-deps -r lambda-requirements.txt
+		--python-version 3.14 --only-binary :all: --no-deps -r lambda-requirements.txt $(CONTRACTS_WHEEL)
 	@touch $@
 
 # Wheels for the alignment job's image (Python 3.12, x86_64); shipped in its code asset.
-$(WHEELHOUSE)/.complete: processing/requirements.txt
+$(WHEELHOUSE)/.complete: processing/requirements.txt $(CONTRACTS_WHEEL)
 	rm -rf $(WHEELHOUSE)
 	python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
 		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --implementation cp \
-		--python-version 3.12 -r processing/requirements.txt -d $(WHEELHOUSE)
+		--python-version 3.12 -r <(grep -v '^pipeline-contracts' processing/requirements.txt) \
+		-d $(WHEELHOUSE)
+	cp $(CONTRACTS_WHEEL) $(WHEELHOUSE)/
 	@touch $@
 
 dev: $(STAMP)/python $(STAMP)/node $(LAYER) $(WHEELHOUSE)/.complete ## Set up everything (system packages, venv, node tools, Lambda layer, job wheels)
@@ -72,7 +82,7 @@ test-fast: dev ## The tests without the slow ones (real speech recognition, long
 lint: dev ## ruff (check and format) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy lambdas/pipeline stacks processing mmpipe app.py
+	$(VENV)/bin/mypy lambdas/pipeline contracts stacks processing mmpipe app.py
 
 synth: dev ## Synthesize with cdk-nag, then cfn-lint and asl-validator on the output
 	npx cdk synth --quiet
@@ -89,7 +99,7 @@ lock: ## Re-resolve the pinned dependencies
 		--python-platform x86_64-manylinux_2_28 $(RUNTIME_PROVIDED)
 
 schemas: dev ## Export the JSON Schemas of the manifest and the published records
-	$(PY) -m pipeline.models.export docs/schemas
+	$(PY) -m pipeline_contracts.published docs/schemas
 
 clean: ## Remove generated files (keeps the venv)
 	rm -rf cdk.out build local-out .pytest_cache .mypy_cache .ruff_cache

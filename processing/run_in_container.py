@@ -26,7 +26,7 @@ from importlib import metadata
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIREMENTS = os.path.join(HERE, "requirements.txt")
 WHEELHOUSE = os.path.join(HERE, "wheelhouse")
-REQUIRED_MODULES = ("av", "numpy", "pysubs2", "webrtcvad", "pydantic", "PIL")
+REQUIRED_MODULES = ("av", "numpy", "pysubs2", "webrtcvad", "pydantic", "PIL", "pipeline_contracts")
 MIN_PYTHON = (3, 11)
 
 

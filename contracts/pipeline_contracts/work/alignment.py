@@ -1,26 +1,26 @@
-"""alignment.json: what the alignment job hands back (schema_version 1.0).
+"""The alignment branch's work files: the job's report (`alignment/alignment.json`, written
+by processing/job.py) and the gate's `AlignmentResult` (`results/alignment.json`).
 
-The state machine's alignment gate reads `score`, `syncs[].score`,
-`quality.audio.*.clipping_ratio` and `quality.images.*.sharpness`. Adding optional fields is
-compatible; renaming or removing one bumps `schema_version`.
+The gate reads `score`, `syncs[].score`, `quality.audio.*.clipping_ratio` and
+`quality.images.*.sharpness`. Adding optional fields is compatible; renaming or removing one
+bumps `schema_version`. Job and gate install the same version of this package.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-SCHEMA_VERSION = "1.0"
+from pipeline_contracts._base import Document
+from pipeline_contracts.vocabulary import Provider
+
+REPORT_SCHEMA_VERSION = "1.0"
 # The report keeps the first entries of the timeline; the whole of it is in timeline.jsonl.
 TIMELINE_REPORT_LIMIT = 2000
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SyncOutcome(_Model):
+class SyncOutcome(Document):
     """One captions file synchronised to the speech of one audio or video asset."""
 
     captions_path: str
@@ -36,14 +36,14 @@ class SyncOutcome(_Model):
     mapping: str = "corrected = drift * original + offset_s"
 
 
-class Scene(_Model):
+class Scene(Document):
     media_path: str
     start_s: float = Field(ge=0)
     end_s: float = Field(ge=0)
     keyframe: str = Field(description="JPEG of the scene's first frame, relative file.")
 
 
-class AudioQuality(_Model):
+class AudioQuality(Document):
     duration_s: float = Field(ge=0)
     loudness_lufs: float | None = Field(
         default=None, description="Integrated loudness (ITU-R BS.1770-4 gating); None if silent."
@@ -54,28 +54,33 @@ class AudioQuality(_Model):
     clipping_ratio: float = Field(ge=0, le=1)
 
 
-class ImageQuality(_Model):
+class ImageQuality(Document):
     width: int = Field(ge=0)
     height: int = Field(ge=0)
     sharpness: float = Field(ge=0, description="Variance of the Laplacian of the grey image.")
 
 
-class Quality(_Model):
+class Quality(Document):
     audio: dict[str, AudioQuality] = Field(default_factory=dict)
     images: dict[str, ImageQuality] = Field(default_factory=dict)
 
 
-class TimelineEntry(_Model):
+class TimelineEntry(Document):
+    """One moment of the item: a word, a caption cue or a scene (from the alignment job), or
+    a transcript segment (added by fusion)."""
+
     start_s: float
     end_s: float
-    kind: Literal["word", "cue", "scene"]
+    kind: Literal["word", "cue", "scene", "segment"]
     text: str | None = None
     ref: str | None = Field(default=None, description="Source file (keyframe for scenes).")
     cue: int | None = Field(default=None, description="Index of the cue this entry falls in.")
     scene: int | None = Field(default=None, description="Index of the scene it falls in.")
+    asset_id: str | None = Field(default=None, description="The transcript's asset (segments).")
+    speaker: str | None = None
 
 
-class TimelineCounts(_Model):
+class TimelineCounts(Document):
     words: int = 0
     cues: int = 0
     scenes: int = 0
@@ -85,7 +90,7 @@ class TimelineCounts(_Model):
     )
 
 
-class AlignmentReport(_Model):
+class AlignmentReport(Document):
     schema_version: Literal["1.0"] = "1.0"
     item_id: str | None = None
     score: float | None = Field(
@@ -97,3 +102,24 @@ class AlignmentReport(_Model):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     timeline_counts: TimelineCounts = Field(default_factory=TimelineCounts)
     warnings: list[str] = Field(default_factory=list)
+
+
+class AlignmentMetrics(Document):
+    quality: Quality = Field(default_factory=Quality)
+    scenes: int = Field(default=0, ge=0, description="How many scenes the job found.")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class AlignmentResult(Document):
+    """`results/alignment.json`: the gate's summary of the report (details stay in it)."""
+
+    provider: Provider
+    job_name: str
+    output_uri: str
+    score: float | None = None
+    offset_s: float | None = None
+    drift: float | None = None
+    metrics: AlignmentMetrics = Field(default_factory=AlignmentMetrics)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    corrected_caption_uris: dict[str, str] = Field(default_factory=dict)
+    keyframe_uris: list[str] = Field(default_factory=list)

@@ -1,4 +1,5 @@
-"""What flows through the state machine: the execution input and the intake plan.
+"""The item: the execution input (`ItemRequest`), the intake's plan of it (`ItemPlan`, stored
+once at `plan_uri`, also the alignment job's input) and the summary the state carries.
 
 Payloads stay small (Step Functions caps state data at 256 KB): anything large is
 written to the processed bucket and passed as an S3 reference. The plan itself is one of
@@ -8,23 +9,14 @@ them: the state carries its `PlanSummary`, the plan is read from `plan_uri`.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from pipeline.models.manifest import Profile, Relation, Role
-
-Modality = Literal["image", "audio", "video", "text", "document", "captions"]
-# A bundle file is an object under the bundle prefix other than a manifest: its execution
-# finds the manifest that lists it, and only a file no manifest lists gets a record.
-ItemKind = Literal["object", "bundle", "bundle_file"]
+from pipeline_contracts._base import Message
+from pipeline_contracts.vocabulary import ItemKind, Modality, Profile, Relation, Role
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ObjectRef(_Payload):
+class ObjectRef(Message):
     """One exact S3 object version."""
 
     bucket: str
@@ -36,7 +28,7 @@ class ObjectRef(_Payload):
         return f"s3://{self.bucket}/{self.key}"
 
 
-class ItemRequest(_Payload):
+class ItemRequest(Message):
     """The execution input the dispatcher builds from an S3 event."""
 
     item_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,80}$")
@@ -76,13 +68,13 @@ class RejectionCode(StrEnum):
     MISNAMED_MANIFEST = "MISNAMED_MANIFEST"
 
 
-class Rejection(_Payload):
+class Rejection(Message):
     code: RejectionCode
     message: str = Field(description="One human sentence saying what is wrong and what to do.")
     asset_path: str | None = None
 
 
-class Asset(_Payload):
+class Asset(Message):
     """One sniffed, validated input file."""
 
     asset_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
@@ -106,7 +98,7 @@ class Asset(_Payload):
     warnings: list[str] = Field(default_factory=list)
 
 
-class BranchPlan(_Payload):
+class BranchPlan(Message):
     """Which parallel branches have work, and their inputs."""
 
     audio: list[Asset] = Field(default_factory=list, description="Assets to transcribe.")
@@ -114,7 +106,7 @@ class BranchPlan(_Payload):
     alignment: bool = False
 
 
-class _PlanFields(_Payload):
+class _PlanFields(Message):
     """What the plan and its summary share: the item, the verdict, where work goes, job bounds."""
 
     item_id: str
@@ -124,19 +116,18 @@ class _PlanFields(_Payload):
     rejection: Rejection | None = None
     profile: Profile = "general"
     language: str | None = None
-    # Deterministic, service-safe names derived from the item id.
-    alignment_job_name: str = ""
-    plan_uri: str = Field(
-        default="", description="s3:// URI of the whole plan (the steps and the alignment job)."
-    )
-    work_prefix: str = Field(default="", description="Processed-bucket prefix for work files.")
-    # Where the alignment job reads media and writes its report (filled by the intake handler).
-    media_uri: str = ""
-    alignment_output_uri: str = ""
+    # Every name below is derived from the item id when the plan is made, for a rejected item
+    # too: nothing is filled in later.
+    alignment_job_name: str = Field(description="Deterministic, service-safe (naming.py).")
+    plan_uri: str = Field(description="s3:// URI of the whole plan (the steps and the job).")
+    work_prefix: str = Field(description="Processed-bucket prefix for work files.")
+    # Where the alignment job reads media and writes its report.
+    media_uri: str
+    alignment_output_uri: str
     # Duration-aware bounds, so a stuck job times out in proportion to its media, not never.
-    transcribe_timeout_s: int = Field(default=3600, ge=60)
-    alignment_max_runtime_s: int = Field(default=3600, ge=60)
-    alignment_volume_size_gb: int = Field(default=30, ge=1)
+    transcribe_timeout_s: int = Field(ge=60)
+    alignment_max_runtime_s: int = Field(ge=60)
+    alignment_volume_size_gb: int = Field(ge=1)
 
 
 class ItemPlan(_PlanFields):
@@ -151,7 +142,7 @@ class ItemPlan(_PlanFields):
     branches: BranchPlan = BranchPlan()
 
 
-class AssetTask(_Payload):
+class AssetTask(Message):
     """One Map iteration's work: which asset, and what the state machine routes on."""
 
     asset_id: str
@@ -162,7 +153,7 @@ class AssetTask(_Payload):
     )
 
 
-class BranchTasks(_Payload):
+class BranchTasks(Message):
     """Which parallel branches have work: asset ids, not the assets."""
 
     audio: list[AssetTask] = Field(default_factory=list)

@@ -1,6 +1,6 @@
-"""Export the JSON Schemas of the contracts users code against.
+"""The JSON Schemas of the contracts users code against, as published in docs/schemas/.
 
-python -m pipeline.models.export docs/schemas
+python -m pipeline_contracts.published docs/schemas      (`make schemas`)
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from pipeline.models.manifest import Manifest
-from pipeline.models.results import SCHEMA_VERSION, FailureRecord, ItemResult, QuarantineRecord
+from pipeline_contracts.manifest import Manifest
+from pipeline_contracts.records import SCHEMA_VERSION, FailureRecord, ItemResult, QuarantineRecord
 
 PUBLISHED: dict[str, type[BaseModel]] = {
     "manifest.v1.json": Manifest,

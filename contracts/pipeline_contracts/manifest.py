@@ -1,6 +1,6 @@
 """Bundle manifest v1: the source of truth for what a bundle may declare.
 
-Exported as JSON Schema to docs/schemas/manifest.v1.json by `make schemas`.
+Published as JSON Schema in docs/schemas/manifest.v1.json (`make schemas`).
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Profile = Literal["general", "catalog", "moderation", "accessibility", "education"]
-Role = Literal[
-    "primary", "description", "captions", "transcript", "slides", "thumbnail", "supplementary"
-]
-Relation = Literal["complementary", "redundant"]
+from pipeline_contracts.vocabulary import Profile, Relation, Role
 
 MANIFEST_FILE_NAME = "manifest.json"
 
 
 def check_relative_path(path: str) -> str:
-    """Reject absolute paths, parent references and anything that is not a plain relative path."""
+    """The one safe-path rule: absolute paths, parent references and anything that is not a
+    plain relative path are refused (manifests, the intake and the alignment job all use it)."""
     if not path or path.strip() != path:
         raise ValueError("path must be a non-empty relative path without surrounding spaces")
     if "\\" in path or "\x00" in path or any(ord(ch) < 32 for ch in path):

@@ -1,0 +1,24 @@
+""" "Fuse modalities": judge each branch, read their bodies once, ask one model across them,
+and write the `FusionDraft` (fusion.json)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pipeline_contracts._base import Message
+from pipeline_contracts.item import PlanSummary
+from pipeline_contracts.states.process_modalities import BranchOutput
+
+
+class FuseModalitiesInput(Message):
+    plan: PlanSummary
+    branches: list[BranchOutput]
+    execution_arn: str
+
+
+class FuseModalitiesOutput(Message):
+    """`$.fusion`: where the draft is, and whether a branch degraded the item."""
+
+    fusion_uri: str
+    degraded_branches: list[str]
+    status: Literal["processed", "degraded"]

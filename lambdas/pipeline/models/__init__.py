@@ -1,1 +1,0 @@
-"""Pydantic models for every boundary: manifests, state payloads, results and records."""
