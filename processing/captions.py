@@ -1,4 +1,10 @@
-"""Caption cues in and out (WebVTT and SRT), parsed and written by pysubs2."""
+"""Caption cues in and out (WebVTT and SRT), parsed and written by pysubs2.
+
+`load_cues` is the alignment job's one caption parser. The Lambda functions have their own,
+`pipeline.domain.captions` (pysubs2 too): this job runs in the SageMaker container, which has
+`pipeline_contracts` and this package but not `pipeline`, and the Lambda code is deployed
+without `processing/`, so one function cannot serve both; there is one parser per runtime.
+"""
 
 from __future__ import annotations
 

@@ -19,11 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from processing.captions import CaptionsError, Cue, load_cues
-from processing.media import MediaError, decode_audio
-from processing.plan import JobPlan, PlanAsset, PlanError, asset_file, load_plan
-from processing.quality import audio_quality, image_quality
-from processing.report import (
+from pipeline_contracts.item import Asset, ItemPlan
+from pipeline_contracts.work.alignment import (
     TIMELINE_REPORT_LIMIT,
     AlignmentReport,
     Quality,
@@ -32,6 +29,10 @@ from processing.report import (
     TimelineCounts,
     TimelineEntry,
 )
+from processing.captions import CaptionsError, Cue, load_cues
+from processing.media import MediaError, decode_audio
+from processing.plan import PlanError, asset_file, load_plan
+from processing.quality import audio_quality, image_quality
 from processing.scenes import detect_scenes
 from processing.speech import RATE, SpeechActivity, speech_activity
 from processing.sync import sync_captions
@@ -50,11 +51,11 @@ def _flat_name(asset_path: str, suffix: str) -> str:
     return "__".join([*parts[:-1], stem]) + suffix
 
 
-def _timed_media(plan: JobPlan) -> list[PlanAsset]:
+def _timed_media(plan: ItemPlan) -> list[Asset]:
     return [a for a in plan.assets if a.modality in ("audio", "video")]
 
 
-def _sync_target(plan: JobPlan, captions: PlanAsset) -> PlanAsset | None:
+def _sync_target(plan: ItemPlan, captions: Asset) -> Asset | None:
     """The media a captions asset is timed against: `syncs_with`, or the only audio/video."""
     media = _timed_media(plan)
     if captions.syncs_with:
@@ -66,7 +67,7 @@ def _sync_target(plan: JobPlan, captions: PlanAsset) -> PlanAsset | None:
 
 
 class _Job:
-    def __init__(self, plan: JobPlan, media_root: Path, out: Path) -> None:
+    def __init__(self, plan: ItemPlan, media_root: Path, out: Path) -> None:
         self.plan = plan
         self.media_root = media_root
         self.out = out
@@ -77,7 +78,7 @@ class _Job:
         self.cue_spans: list[Span] = []
         self._activity: dict[Path, SpeechActivity] = {}
 
-    def file(self, asset: PlanAsset) -> Path | None:
+    def file(self, asset: Asset) -> Path | None:
         path = asset_file(self.media_root, asset)
         if not path.is_file():
             self.warnings.append(f"{asset.path}: file not found in the job's media input")
@@ -131,7 +132,7 @@ class _Job:
             )
             self.cue_spans.extend(_spans(fixed, ref))
 
-    def _raw_cues(self, captions: PlanAsset, cap_file: Path) -> None:
+    def _raw_cues(self, captions: Asset, cap_file: Path) -> None:
         try:
             cues, _ = load_cues(cap_file)
         except CaptionsError as exc:

@@ -112,14 +112,3 @@ def iter_video_frames(
                 yield VideoFrame(time_s=t, grey=grey.astype(np.uint8, copy=False), frame=frame)
         except av.FFmpegError as exc:
             raise MediaError(f"cannot decode {path.name}: {exc}") from exc
-
-
-def media_duration(path: Path) -> float | None:
-    """Container duration in seconds, when the container knows it."""
-    try:
-        with av.open(str(path)) as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-    except av.FFmpegError:
-        return None
-    return None

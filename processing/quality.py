@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from pipeline_contracts.work.alignment import AudioQuality, ImageQuality
 from processing.media import decode_audio, native_peaks
-from processing.report import AudioQuality, ImageQuality
 
 _RATE = 16_000
 _SEGMENT = _RATE // 10  # 100 ms

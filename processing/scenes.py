@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline_contracts.work.alignment import ImageQuality
 from processing.media import iter_video_frames
 from processing.quality import image_quality
-from processing.report import ImageQuality
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 At synth it comes from the `pipeline` key of cdk.json context (overridable with `-c`).
 The deployed Lambdas receive the parts they need as environment variables
-(see `pipeline.settings`), and the quality thresholds also live in SSM so that
+(see `pipeline.environment`), and the quality thresholds also live in SSM so that
 operators can tune them without a redeploy.
 """
 

@@ -15,6 +15,7 @@ import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.adapters.aws_errors import translated_aws_errors
+from pipeline_contracts.work.vision import StructuredMode, ToolUse
 
 
 class TextBlock(BaseModel):
@@ -64,10 +65,6 @@ class ModelRequest(BaseModel):
     response_schema: dict[str, Any] | None = None
 
 
-# How a structured answer is asked for: "tool" forces the one answer tool, "any" forces some
-# tool (the only one offered), "text" asks for JSON in the reply text (no tool support).
-StructuredMode = Literal["tool", "any", "text"]
-
 # `toolChoice.tool` is "only supported by Anthropic Claude 3 and Amazon Nova models" (Bedrock
 # API reference, ToolChoice); Claude 3 and later, not Claude 2.x or Instant.
 _FORCED_TOOL_MODELS = re.compile(r"amazon\.nova-|anthropic\.claude-(?!v\d|instant)")
@@ -92,14 +89,6 @@ def structured_mode(model_id: str) -> StructuredMode:
 def answer_tool_name(response_model: str) -> str:
     """The answer tool's name (Converse ToolName: [a-zA-Z0-9_-]{1,64})."""
     return ("record_" + _TOOL_NAME_UNSAFE.sub("_", response_model))[:64]
-
-
-class ToolUse(BaseModel):
-    """A `toolUse` block of the reply: the tool the model called and its JSON input."""
-
-    model_config = ConfigDict(frozen=True)
-    name: str
-    input: Any = Field(description="Untrusted until validated against the answer's model.")
 
 
 class ModelReply(BaseModel):

@@ -1,20 +1,73 @@
 """The one seam between the handlers and the outside world.
 
-Handlers ask `get_providers()` for their I/O. On AWS that is S3, Bedrock and Transcribe;
-local mode calls `use_providers(...)` once with its stand-ins (same protocols), and unit
-tests pass fakes straight into the domain functions. Nothing else is swapped.
+Handlers ask `get_providers()` for every port they use: objects (S3), the model (Bedrock),
+speech jobs (Transcribe), and, by the resource their environment names, parked task tokens
+(DynamoDB), executions (Step Functions), dead letters (SQS) and gate thresholds (SSM). On AWS
+these are the real adapters, built on first use (a cold start) and reused; local mode calls
+`use_providers(...)` once with its own, and unit tests pass fakes straight into the domain
+functions or install them here. No handler builds a client.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal, Protocol
 
+from pipeline.adapters.executions import StepFunctionsExecutions
 from pipeline.adapters.model import BedrockModelClient, ModelClient
+from pipeline.adapters.queues import SqsDeadLetters
 from pipeline.adapters.speech import SpeechJobs, TranscribeJobs
 from pipeline.adapters.storage import ObjectStore, S3ObjectStore
+from pipeline.adapters.task_tokens import TaskTokens
+from pipeline.adapters.thresholds import SsmThresholds
+from pipeline.config import Thresholds
+from pipeline_contracts.item import ItemRequest
+from pipeline_contracts.records import DeadLetter
+from pipeline_contracts.states.transcribe_audio import TranscriptionJob
 
 ProviderName = Literal["aws", "local", "stub"]
+
+
+class TaskTokenStore(Protocol):
+    def park(self, job_name: str, task_token: str, item_id: str) -> None: ...
+    def take(self, job_name: str) -> tuple[str, str] | None: ...
+    def forget(self, job_name: str) -> None: ...
+    def resume(self, task_token: str, output: TranscriptionJob) -> None: ...
+    def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+
+class Executions(Protocol):
+    def start(self, request: ItemRequest) -> bool: ...
+    def exists(self, name: str) -> bool: ...
+
+
+class DeadLetters(Protocol):
+    def send(self, message: DeadLetter) -> None: ...
+
+
+class ThresholdSource(Protocol):
+    def current(self) -> Thresholds: ...
+
+
+@cache
+def _task_tokens(table: str) -> TaskTokenStore:
+    return TaskTokens(table)
+
+
+@cache
+def _executions(state_machine_arn: str) -> Executions:
+    return StepFunctionsExecutions(state_machine_arn)
+
+
+@cache
+def _dead_letters(queue_url: str) -> DeadLetters:
+    return SqsDeadLetters(queue_url)
+
+
+def _thresholds(path: str, max_age_s: int) -> ThresholdSource:
+    return SsmThresholds(path, max_age_s)
 
 
 @dataclass(frozen=True)
@@ -23,6 +76,10 @@ class Providers:
     model: ModelClient
     speech: SpeechJobs
     name: ProviderName = "aws"
+    task_tokens: Callable[[str], TaskTokenStore] = field(default=_task_tokens)
+    executions: Callable[[str], Executions] = field(default=_executions)
+    dead_letters: Callable[[str], DeadLetters] = field(default=_dead_letters)
+    thresholds: Callable[[str, int], ThresholdSource] = field(default=_thresholds)
 
 
 _current: Providers | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
 
 from pipeline.adapters.aws_errors import translated_aws_errors
+from pipeline_contracts.records import DeadLetter
 
 
 class SqsDeadLetters:
@@ -15,6 +15,6 @@ class SqsDeadLetters:
         self._url = queue_url
         self._sqs = client or boto3.client("sqs")
 
-    def send(self, body: dict[str, object]) -> None:
+    def send(self, message: DeadLetter) -> None:
         with translated_aws_errors("SQS"):
-            self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body, default=str))
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json())

@@ -11,7 +11,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pipeline.adapters.aws_errors import error_code, translated_aws_errors
-from pipeline.models.item import ObjectRef
+from pipeline_contracts.item import ObjectRef
 
 
 class ObjectMissing(Exception):

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 
 from pipeline.adapters.aws_errors import translated_aws_errors
+from pipeline_contracts.states.transcribe_audio import TranscriptionJob
 
 # A token outlives the longest allowed Transcribe wait, then DynamoDB's TTL removes it.
 TOKEN_TTL_S = 2 * 24 * 3600
@@ -42,9 +43,11 @@ class TaskTokens:
         with translated_aws_errors("DynamoDB"):
             self._table.delete_item(Key={"job_name": job_name})
 
-    def resume(self, task_token: str, output: dict[str, Any]) -> None:
+    def resume(self, task_token: str, output: TranscriptionJob) -> None:
         with translated_aws_errors("Step Functions"):
-            self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+            self._sfn.send_task_success(
+                taskToken=task_token, output=json.dumps(output.model_dump(mode="json"))
+            )
 
     def fail(self, task_token: str, error: str, cause: str) -> None:
         with translated_aws_errors("Step Functions"):

@@ -1,61 +1,67 @@
 """The alignment gate: read the job's alignment.json and judge sync and media quality.
 
-The job (processing/report.py) owns the report's schema; this side reads only the fields
-the gate needs and ignores the rest, so the two can evolve within schema_version 1.x.
+The report's schema is `pipeline_contracts.work.alignment.AlignmentReport`, installed in the
+job and here at the same version: what the job writes is exactly what the gate reads.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri
+from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri, put_json
 from pipeline.config import Thresholds
+from pipeline.domain.gate_outcomes import record_gate_outcomes
 from pipeline.errors import AlignmentFailed
-from pipeline.models.branches import AlignmentResult, GateResult
+from pipeline_contracts.naming import WorkFiles
+from pipeline_contracts.outcomes import GateResult
+from pipeline_contracts.states.check_alignment_quality import (
+    AlignmentChecked,
+    CheckAlignmentQualityInput,
+)
+from pipeline_contracts.vocabulary import Provider
+from pipeline_contracts.work.alignment import AlignmentMetrics, AlignmentReport, AlignmentResult
 
 REPORT_FILE = "alignment.json"
 TIMELINE_IN_RESULT = 500
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class SyncSummary(_Lenient):
-    captions_path: str
-    media_path: str
-    offset_s: float
-    drift: float
-    score: float
-    cues: int = 0
-    corrected_captions: str | None = None
-
-
-class ReportView(_Lenient):
-    schema_version: str
-    score: float | None = None
-    syncs: list[SyncSummary] = Field(default_factory=list)
-    scenes: list[dict[str, Any]] = Field(default_factory=list)
-    quality: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
-    timeline: list[dict[str, Any]] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-
-
-def read_report(store: ObjectStore, output_uri: str) -> ReportView:
+def read_report(store: ObjectStore, output_uri: str) -> AlignmentReport:
     ref = parse_s3_uri(output_uri.rstrip("/") + "/" + REPORT_FILE)
     try:
-        report = ReportView.model_validate_json(store.read_bytes(ref))
+        return AlignmentReport.model_validate_json(store.read_bytes(ref))
     except ObjectMissing as missing:
         raise AlignmentFailed(f"the alignment job wrote no report at {ref.uri}") from missing
-    if not report.schema_version.startswith("1."):
-        raise AlignmentFailed(f"unsupported alignment report version {report.schema_version}")
-    return report
+    except ValueError as invalid:  # pydantic's ValidationError included
+        raise AlignmentFailed(
+            f"the alignment report at {ref.uri} is invalid: {invalid}"
+        ) from invalid
+
+
+def check_alignment(
+    request: CheckAlignmentQualityInput,
+    store: ObjectStore,
+    processed_bucket: str,
+    provider: Provider,
+    thresholds: Thresholds,
+) -> AlignmentChecked:
+    output_uri = request.plan.alignment_output_uri
+    result, gates = review(
+        read_report(store, output_uri), output_uri, request.job.job_name, provider, thresholds
+    )
+    record_gate_outcomes(gates)
+    uri = put_json(
+        store,
+        processed_bucket,
+        WorkFiles(request.plan.work_prefix).result("alignment"),
+        result.model_dump(mode="json"),
+    )
+    return AlignmentChecked(result_uri=uri, gates=gates)
 
 
 def review(
-    report: ReportView, output_uri: str, job_name: str, provider: str, thresholds: Thresholds
+    report: AlignmentReport,
+    output_uri: str,
+    job_name: str,
+    provider: Provider,
+    thresholds: Thresholds,
 ) -> tuple[AlignmentResult, list[GateResult]]:
     base = output_uri.rstrip("/") + "/"
     gates: list[GateResult] = []
@@ -69,8 +75,8 @@ def review(
                 reason=f"offset {sync.offset_s:+.2f} s, drift {sync.drift:.5f}, {sync.cues} cues",
             )
         )
-    for path, audio in report.quality.get("audio", {}).items():
-        clipping = float(audio.get("clipping_ratio", 0.0))
+    for path, audio in report.quality.audio.items():
+        clipping = audio.clipping_ratio
         gates.append(
             GateResult(
                 name=f"audio-clipping:{path}",
@@ -80,16 +86,15 @@ def review(
                 reason=f"{100 * clipping:.2f}% of samples clipped",
             )
         )
-    for path, image in report.quality.get("images", {}).items():
-        sharpness = float(image.get("sharpness", 0.0))
+    for path, image in report.quality.images.items():
+        sharpness = image.sharpness
         gates.append(
             GateResult(
                 name=f"image-sharpness:{path}",
                 passed=sharpness >= thresholds.image_min_sharpness,
                 score=sharpness,
                 threshold=thresholds.image_min_sharpness,
-                reason=f"Laplacian variance {sharpness:.1f} at "
-                f"{image.get('width')}x{image.get('height')}",
+                reason=f"Laplacian variance {sharpness:.1f} at {image.width}x{image.height}",
             )
         )
     first_sync = report.syncs[0] if report.syncs else None
@@ -100,19 +105,15 @@ def review(
         score=report.score,
         offset_s=first_sync.offset_s if first_sync else None,
         drift=first_sync.drift if first_sync else None,
-        metrics={
-            "quality": report.quality,
-            "scenes": len(report.scenes),
-            "warnings": report.warnings,
-        },
+        metrics=AlignmentMetrics(
+            quality=report.quality, scenes=len(report.scenes), warnings=report.warnings
+        ),
         timeline=report.timeline[:TIMELINE_IN_RESULT],
         corrected_caption_uris={
             s.captions_path: base + s.corrected_captions
             for s in report.syncs
             if s.corrected_captions
         },
-        keyframe_uris=[
-            base + str(scene["keyframe"]) for scene in report.scenes if scene.get("keyframe")
-        ],
+        keyframe_uris=[base + scene.keyframe for scene in report.scenes if scene.keyframe],
     )
     return result, gates

@@ -17,34 +17,50 @@ from __future__ import annotations
 import json
 import posixpath
 import unicodedata
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore
 from pipeline.config import PipelineConfig
-from pipeline.domain.intake import listed_object
-from pipeline.models.item import ItemRequest, ObjectRef, Rejection, RejectionCode
-from pipeline.models.manifest import MANIFEST_FILE_NAME
-
-Verdict = Literal[
-    "listed",  # a manifest lists the file: its bundle accounts for it
-    "bundle_rejected",  # the manifest cannot be read: the bundle's quarantine accounts for it
-    "no_manifest",  # no manifest (yet) in this folder or above
-    "not_listed",  # a readable manifest above the file does not list it
-    "misnamed_manifest",  # the file is a manifest named other than manifest.json
-]
-_SHOWN_PATH = 200
+from pipeline.domain.asset_location import listed_object
+from pipeline.domain.plan_fields import rejected_plan
+from pipeline_contracts.item import ItemRequest, ObjectRef, PlanSummary, Rejection, RejectionCode
+from pipeline_contracts.manifest import MANIFEST_FILE_NAME
+from pipeline_contracts.states.find_the_files_manifest import (
+    FindManifestInput,
+    FindManifestOutput,
+    Verdict,
+)
 
 
-class BundleFileVerdict(BaseModel):
+@dataclass(frozen=True)
+class BundleFileVerdict:
     """The answer for one bundle file; `rejection` is set when the file must be quarantined."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     verdict: Verdict
     manifest_key: str | None = None
     rejection: Rejection | None = None
+
+
+_SHOWN_PATH = 200
+
+
+def find_manifest(
+    given: FindManifestInput,
+    store: ObjectStore,
+    config: PipelineConfig,
+    ingest_bucket: str,
+    processed_bucket: str,
+) -> FindManifestOutput:
+    """The state's answer: the verdict, and for a file no bundle takes, the rejected plan
+    "Quarantine item" records."""
+    judged = judge_bundle_file(given.request, store, config, waited=given.waited)
+    plan = None
+    if judged.rejection is not None:
+        rejected = rejected_plan(
+            given.request, judged.rejection, config, ingest_bucket, processed_bucket
+        )
+        plan = PlanSummary.of(rejected)
+    return FindManifestOutput(verdict=judged.verdict, manifest_key=judged.manifest_key, plan=plan)
 
 
 def judge_bundle_file(

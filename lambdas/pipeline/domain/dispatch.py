@@ -19,14 +19,16 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
+from pipeline.adapters.providers import Executions
 from pipeline.adapters.storage import ObjectMissing, ObjectStore
 from pipeline.config import PipelineConfig
-from pipeline.models.item import ItemRequest, ObjectRef
-from pipeline.models.manifest import MANIFEST_FILE_NAME
+from pipeline_contracts.item import ItemRequest, ObjectRef
+from pipeline_contracts.manifest import MANIFEST_FILE_NAME
 
 MAX_EXECUTION_NAME = 80
 # Files operating systems write next to what users copy (Finder, Explorer): never content.
@@ -116,3 +118,29 @@ def request_for(
             manifest_wait_s=config.bundle_manifest_wait_s,
         )
     return ItemRequest(item_id=item_id, kind="object", source=source, received_at=received_at)
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What one event did: started an execution, hit an existing one, or started nothing."""
+
+    key: str
+    outcome: Literal["started", "duplicate", "skipped"]
+    item_id: str | None = None
+    reason: str | None = None
+
+
+def dispatch_event(
+    event: S3EventNotificationEventBridgeModel,
+    store: ObjectStore,
+    config: PipelineConfig,
+    executions: Executions,
+) -> Dispatched:
+    key, request = request_for_event(event, store, config)
+    if isinstance(request, Skipped):
+        return Dispatched(key=key, outcome="skipped", reason=request.reason)
+    # The same object version was already started: a duplicate event, not an error.
+    started = executions.start(request)
+    return Dispatched(
+        key=key, outcome="started" if started else "duplicate", item_id=request.item_id
+    )

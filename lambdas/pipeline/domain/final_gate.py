@@ -10,17 +10,12 @@ nothing is hidden either way.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
-
 from pipeline.adapters.storage import ObjectStore, read_json
 from pipeline.config import Thresholds
-from pipeline.domain.fusion import FusionOutcome
-from pipeline.domain.thresholds import record_gate_outcomes
-from pipeline.models.branches import GateResult
-from pipeline.models.item import PlanSummary
-from pipeline.models.results import FusionDraft
+from pipeline.domain.gate_outcomes import record_gate_outcomes
+from pipeline_contracts.outcomes import GateResult
+from pipeline_contracts.states.check_final_quality import CheckFinalQualityInput, ItemVerdict
+from pipeline_contracts.work.fusion import FusionDraft
 
 FINAL_GATE = "final"
 
@@ -37,30 +32,14 @@ UNDERSTOOD_BY: dict[str, frozenset[str]] = {
 }
 
 
-class FinalGateRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    plan: PlanSummary
-    fusion: FusionOutcome
-
-
-class FinalVerdict(BaseModel):
-    """`$.final_gate`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    gate: GateResult
-    status: Literal["processed", "degraded"]
-
-
 def check_final_quality(
-    request: FinalGateRequest, store: ObjectStore, thresholds: Thresholds
-) -> FinalVerdict:
+    request: CheckFinalQualityInput, store: ObjectStore, thresholds: Thresholds
+) -> ItemVerdict:
     draft = FusionDraft.model_validate(read_json(store, request.fusion.fusion_uri))
     gate = final_gate(draft, thresholds.final_min_passed_ratio, set(draft.modalities))
     record_gate_outcomes([gate])
     degraded = bool(draft.degraded_branches) or not gate.passed
-    return FinalVerdict(gate=gate, status="degraded" if degraded else "processed")
+    return ItemVerdict(gate=gate, status="degraded" if degraded else "processed")
 
 
 def not_understood(draft: FusionDraft, modalities: set[str]) -> list[str]:

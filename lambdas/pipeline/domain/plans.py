@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pipeline.adapters.storage import ObjectStore, read_json
 from pipeline.errors import AssetNotInPlan
-from pipeline.models.item import Asset, ItemPlan
+from pipeline_contracts.item import Asset, ItemPlan
 
 
 def load_plan(store: ObjectStore, plan_uri: str) -> ItemPlan:

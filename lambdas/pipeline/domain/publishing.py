@@ -7,45 +7,56 @@ from __future__ import annotations
 import json
 import posixpath
 from datetime import UTC, datetime
-from typing import Any
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri, read_json
-from pipeline.domain.records import now_iso, result_key
-from pipeline.models.branches import AlignmentResult, GateResult, Transcript, VisionResult
-from pipeline.models.item import ItemPlan, ItemRequest
-from pipeline.models.results import FusionDraft, ItemResult, Timings
+from pipeline.domain.branch_verdicts import read_bodies
+from pipeline.domain.plans import load_plan
+from pipeline.domain.records import now_iso
+from pipeline_contracts.item import ItemPlan, ItemRequest
+from pipeline_contracts.naming import derived_file_key, record_key
+from pipeline_contracts.records import ItemProcessed, ItemResult, Timings
+from pipeline_contracts.states.check_final_quality import ItemVerdict
+from pipeline_contracts.states.write_results import WriteResultsInput, WriteResultsOutput
+from pipeline_contracts.work.fusion import FusionDraft
 
 MAX_DERIVED_KEYFRAMES = 50
+
+
+def write_results(
+    request: WriteResultsInput, store: ObjectStore, bucket: str
+) -> WriteResultsOutput:
+    """The item's ItemResult, from its plan, fusion's draft and the final gate's verdict."""
+    draft = FusionDraft.model_validate(read_json(store, request.fusion.fusion_uri))
+    result = assemble_result(
+        request.request,
+        load_plan(store, request.plan.plan_uri),
+        draft,
+        request.final_gate,
+        store,
+        request.execution_arn,
+        request.started_at,
+    )
+    uri = publish_result(result, store, bucket, request.request.received_at)
+    return WriteResultsOutput(
+        result_uri=uri, status=result.status, event=item_processed(result, uri)
+    )
 
 
 def assemble_result(
     request: ItemRequest,
     plan: ItemPlan,
     draft: FusionDraft,
-    final_gate: GateResult,
-    status: str,
+    verdict: ItemVerdict,
     store: ObjectStore,
     execution_arn: str | None,
     started_at: str | None,
 ) -> ItemResult:
-    transcripts: list[Transcript] = []
-    vision: list[VisionResult] = []
-    alignment: AlignmentResult | None = None
-    for branch in draft.branches:
-        for uri in branch.result_uris:
-            body = read_json(store, uri)
-            name = posixpath.basename(uri)
-            if name.startswith("transcript-"):
-                transcripts.append(Transcript.model_validate(body))
-            elif name.startswith("vision-"):
-                vision.append(VisionResult.model_validate(body))
-            elif name == "alignment.json":
-                alignment = AlignmentResult.model_validate(body)
+    """Inlines the branch bodies fusion judged, read by the branch each came from."""
+    bodies = read_bodies(draft.branches, store)
     finished_at = now_iso()
-    gates = [*draft.gates, final_gate]
     return ItemResult(
         item_id=plan.item_id,
-        status=status,
+        status=verdict.status,
         degraded_branches=draft.degraded_branches,
         kind=plan.kind,
         source=plan.source,
@@ -54,13 +65,13 @@ def assemble_result(
         assets=plan.assets,
         modalities=sorted({asset.modality for asset in plan.assets}),
         branches=draft.branches,
-        transcripts=transcripts,
-        vision=vision,
-        alignment=alignment,
-        gates=gates,
+        transcripts=bodies.transcripts,
+        vision=bodies.vision,
+        alignment=bodies.alignment,
+        gates=[*draft.gates, verdict.gate],
         fused=draft.fused,
         timeline=draft.timeline,
-        model_ids=sorted({*draft.model_ids, *(v.model_id for v in vision)}),
+        model_ids=sorted({*draft.model_ids, *(v.model_id for v in bodies.vision)}),
         timings=Timings(
             received_at=request.received_at,
             started_at=started_at,
@@ -84,7 +95,9 @@ def copy_derived_files(result: ItemResult, store: ObjectStore, bucket: str) -> d
     copied: dict[str, str] = {}
     for name, uri in sorted(sources.items()):
         try:
-            copied[name] = store.copy(parse_s3_uri(uri), bucket, f"derived/{result.item_id}/{name}")
+            copied[name] = store.copy(
+                parse_s3_uri(uri), bucket, derived_file_key(result.item_id, name)
+            )
         except ObjectMissing:
             continue  # Listed but never written (e.g. a job that produced no subtitles).
     return copied
@@ -97,22 +110,20 @@ def publish_result(result: ItemResult, store: ObjectStore, bucket: str, received
     body = json.dumps(
         result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
     ).encode()
-    return store.put_bytes(
-        bucket, result_key(result.item_id, received_at), body + b"\n", "application/json"
+    key = record_key("results", result.item_id, received_at)
+    return store.put_bytes(bucket, key, body + b"\n", "application/json")
+
+
+def item_processed(result: ItemResult, result_uri: str) -> ItemProcessed:
+    return ItemProcessed(
+        item_id=result.item_id,
+        status=result.status,
+        profile=result.profile,
+        degraded_branches=result.degraded_branches,
+        result_uri=result_uri,
+        modalities=result.modalities,
+        source=result.source,
     )
-
-
-def item_processed_detail(result: ItemResult, result_uri: str) -> dict[str, Any]:
-    """The detail of the ItemProcessed event (source multimodal-pipeline)."""
-    return {
-        "item_id": result.item_id,
-        "status": result.status,
-        "profile": result.profile,
-        "degraded_branches": result.degraded_branches,
-        "result_uri": result_uri,
-        "modalities": result.modalities,
-        "source": result.source.model_dump(mode="json"),
-    }
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import posixpath
 from datetime import UTC, datetime
-from typing import Literal, Protocol
 
+from pydantic import ValidationError
+
+from pipeline.adapters.providers import DeadLetters
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
-from pipeline.models.branches import BranchFailure
-from pipeline.models.item import ItemRequest, ObjectRef, PlanSummary
-from pipeline.models.results import FailureRecord, QuarantineRecord
+from pipeline_contracts.events import ExecutionStatusChange
+from pipeline_contracts.item import ItemRequest, ObjectRef, PlanSummary
+from pipeline_contracts.naming import RECORD_KINDS, RecordKind, quarantined_copy_key, record_key
+from pipeline_contracts.outcomes import StepFailure
+from pipeline_contracts.records import CaughtError, DeadLetter, FailureRecord, QuarantineRecord
+from pipeline_contracts.states.record_failure import RecordFailureInput, RecordFailureOutput
 
 # Step Functions caps a cause at 32 KB; a record keeps what an operator needs to read.
 MAX_CAUSE_CHARS = 8000
@@ -18,20 +23,6 @@ MAX_CAUSE_CHARS = 8000
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def day_partition(timestamp: str) -> str:
-    return f"dt={timestamp[:10]}"
-
-
-RecordKind = Literal["results", "quarantine", "failures"]
-RECORD_KINDS: tuple[RecordKind, ...] = ("results", "quarantine", "failures")
-
-
-def record_key(kind: RecordKind, item_id: str, received_at: str) -> str:
-    """Where an item's record lives: partitioned by the day the item was received, so a write
-    retried after midnight lands on the same key, and any step can find it."""
-    return f"{kind}/{day_partition(received_at)}/{item_id}.json"
 
 
 def result_key(item_id: str, received_at: str) -> str:
@@ -78,7 +69,7 @@ def quarantine_item(
     try:
         name = posixpath.basename(plan.source.key) or "object"
         copies.append(
-            store.copy(plan.source, processed_bucket, f"quarantine/objects/{plan.item_id}/{name}")
+            store.copy(plan.source, processed_bucket, quarantined_copy_key(plan.item_id, name))
         )
     except ObjectMissing:
         pass  # Deleted before we could copy it; the record still says what arrived.
@@ -100,23 +91,22 @@ def quarantine_item(
     return record
 
 
-def failure_from_error(error: dict[str, str] | None) -> BranchFailure:
-    error = error or {}
-    cause = str(error.get("Cause", ""))
+def failure_from_error(error: CaughtError) -> StepFailure:
+    cause = error.Cause
     try:  # Lambda errors arrive as a JSON cause: keep the message, not the envelope.
         parsed = json.loads(cause)
         if isinstance(parsed, dict) and "errorMessage" in parsed:
             cause = str(parsed["errorMessage"])
     except ValueError:
         pass
-    return BranchFailure(error=str(error.get("Error", "Unknown")), cause=cause[:MAX_CAUSE_CHARS])
+    return StepFailure(error=error.Error, cause=cause[:MAX_CAUSE_CHARS])
 
 
 def record_failure(
     request: ItemRequest | None,
     item_id: str,
     failed_state: str | None,
-    error: dict[str, str] | None,
+    error: CaughtError,
     store: ObjectStore,
     processed_bucket: str,
     execution_arn: str | None,
@@ -140,7 +130,7 @@ def _write_failure(
     request: ItemRequest | None,
     item_id: str,
     failed_state: str | None,
-    failure: BranchFailure,
+    failure: StepFailure,
     store: ObjectStore,
     processed_bucket: str,
     execution_arn: str | None,
@@ -161,10 +151,6 @@ def _write_failure(
         record.model_dump(mode="json"),
     )
     return record
-
-
-class DeadLetters(Protocol):
-    def send(self, body: dict[str, object]) -> None: ...
 
 
 def record_ending_outside_the_catch(
@@ -189,10 +175,10 @@ def record_ending_outside_the_catch(
         request,
         item_id,
         f"execution {status}",
-        {
-            "Error": error or f"States.{status.title().replace('_', '')}",
-            "Cause": cause or f"the execution ended {status} outside the state machine's Catch",
-        },
+        CaughtError(
+            Error=error or f"States.{status.title().replace('_', '')}",
+            Cause=cause or f"the execution ended {status} outside the state machine's Catch",
+        ),
         store,
         processed_bucket,
         dead_letters,
@@ -218,11 +204,11 @@ def record_undispatched(
         request,
         item_id,
         "Dispatch",
-        {
-            "Error": "NotDispatched",
-            "Cause": f"No execution was started for this object: {detail} Upload it again "
+        CaughtError(
+            Error="NotDispatched",
+            Cause=f"No execution was started for this object: {detail} Upload it again "
             "(or copy it onto itself) to retry.",
-        },
+        ),
         store,
         processed_bucket,
         dead_letters,
@@ -234,7 +220,7 @@ def _dead_letter_then_record(
     request: ItemRequest | None,
     item_id: str,
     failed_state: str,
-    error: dict[str, str],
+    error: CaughtError,
     store: ObjectStore,
     processed_bucket: str,
     dead_letters: DeadLetters,
@@ -245,13 +231,68 @@ def _dead_letter_then_record(
     callers have looked for any record of the item already."""
     failure = failure_from_error(error)
     dead_letters.send(
-        {
-            "execution_arn": execution_arn,
-            "item_id": item_id,
-            "failed_state": failed_state,
-            "error": {"Error": failure.error, "Cause": failure.cause},
-        }
+        DeadLetter(
+            execution_arn=execution_arn,
+            request=request.model_dump(mode="json") if request else None,
+            item_id=item_id,
+            failed_state=failed_state,
+            error=CaughtError(Error=failure.error, Cause=failure.cause),
+        )
     )
     return _write_failure(
         request, item_id, failed_state, failure, store, processed_bucket, execution_arn
+    )
+
+
+def record_failure_of(
+    given: RecordFailureInput, store: ObjectStore, processed_bucket: str
+) -> RecordFailureOutput:
+    """ "Record failure": a malformed execution input is itself the failure being recorded,
+    under the execution's name."""
+    try:
+        request: ItemRequest | None = ItemRequest.model_validate(given.request)
+    except ValidationError:
+        request = None
+    item_id = request.item_id if request else given.execution_arn.rsplit(":", 1)[-1]
+    record = record_failure(
+        request,
+        item_id,
+        given.failed_state,
+        given.error,
+        store,
+        processed_bucket,
+        given.execution_arn,
+    )
+    if record is None:
+        # The result was written before the failing step: the item is processed.
+        return RecordFailureOutput(recorded=False, processed=True)
+    return RecordFailureOutput(
+        recorded=True,
+        processed=False,
+        failed_state=record.failed_state,
+        error=record.failure.error,
+    )
+
+
+def record_ending(
+    change: ExecutionStatusChange,
+    store: ObjectStore,
+    processed_bucket: str,
+    dead_letters: DeadLetters,
+) -> FailureRecord | None:
+    """A status change of an execution that ended FAILED, TIMED_OUT or ABORTED."""
+    try:
+        request: ItemRequest | None = ItemRequest.model_validate_json(change.input or "")
+    except ValidationError:
+        request = None  # a malformed execution input: the record says what is known
+    return record_ending_outside_the_catch(
+        request,
+        change.name,
+        change.execution_arn,
+        change.status,
+        change.error,
+        change.cause,
+        store,
+        processed_bucket,
+        dead_letters,
     )

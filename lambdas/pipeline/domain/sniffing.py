@@ -3,18 +3,17 @@
 libmagic (python-magic) identifies binary formats from their magic bytes. It calls
 SubRip captions and Markdown "text/plain", so this module adds small explicit checks for
 WebVTT, SRT and Markdown. The modality never comes from the extension alone: the
-extension is only compared with the content (see `check_extension`).
+extension is only compared with the content (see `extension_check.check_extension`).
 
 The ISO base media family (mp4, mov, m4a) and Matroska/WebM can hold audio only or video;
 the brand in the `ftyp` box says "audio" for m4a, and otherwise the media probe (PyAV)
-has the last word (`media_checks.probe_av`).
+has the last word (`av_probe.probe_av`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import posixpath
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +25,8 @@ with contextlib.suppress(ImportError):
 
 import magic
 
-from pipeline.models.item import Modality
+from pipeline.domain.text_tools import trim_partial_utf8
+from pipeline_contracts.vocabulary import Modality
 
 SNIFF_BYTES = 64 * 1024
 
@@ -112,42 +112,6 @@ _CANONICAL_MIME = {
 _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
 _QUICKTIME_BRANDS = frozenset({b"qt  "})
 
-# Extension -> (families the name promises, the format it names).
-_EXTENSIONS: dict[str, tuple[frozenset[Family], str]] = {}
-
-
-def _register(families: tuple[Family, ...], media_format: str, *extensions: str) -> None:
-    for extension in extensions:
-        _EXTENSIONS[extension] = (frozenset(families), media_format)
-
-
-_register(("image",), "jpeg", "jpg", "jpeg", "jpe", "jfif")
-_register(("image",), "png", "png", "apng")
-_register(("image",), "webp", "webp")
-_register(("image",), "gif", "gif")
-_register(("image",), "tiff", "tif", "tiff")
-_register(("audio",), "wav", "wav", "wave")
-_register(("audio",), "mp3", "mp3")
-_register(("audio",), "flac", "flac")
-_register(("audio",), "ogg", "oga", "opus")
-# Containers that hold audio only or video: either family is what the name promises.
-_register(("audio", "video"), "m4a", "m4a")
-_register(("audio", "video"), "ogg", "ogg")
-_register(("audio", "video"), "mp4", "mp4", "m4v")
-_register(("audio", "video"), "mov", "mov", "qt")
-_register(("audio", "video"), "webm", "webm")
-_register(("audio", "video"), "mkv", "mkv", "mka")
-_register(("document",), "pdf", "pdf")
-# ".txt" is the generic text name: captions saved as .txt are still text files.
-_register(("text", "captions"), "txt", "txt", "text")
-_register(("text",), "md", "md", "markdown")
-_register(("text",), "html", "html", "htm")
-_register(("text",), "json", "json")
-_register(("captions",), "webvtt", "vtt", "webvtt")
-_register(("captions",), "srt", "srt")
-
-_FORMAT_ALIASES = {"m4a": {"mp4", "mov"}, "mp4": {"m4a", "mov"}, "mov": {"mp4", "m4a"}}
-
 _WEBVTT_HEADER = re.compile(r"\AWEBVTT(?:[ \t][^\r\n]*)?(?:\r?\n|\r|\Z)")
 _SRT_TIMESTAMP = r"\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}"
 _SRT_CUE = re.compile(
@@ -177,7 +141,7 @@ def mime_type(head: bytes) -> str:
 def sniff(head: bytes, *, truncated: bool) -> Sniffed:
     """Identify content from its first bytes (`truncated` when the object is longer)."""
     if truncated:
-        head = _trim_partial_utf8(head)
+        head = trim_partial_utf8(head)
     mime = mime_type(head)
     description = str(magic.from_buffer(head))
     if mime.startswith("text/") or mime == "application/json":
@@ -228,57 +192,6 @@ def refine_text_format(sniffed: Sniffed, text: str) -> Sniffed:
     return sniffed
 
 
-def extension_of(name: str) -> str:
-    base = posixpath.basename(name)
-    stem, dot, extension = base.rpartition(".")
-    return extension.lower() if dot and stem else ""
-
-
-@dataclass(frozen=True)
-class ExtensionVerdict:
-    """`mismatch` rejects; `warning` is kept on the Asset; `media_format` may be refined."""
-
-    mismatch: bool = False
-    warning: str | None = None
-    media_format: str | None = None
-    promised: str | None = None
-
-
-def check_extension(name: str, sniffed: Sniffed, *, provisional: bool = False) -> ExtensionVerdict:
-    """Compare what the file name promises with what the content is.
-
-    `provisional` is the check before the media probe: an audio/video container may still
-    turn out to be either, so only a contradiction with both is a mismatch then.
-    """
-    extension = extension_of(name)
-    promise = _EXTENSIONS.get(extension)
-    if promise is None:
-        return ExtensionVerdict()  # unknown or missing extension: the content decides
-    families, named_format = promise
-    promised = f".{extension} ({named_format})"
-    content_families: set[Family] = set() if sniffed.family is None else {sniffed.family}
-    if provisional and sniffed.media_format in AV_CONTAINERS and sniffed.modality is not None:
-        content_families = {"audio", "video"}
-    if not content_families & families:
-        return ExtensionVerdict(mismatch=True, promised=promised)
-    if sniffed.modality is None:
-        return ExtensionVerdict(promised=promised)  # same family, unsupported: not a mismatch
-    if named_format == sniffed.media_format or sniffed.media_format in _FORMAT_ALIASES.get(
-        named_format, set()
-    ):
-        return ExtensionVerdict(promised=promised)
-    if sniffed.modality == "text" and {named_format, sniffed.media_format} <= {"txt", "md"}:
-        # Markdown is plain text with conventions: the author's name for it wins.
-        return ExtensionVerdict(media_format=named_format, promised=promised)
-    return ExtensionVerdict(
-        warning=(
-            f"The file name ends in .{extension} but the content is {sniffed.media_format}; "
-            f"it was processed as {sniffed.media_format}."
-        ),
-        promised=promised,
-    )
-
-
 def _sniff_text(head: bytes, mime: str, description: str) -> Sniffed:
     if mime == "application/json":
         return Sniffed("text", "json", canonical_mime("text", "json"), description, "text")
@@ -321,18 +234,6 @@ def _family_of_mime(mime: str) -> Family | None:
     ) or mime.startswith("application/vnd.openxmlformats"):
         return "document"
     return None
-
-
-def _trim_partial_utf8(head: bytes) -> bytes:
-    """Drop a multi-byte UTF-8 sequence cut off by the ranged read, so text stays text."""
-    for back in range(1, min(4, len(head)) + 1):
-        byte = head[-back]
-        if byte < 0x80:
-            return head
-        if byte >= 0xC0:  # lead byte: is its sequence complete?
-            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return head if back >= needed else head[:-back]
-    return head
 
 
 def _parses_as_json(text: str) -> bool:

@@ -12,44 +12,28 @@ Bad model output is a verdict, never an exception. The `VisionResult` is written
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from pipeline.adapters.model import ModelClient
 from pipeline.adapters.storage import ObjectStore, put_json, read_json
 from pipeline.config import PipelineConfig, Thresholds
+from pipeline.domain.gate_outcomes import record_gate_outcomes
 from pipeline.domain.structured_output import Answer, validate_reply
-from pipeline.domain.thresholds import record_gate_outcomes
-from pipeline.domain.vision_analysis import AnalysisRef, AnalyzeRequest, RawAnalysis
-from pipeline.models.branches import GateResult, VisionAnalysis, VisionResult
+from pipeline_contracts.naming import WorkFiles
+from pipeline_contracts.outcomes import AssetResult, GateResult
+from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
+from pipeline_contracts.work.vision import RawAnalysis, VisionAnalysis, VisionResult
 
 SCHEMA_GATE = "vision_schema"
 CONTENT_GATE = "vision_content"
 
 
-class VisionGateRequest(AnalyzeRequest):
-    """The vision Map iteration's state after "Analyze with Bedrock"."""
-
-    analysis: AnalysisRef
-
-
-class AssetGateOutput(BaseModel):
-    """One vision Map iteration's result (also the shape the audio branch returns)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    asset_id: str
-    result_uri: str
-    gates: list[GateResult]
-
-
 def check_vision_output(
-    request: VisionGateRequest,
+    request: CheckVisionOutputInput,
     store: ObjectStore,
     model: ModelClient,
     config: PipelineConfig,
     thresholds: Thresholds,
     processed_bucket: str,
-) -> AssetGateOutput:
+) -> AssetResult:
     asset_id = request.asset_id
     raw = RawAnalysis.model_validate(read_json(store, request.analysis.raw_uri))
     answer = Answer(text=raw.text, tool_use=raw.tool_use, via=raw.answer_via)
@@ -77,11 +61,11 @@ def check_vision_output(
     result_uri = put_json(
         store,
         processed_bucket,
-        f"{request.work_prefix}results/vision-{asset_id}.json",
+        WorkFiles(request.work_prefix).result("vision", asset_id),
         result.model_dump(mode="json"),
     )
     record_gate_outcomes(gates)
-    return AssetGateOutput(asset_id=asset_id, result_uri=result_uri, gates=gates)
+    return AssetResult(asset_id=asset_id, result_uri=result_uri, gates=gates)
 
 
 def _schema_gate(asset_id: str, valid: bool, repaired: bool, errors: str | None) -> GateResult:

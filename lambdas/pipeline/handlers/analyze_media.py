@@ -7,20 +7,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
-from pipeline.domain.vision_analysis import AnalyzeRequest, analyze_media
-from pipeline.observability import logger, tracer
-from pipeline.settings import get_settings
+from pipeline.domain.vision_analysis import analyze_media
+from pipeline.environment import AnalyzeMediaEnvironment
+from pipeline.observability import logger, metrics, tracer
+from pipeline_contracts.states.analyze_with_bedrock import AnalyzeWithBedrockInput
 
 
 @logger.inject_lambda_context(correlation_id_path="item_id")
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings, providers = get_settings(), get_providers()
+    given, env = AnalyzeWithBedrockInput.model_validate(event), AnalyzeMediaEnvironment.current()
+    providers = get_providers()
     analysis = analyze_media(
-        AnalyzeRequest.model_validate(event),
-        providers.store,
-        providers.model,
-        settings.pipeline_config,
-        settings.require("processed_bucket"),
+        given, providers.store, providers.model, env.pipeline_config, env.processed_bucket
     )
     return analysis.model_dump(mode="json")

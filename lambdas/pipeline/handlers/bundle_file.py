@@ -1,45 +1,28 @@
-"""Lambda: "Find the file's manifest". A file under the bundle prefix: is it part of a bundle
-(its manifest's record accounts for it), or is it quarantined (`plan` carries the rejection
-the "Quarantine item" step records)?"""
+"""Lambda: "Find the file's manifest" / "Look again for the file's manifest". Is a file under
+the bundle prefix part of a bundle, or quarantined (`plan` carries the rejection)?"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from pipeline.adapters.providers import get_providers
-from pipeline.domain.bundle_files import judge_bundle_file
-from pipeline.models.item import ItemPlan, ItemRequest, PlanSummary
+from pipeline.domain.bundle_files import find_manifest
+from pipeline.environment import BundleFileEnvironment
 from pipeline.observability import logger, metrics, tracer
-from pipeline.settings import get_settings
-
-
-class BundleFileInput(BaseModel):
-    request: ItemRequest
-    waited: bool = False
+from pipeline_contracts.states.find_the_files_manifest import FindManifestInput
 
 
 @logger.inject_lambda_context(correlation_id_path="request.item_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    given = BundleFileInput.model_validate(event)
-    request = given.request
-    judged = judge_bundle_file(
-        request, get_providers().store, get_settings().pipeline_config, waited=given.waited
+    given, env = FindManifestInput.model_validate(event), BundleFileEnvironment.current()
+    output = find_manifest(
+        given, get_providers().store, env.pipeline_config, env.ingest_bucket, env.processed_bucket
     )
-    logger.info("Bundle file judged", extra={"verdict": judged.verdict, "key": request.source.key})
-    plan = None
-    if judged.rejection is not None:
+    logger.info("Bundle file judged", extra={"verdict": output.verdict})
+    if output.plan is not None:
         metrics.add_metric(name="BundleFilesWithoutBundle", unit="Count", value=1)
-        rejected = ItemPlan(
-            item_id=request.item_id,
-            kind=request.kind,
-            source=request.source,
-            accepted=False,
-            rejection=judged.rejection,
-        )
-        plan = PlanSummary.of(rejected).model_dump(mode="json")
-    return {**judged.model_dump(mode="json", exclude={"rejection"}), "plan": plan}
+    return output.model_dump(mode="json")

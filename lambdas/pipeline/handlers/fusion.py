@@ -7,21 +7,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
-from pipeline.domain.fusion import FusionRequest, fuse_item
+from pipeline.domain.fusion import fuse_item
+from pipeline.environment import FusionEnvironment
 from pipeline.observability import logger, metrics, tracer
-from pipeline.settings import get_settings
+from pipeline_contracts.states.fuse_modalities import FuseModalitiesInput
 
 
 @logger.inject_lambda_context(correlation_id_path="plan.item_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings, providers = get_settings(), get_providers()
-    outcome = fuse_item(
-        FusionRequest.model_validate(event),
-        providers.store,
-        providers.model,
-        settings.pipeline_config,
-        settings.require("processed_bucket"),
+    given, env = FuseModalitiesInput.model_validate(event), FusionEnvironment.current()
+    providers = get_providers()
+    output = fuse_item(
+        given, providers.store, providers.model, env.pipeline_config, env.processed_bucket
     )
-    return outcome.model_dump(mode="json")
+    return output.model_dump(mode="json")

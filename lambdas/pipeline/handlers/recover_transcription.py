@@ -7,31 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
 from pipeline.adapters.providers import get_providers
-from pipeline.adapters.task_tokens import TaskTokens
-from pipeline.domain.transcription import job_name_for, recover_after_timeout
+from pipeline.domain.transcription import check_job_once_more
+from pipeline.environment import TranscriptionEventsEnvironment
 from pipeline.observability import logger, metrics, tracer
-from pipeline.settings import get_settings
-
-
-class RecoverRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # the iteration's state, whatever else it holds
-
-    item_id: str
-    asset_id: str
+from pipeline_contracts.states.check_the_job_once_more import CheckJobOnceMoreInput
 
 
 @logger.inject_lambda_context(correlation_id_path="item_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = RecoverRequest.model_validate(event)
-    job_name = job_name_for(request.item_id, request.asset_id)
-    # The parked token is stale either way: the task it belonged to has timed out.
-    TaskTokens(get_settings().require("task_tokens_table")).forget(job_name)
-    output = recover_after_timeout(job_name, get_providers().speech)
+    given, env = (
+        CheckJobOnceMoreInput.model_validate(event),
+        TranscriptionEventsEnvironment.current(),
+    )
+    providers = get_providers()
+    job = check_job_once_more(given, providers.speech, providers.task_tokens(env.task_tokens_table))
     metrics.add_metric(name="TranscriptionEventsLost", unit="Count", value=1)
-    logger.warning("Resumed after a lost completion event", extra={"job_name": job_name})
-    return output
+    logger.warning("Resumed after a lost completion event", extra={"job_name": job.job_name})
+    return job.model_dump(mode="json")
