@@ -6,14 +6,11 @@ Grants in our own constructs acknowledge their findings where they are granted.
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Stack, Validations
-from aws_cdk import aws_sqs as sqs
 
 from stacks.constructs.grants import iam_acknowledgment
 
 
-def acknowledge_findings(
-    stack: Stack, failed_items_queue: sqs.IQueue, unsent_events_queue: sqs.IQueue
-) -> None:
+def acknowledge_findings(stack: Stack) -> None:
     # event_bridge_enabled=True makes CDK add a singleton custom resource that turns on the
     # bucket's EventBridge notifications at deploy time; its role is CDK's, not ours.
     for child in stack.node.children:
@@ -32,17 +29,3 @@ def acknowledge_findings(
                     "stack's buckets at deploy time.",
                 ),
             )
-    Validations.of(failed_items_queue).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-SQS3",
-            reason="This queue is itself the dead-letter queue of the pipeline: the state "
-            "machine sends every failed item here; nothing consumes it automatically.",
-        )
-    )
-    Validations.of(unsent_events_queue).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-SQS3",
-            reason="An outbox, not a work queue: ItemProcessed events that could not be sent "
-            "wait here for an operator's redrive; nothing consumes it automatically.",
-        )
-    )

@@ -1,4 +1,9 @@
-"""The Multimodal Pipeline stack: composes one construct per concern, nothing else."""
+"""The Multimodal Pipeline stack: composes one construct per business concern, nothing else.
+
+Read top to bottom it is the pipeline: storage, intake, the three branches, results, the
+workflow that runs them, monitoring. The workflow names the branches' functions and some of
+them name the workflow's state machine, so those parts are connected once it exists.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,16 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
-from stacks.constructs.alignment_job import AlignmentJob
-from stacks.constructs.catalog import ResultsCatalog
-from stacks.constructs.execution_endings import ExecutionEndings
-from stacks.constructs.ingestion import Ingestion, encrypted_queue
+from stacks.constructs.alignment_branch import AlignmentBranch
+from stacks.constructs.audio_branch import AudioBranch
+from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.pipeline_function import SharedLambdaCode
-from stacks.constructs.pipeline_functions import PipelineFunctions
-from stacks.constructs.state_machine import PipelineStateMachine
+from stacks.constructs.results import Results
 from stacks.constructs.storage import Storage
-from stacks.constructs.tables import Tables
 from stacks.constructs.thresholds import ThresholdParameters
-from stacks.constructs.transcription_events import TranscriptionEvents
+from stacks.constructs.vision_branch import VisionBranch
+from stacks.constructs.workflow import PipelineWorkflow
 from stacks.nag import acknowledge_findings
 
 
@@ -28,94 +31,74 @@ class MultimodalPipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         storage = Storage(self, "Storage", config=config)
         shared = SharedLambdaCode(self, "LambdaCode")
-        tables = Tables(self, "Tables", key=storage.key)
         thresholds = ThresholdParameters(self, "Thresholds", thresholds=config.thresholds)
-        failed_items = encrypted_queue(self, "FailedItems", storage.key)
-        # ItemProcessed events that could not be sent after the result was written.
-        unsent_events = encrypted_queue(self, "UnsentEvents", storage.key)
-        functions = PipelineFunctions(
+        intake = Intake(
+            self, "Intake", config=config, shared=shared, storage=storage, thresholds=thresholds
+        )
+        audio = AudioBranch(
             self,
-            "Functions",
+            "AudioBranch",
             config=config,
             shared=shared,
-            key=storage.key,
-            ingest_bucket=storage.ingest,
-            processed_bucket=storage.processed,
-            tables=tables,
+            storage=storage,
             thresholds=thresholds,
         )
-        alignment_job = AlignmentJob(
+        vision = VisionBranch(
             self,
-            "AlignmentJob",
+            "VisionBranch",
             config=config,
-            key=storage.key,
-            ingest_bucket=storage.ingest,
-            processed_bucket=storage.processed,
+            shared=shared,
+            storage=storage,
+            thresholds=thresholds,
         )
-        pipeline = PipelineStateMachine(
+        alignment = AlignmentBranch(
+            self,
+            "AlignmentBranch",
+            config=config,
+            shared=shared,
+            storage=storage,
+            thresholds=thresholds,
+        )
+        results = Results(
+            self, "Results", config=config, shared=shared, storage=storage, thresholds=thresholds
+        )
+        # "Pipeline", so that the state machine keeps its logical ID.
+        workflow = PipelineWorkflow(
             self,
             "Pipeline",
             config=config,
             key=storage.key,
-            functions=functions,
-            alignment_job=alignment_job,
-            failed_items_queue=failed_items,
-            unsent_events_queue=unsent_events,
+            intake=intake,
+            audio=audio,
+            vision=vision,
+            alignment=alignment,
+            results=results,
         )
-        ingestion = Ingestion(
-            self,
-            "Ingestion",
-            config=config,
-            ingest_bucket=storage.ingest,
-            key=storage.key,
-            shared=shared,
-            state_machine=pipeline.state_machine,
-            processed_bucket=storage.processed,
-            failed_items_queue=failed_items,
-        )
-        transcription = TranscriptionEvents(
-            self,
-            "TranscriptionEvents",
-            config=config,
-            shared=shared,
-            key=storage.key,
-            tables=tables,
-            state_machine=pipeline.state_machine,
-            dead_letter_queue=ingestion.dead_letter_queue,
-        )
-        endings = ExecutionEndings(
-            self,
-            "ExecutionEndings",
-            config=config,
-            shared=shared,
-            key=storage.key,
-            processed_bucket=storage.processed,
-            state_machine=pipeline.state_machine,
-            failed_items_queue=failed_items,
-            dead_letter_queue=ingestion.dead_letter_queue,
-        )
-        ResultsCatalog(self, "Catalog", processed_bucket=storage.processed)
+        state_machine = workflow.state_machine
+        intake.dispatch_to(state_machine, failed_items_queue=results.failed_items)
+        audio.resume_waiting_tasks_of(state_machine, dead_letter_queue=intake.event_dead_letters)
+        results.record_endings_of(state_machine, dead_letter_queue=intake.event_dead_letters)
         monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
             key=storage.key,
-            state_machine=pipeline.state_machine,
+            state_machine=state_machine,
             functions=[
-                *functions.all,
-                ingestion.dispatcher,
-                ingestion.recorder,
-                transcription.callback,
-                endings.recorder,
+                *workflow.tasks,
+                intake.dispatcher,
+                intake.undispatched_recorder,
+                audio.callback,
+                results.endings_recorder,
             ],
             dead_letter_queues={
-                "IngestDeadLetters": ingestion.dead_letter_queue,
-                "FailedItems": failed_items,
-                "UnsentEvents": unsent_events,
+                "IngestDeadLetters": intake.event_dead_letters,
+                "FailedItems": results.failed_items,
+                "UnsentEvents": results.unsent_events,
             },
-            waiting_queues={"Undispatched": ingestion.undispatched},
+            waiting_queues={"Undispatched": intake.undispatched},
         )
-        acknowledge_findings(self, failed_items, unsent_events)
+        acknowledge_findings(self)
 
         CfnOutput(
             self,
@@ -124,7 +107,7 @@ class MultimodalPipelineStack(Stack):
             description=f"Drop files under s3://<this>/{config.ingest_prefix}",
         )
         CfnOutput(self, "ProcessedBucketName", value=storage.processed.bucket_name)
-        CfnOutput(self, "StateMachineArn", value=pipeline.state_machine.state_machine_arn)
+        CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)
-        CfnOutput(self, "FailedItemsQueueUrl", value=failed_items.queue_url)
-        CfnOutput(self, "UnsentEventsQueueUrl", value=unsent_events.queue_url)
+        CfnOutput(self, "FailedItemsQueueUrl", value=results.failed_items.queue_url)
+        CfnOutput(self, "UnsentEventsQueueUrl", value=results.unsent_events.queue_url)

@@ -1,1 +1,4 @@
-"""One construct per concern; the stack in stacks/pipeline_stack.py composes them."""
+"""One construct per business concern; stacks/pipeline_stack.py composes them.
+
+Why, and which states and resources each owns: docs/decision_log.md.
+"""

@@ -9,13 +9,19 @@ exactly one prefix, and acknowledge the one cdk-nag finding a prefix grant must 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import IConstruct
 
-from pipeline.domain.records import RECORD_KINDS
+from pipeline.config import PipelineConfig
+from pipeline_contracts.naming import FAILURES_PREFIX, NAME_PREFIX, RECORD_KINDS, WORK_PREFIX
+
+# Work files of running items (plans, prepared media, transcripts, model answers).
+# Model ids that start with these name cross-region inference profiles.
+CROSS_REGION_PREFIXES = ("us", "eu", "apac", "global", "jp", "au", "ca")
 
 
 def _acknowledge_prefix(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> None:
@@ -69,6 +75,12 @@ def grant_object_write(role: iam.IRole, bucket: s3.IBucket, prefix: str, key: km
     _acknowledge_prefix(role, bucket, prefix)
 
 
+def grant_work_files(role: iam.IRole, processed_bucket: s3.IBucket, key: kms.IKey) -> None:
+    """Read and write the item's work files (its plan, the branches' intermediate output)."""
+    grant_object_read(role, processed_bucket, WORK_PREFIX, key)
+    grant_object_write(role, processed_bucket, WORK_PREFIX, key)
+
+
 def grant_missing_object_checks(role: iam.IRole, bucket: s3.IBucket) -> None:
     """For code that handles a missing object (a deleted upload, an absent asset, a job that
     wrote no subtitles): S3 answers 404 for a missing key only to callers that may list the
@@ -88,7 +100,7 @@ def grant_failure_recording(
     for kind in RECORD_KINDS:
         grant_object_read(role, processed_bucket, f"{kind}/", key)
     grant_missing_object_checks(role, processed_bucket)
-    grant_object_write(role, processed_bucket, "failures/", key)
+    grant_object_write(role, processed_bucket, FAILURES_PREFIX, key)
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failed_items_queue.queue_arn])
     )
@@ -107,7 +119,7 @@ def grant_prefix_listing(role: iam.IRole, bucket_arn: str, prefixes: list[str]) 
 
 
 # Every Transcribe job this pipeline starts is named mmp-<item>-<asset>.
-TRANSCRIPTION_JOB_PREFIX = "mmp-"
+TRANSCRIPTION_JOB_PREFIX = NAME_PREFIX
 
 
 def grant_transcription_jobs(role: iam.IRole, actions: list[str]) -> None:
@@ -132,6 +144,61 @@ def grant_transcription_jobs(role: iam.IRole, actions: list[str]) -> None:
             f"transcription-job/{TRANSCRIPTION_JOB_PREFIX}*",
             "Job names are derived per item at run time; all carry this pipeline's prefix.",
         )
+    )
+
+
+def grant_item_access(
+    table: dynamodb.ITable, role: iam.IRole, key: kms.IKey, actions: tuple[str, ...]
+) -> None:
+    """Single-item actions on one table (the callers name theirs next to the table)."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
+    )
+    grant_key_encrypt(role, key)
+
+
+def grant_bedrock_models(role: iam.IRole, config: PipelineConfig) -> None:
+    """bedrock:InvokeModel on every configured model: for a cross-region inference profile,
+    the profile and the foundation model it routes to in whichever region it picks."""
+    stack = Stack.of(role)
+    model_ids = sorted(
+        {
+            config.models.image,
+            config.models.document,
+            config.models.text,
+            config.models.video,
+            config.models.fusion,
+        }
+    )
+    resources: list[str] = []
+    for model_id in model_ids:
+        if model_id.split(".", 1)[0] in CROSS_REGION_PREFIXES:
+            resources.append(
+                stack.format_arn(
+                    service="bedrock", resource="inference-profile", resource_name=model_id
+                )
+            )
+            resources.append(
+                f"arn:{stack.partition}:bedrock:*::foundation-model/{model_id.split('.', 1)[1]}"
+            )
+        else:
+            resources.append(
+                f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}"
+            )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources)
+    )
+    Validations.of(role).acknowledge(
+        *[
+            iam_acknowledgment(
+                role,
+                "Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/"
+                + model_id.split(".", 1)[1],
+                "A cross-region inference profile routes to this model in any of its regions.",
+            )
+            for model_id in model_ids
+            if model_id.split(".", 1)[0] in CROSS_REGION_PREFIXES
+        ]
     )
 
 

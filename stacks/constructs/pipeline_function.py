@@ -2,12 +2,14 @@
 
 Every function runs the same code asset (lambdas/) and dependency layer; only the handler,
 the environment and the grants differ. Grants are written next to the resources by the caller.
+A task function (one the state machine invokes) is told the same three things as every other.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy, Size, Validations
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -15,10 +17,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IValidation
+from pydantic import ValidationError
 
 from pipeline.config import PipelineConfig
+from pipeline.environment import ENVIRONMENTS
 from stacks.constructs.grants import grant_key_decrypt, iam_acknowledgment
+from stacks.constructs.storage import Storage
+from stacks.constructs.thresholds import ThresholdParameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_SOURCE = PROJECT_ROOT / "lambdas"
@@ -52,6 +58,15 @@ class SharedLambdaCode(Construct):
         )
 
 
+@jsii.implements(IValidation)
+class _EnvironmentCheck:
+    def __init__(self, function: PipelineFunction) -> None:
+        self._function = function
+
+    def validate(self) -> list[str]:
+        return self._function.environment_problems()
+
+
 class PipelineFunction(Construct):
     def __init__(
         self,
@@ -83,13 +98,25 @@ class PipelineFunction(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
+        self.handler = f"pipeline.handlers.{handler}.handler"
+        self._environment: dict[str, str] = {
+            "POWERTOOLS_SERVICE_NAME": "multimodal-pipeline",
+            "POWERTOOLS_METRICS_NAMESPACE": "MultimodalPipeline",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            # The SDK's own retries, stated rather than left to its defaults: a few quick
+            # attempts, then the state machine's Retry (backoff over minutes) takes over.
+            "AWS_RETRY_MODE": "standard",
+            "AWS_MAX_ATTEMPTS": "3",
+            "PIPELINE_CONFIG": config.model_dump_json(),
+            **(environment or {}),
+        }
         self.function = lambda_.Function(
             self,
             "Function",
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=f"pipeline.handlers.{handler}.handler",
+            handler=self.handler,
             code=shared.code,
             layers=[shared.layer],
             role=self.role,
@@ -99,19 +126,10 @@ class PipelineFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             environment_encryption=key,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": "multimodal-pipeline",
-                "POWERTOOLS_METRICS_NAMESPACE": "MultimodalPipeline",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                # The SDK's own retries, stated rather than left to its defaults: a few quick
-                # attempts, then the state machine's Retry (backoff over minutes) takes over.
-                "AWS_RETRY_MODE": "standard",
-                "AWS_MAX_ATTEMPTS": "3",
-                "PIPELINE_CONFIG": config.model_dump_json(),
-                **(environment or {}),
-            },
+            environment=self._environment,
         )
         grant_key_decrypt(self.role, key)
+
         Validations.of(self.role).acknowledge(
             iam_acknowledgment(
                 self,
@@ -120,6 +138,22 @@ class PipelineFunction(Construct):
             )
         )
         self.function_arn = self.function.function_arn
+        # The handler's environment model, checked at synth: a missing variable fails here.
+        self.node.add_validation(_EnvironmentCheck(self))
+
+    def add_environment(self, name: str, value: str) -> None:
+        self._environment[name] = value
+        self.function.add_environment(name, value)
+
+    def environment_problems(self) -> list[str]:
+        model = ENVIRONMENTS.get(self.handler)
+        if model is None:
+            return [f"{self.handler} has no environment model in pipeline.environment"]
+        try:
+            model.load(self._environment)
+        except ValidationError as error:
+            return [f"{self.node.path} ({self.handler}): {error}"]
+        return []
 
     def event_target(self, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
         """This function as an EventBridge rule's target: an event it cannot take is retried
@@ -130,6 +164,37 @@ class PipelineFunction(Construct):
             retry_attempts=8,
             max_event_age=Duration.hours(6),
         )
+
+
+def task_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler: str,
+    description: str,
+    config: PipelineConfig,
+    shared: SharedLambdaCode,
+    storage: Storage,
+    thresholds: ThresholdParameters,
+    **sizing: object,
+) -> PipelineFunction:
+    """A function the state machine invokes. Every task is told both buckets and where the
+    thresholds are, whether or not its handler reads them."""
+    return PipelineFunction(
+        scope,
+        construct_id,
+        handler=handler,
+        description=description,
+        shared=shared,
+        key=storage.key,
+        config=config,
+        environment={
+            "INGEST_BUCKET": storage.ingest.bucket_name,
+            "PROCESSED_BUCKET": storage.processed.bucket_name,
+            "THRESHOLDS_PARAMETER_PATH": thresholds.path,
+        },
+        **sizing,  # type: ignore[arg-type]
+    )
 
 
 _RETENTION_STEPS = [

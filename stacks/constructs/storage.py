@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
+from pipeline_contracts.naming import RESULTS_PREFIX, WORK_PREFIX
 
 
 class Storage(Construct):
@@ -76,7 +77,7 @@ class Storage(Construct):
         return self._bucket(
             "Ingest",
             "ingest/",
-            # S3 -> EventBridge; the ingestion construct routes the events to SQS.
+            # S3 -> EventBridge; the intake construct routes the events to SQS.
             event_bridge_enabled=True,
             lifecycle_rules=[
                 s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
@@ -88,12 +89,12 @@ class Storage(Construct):
     def _build_processed_bucket(self, config: PipelineConfig) -> s3.Bucket:
         rules = [
             s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
-            s3.LifecycleRule(prefix="work/", expiration=Duration.days(30)),
+            s3.LifecycleRule(prefix=WORK_PREFIX, expiration=Duration.days(30)),
         ]
         if config.results_retention_days:
             rules.append(
                 s3.LifecycleRule(
-                    prefix="results/", expiration=Duration.days(config.results_retention_days)
+                    prefix=RESULTS_PREFIX, expiration=Duration.days(config.results_retention_days)
                 )
             )
         return self._bucket("Processed", "processed/", lifecycle_rules=rules)

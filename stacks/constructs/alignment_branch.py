@@ -1,8 +1,10 @@
-"""The SageMaker Processing job that runs processing/: its code asset and its role.
+"""The alignment branch: an item's captions, scenes and quality metrics, aligned in time.
 
-The state machine creates one job per item (createProcessingJob.sync); this construct holds
-what every job shares. The job runs with network isolation: media, plan and code are staged
-in by SageMaker and the report is staged out, so it needs no internet and no AWS API calls.
+In the state machine it owns "Run alignment job" (a SageMaker Processing job that runs
+processing/, createProcessingJob.sync, one per item) and "Check alignment quality"
+(AlignmentGate). This construct holds what every job shares: its code asset and its role.
+The job runs with network isolation: media, plan and code are staged in by SageMaker and the
+report is staged out, so it needs no internet and no AWS API calls.
 """
 
 from __future__ import annotations
@@ -11,21 +13,25 @@ from pathlib import Path
 
 from aws_cdk import ArnFormat, CfnMapping, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
+from pipeline_contracts.naming import ALIGNMENT_JOB_PREFIX, WORK_PREFIX
 from stacks.constructs.grants import (
+    grant_missing_object_checks,
     grant_object_read,
     grant_object_write,
     grant_prefix_listing,
+    grant_work_files,
     iam_acknowledgment,
 )
+from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
+from stacks.constructs.storage import Storage
+from stacks.constructs.thresholds import ThresholdParameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-JOB_NAME_PREFIX = "mmp-align-"
+JOB_NAME_PREFIX = ALIGNMENT_JOB_PREFIX
 # The code asset is a zip (CDK zips directories); SageMaker stages it unopened, so the
 # container unpacks it before running the job module.
 ENTRYPOINT = (
@@ -56,73 +62,105 @@ SKLEARN_IMAGE_ACCOUNTS = {
 }
 
 
-class AlignmentJob(Construct):
+class AlignmentBranch(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         config: PipelineConfig,
-        key: kms.IKey,
-        ingest_bucket: s3.IBucket,
-        processed_bucket: s3.IBucket,
+        shared: SharedLambdaCode,
+        storage: Storage,
+        thresholds: ThresholdParameters,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.config = config.alignment
-        self.image_uri = config.alignment.image_uri or self._default_image()
+        self._config, self._shared, self._storage = config, shared, storage
+        self._thresholds = thresholds
+        self.job_image_uri = config.alignment.image_uri or self._default_image()
+        self.job_code = self._build_job_code()
+        self.job_role = self._build_job_role()
+        self.job_arn_pattern = Stack.of(self).format_arn(
+            service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
+        )
+        self.alignment_gate = self._build_alignment_gate()
+
+    @property
+    def tasks(self) -> list[PipelineFunction]:
+        """The functions the state machine invokes for the alignment branch."""
+        return [self.alignment_gate]
+
+    @property
+    def job_code_s3_uri(self) -> str:
+        return self.job_code.s3_object_url
+
+    def _default_image(self) -> str:
+        mapping = CfnMapping(
+            self,
+            "ScikitLearnImageAccounts",
+            mapping={
+                region: {"account": account} for region, account in SKLEARN_IMAGE_ACCOUNTS.items()
+            },
+        )
+        stack = Stack.of(self)
+        account = mapping.find_in_map(stack.region, "account")
+        return f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{DEFAULT_IMAGE}"
+
+    def _build_job_code(self) -> s3_assets.Asset:
         if not (WHEELHOUSE / ".complete").exists():
             raise FileNotFoundError(
                 f"{WHEELHOUSE} is missing: run `make dev` once to download the alignment job's "
                 "wheels for its image (the job runs with network isolation, so it installs them "
                 "from the code asset)."
             )
-        self.code = s3_assets.Asset(
+        return s3_assets.Asset(
             self,
-            "Code",
+            "JobCode",
             path=str(PROJECT_ROOT / "processing"),
             exclude=["**/__pycache__", "**/*.pyc"],
         )
-        self.role = iam.Role(
+
+    def _build_job_role(self) -> iam.Role:
+        ingest, processed, key = self._storage.ingest, self._storage.processed, self._storage.key
+        ingest_prefix = self._config.ingest_prefix
+        role = iam.Role(
             self,
-            "Role",
+            "JobRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Alignment processing jobs: read staged inputs, write the report",
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[
-                    f"arn:{Stack.of(self).partition}:s3:::{self.code.s3_bucket_name}/"
-                    f"{self.code.s3_object_key}"
+                    f"arn:{Stack.of(self).partition}:s3:::{self.job_code.s3_bucket_name}/"
+                    f"{self.job_code.s3_object_key}"
                 ],
             )
         )
         # SageMaker stages the media and the plan in, and the report out, as this role. Every
         # input is an S3Prefix, which SageMaker lists before it copies.
-        grant_object_read(self.role, ingest_bucket, config.ingest_prefix, key)
-        grant_object_read(self.role, processed_bucket, "work/", key)
-        grant_object_write(self.role, processed_bucket, "work/", key)
+        grant_object_read(role, ingest, ingest_prefix, key)
+        grant_object_read(role, processed, WORK_PREFIX, key)
+        grant_object_write(role, processed, WORK_PREFIX, key)
         stack = Stack.of(self)
-        grant_prefix_listing(self.role, ingest_bucket.bucket_arn, [config.ingest_prefix])
-        grant_prefix_listing(self.role, processed_bucket.bucket_arn, ["work/"])
+        grant_prefix_listing(role, ingest.bucket_arn, [ingest_prefix])
+        grant_prefix_listing(role, processed.bucket_arn, [WORK_PREFIX])
         grant_prefix_listing(
-            self.role,
-            f"arn:{stack.partition}:s3:::{self.code.s3_bucket_name}",
-            [self.code.s3_object_key],
+            role,
+            f"arn:{stack.partition}:s3:::{self.job_code.s3_bucket_name}",
+            [self.job_code.s3_object_key],
         )
         # ProcessingOutputConfig.KmsKeyId encrypts the report; VolumeKmsKeyId the instance's
         # storage volume, for which SageMaker creates a grant on the job's behalf.
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Encrypt"], resources=[key.key_arn])
-        )
-        self.role.add_to_policy(
+        role.add_to_policy(iam.PolicyStatement(actions=["kms:Encrypt"], resources=[key.key_arn]))
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
                     "logs:CreateLogGroup",
@@ -140,7 +178,7 @@ class AlignmentJob(Construct):
                 ],
             )
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 # Metrics have no resource-level permissions; scoped by namespace instead.
                 actions=["cloudwatch:PutMetricData"],
@@ -150,7 +188,7 @@ class AlignmentJob(Construct):
                 },
             )
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 # ecr:GetAuthorizationToken has no resource-level permissions; it is needed
                 # when image_uri names a private ECR image of your own.
@@ -158,7 +196,7 @@ class AlignmentJob(Construct):
                 resources=["*"],
             )
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
                     "ecr:BatchCheckLayerAvailability",
@@ -172,7 +210,7 @@ class AlignmentJob(Construct):
                 ],
             )
         )
-        Validations.of(self.role).acknowledge(
+        Validations.of(role).acknowledge(
             iam_acknowledgment(
                 self,
                 "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
@@ -192,22 +230,22 @@ class AlignmentJob(Construct):
                 "AWS-owned accounts that differ by region; pulls only.",
             ),
         )
-        self.job_arn_pattern = stack.format_arn(
-            service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
-        )
+        return role
 
-    def _default_image(self) -> str:
-        mapping = CfnMapping(
+    def _build_alignment_gate(self) -> PipelineFunction:
+        gate = task_function(
             self,
-            "ScikitLearnImageAccounts",
-            mapping={
-                region: {"account": account} for region, account in SKLEARN_IMAGE_ACCOUNTS.items()
-            },
+            "AlignmentGate",
+            handler="alignment_gate",
+            description="Reads the alignment report and checks sync score and media quality",
+            config=self._config,
+            shared=self._shared,
+            storage=self._storage,
+            thresholds=self._thresholds,
         )
-        stack = Stack.of(self)
-        account = mapping.find_in_map(stack.region, "account")
-        return f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{DEFAULT_IMAGE}"
-
-    @property
-    def code_s3_uri(self) -> str:
-        return self.code.s3_object_url
+        processed = self._storage.processed
+        grant_work_files(gate.role, processed, self._storage.key)
+        # A job that wrote no report is AlignmentFailed, not an access error.
+        grant_missing_object_checks(gate.role, processed)
+        self._thresholds.grant_read(gate.role)
+        return gate

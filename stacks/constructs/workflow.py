@@ -1,8 +1,11 @@
-"""The pipeline state machine, from statemachines/pipeline.asl.json.
+"""The workflow: the pipeline state machine, from statemachines/pipeline.asl.json.
 
 The ASL file is the single definition: it is deployed as is (with ARN and name
 substitutions), and local mode and the tests execute the synthesized copy of it.
-From a file CDK adds no IAM statements for the tasks, so every grant is written here.
+Each business construct owns the functions and resources of its states; this one only
+fills the definition's substitutions with them and grants the state machine's role what
+its states call. From a file CDK adds no IAM statements for the tasks, so every grant is
+written here.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
-from stacks.constructs.alignment_job import ENTRYPOINT, JOB_NAME_PREFIX, AlignmentJob
+from stacks.constructs.alignment_branch import ENTRYPOINT, JOB_NAME_PREFIX, AlignmentBranch
+from stacks.constructs.audio_branch import AudioBranch
 from stacks.constructs.grants import grant_key_encrypt, iam_acknowledgment
-from stacks.constructs.pipeline_function import encrypted_log_group
-from stacks.constructs.pipeline_functions import PipelineFunctions
+from stacks.constructs.intake import Intake
+from stacks.constructs.pipeline_function import PipelineFunction, encrypted_log_group
+from stacks.constructs.results import Results
+from stacks.constructs.vision_branch import VisionBranch
 
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachines" / "pipeline.asl.json"
 
 
-class PipelineStateMachine(Construct):
+class PipelineWorkflow(Construct):
     def __init__(
         self,
         scope: Construct,
@@ -33,37 +39,46 @@ class PipelineStateMachine(Construct):
         *,
         config: PipelineConfig,
         key: kms.IKey,
-        functions: PipelineFunctions,
-        alignment_job: AlignmentJob,
-        failed_items_queue: sqs.IQueue,
-        unsent_events_queue: sqs.IQueue,
+        intake: Intake,
+        audio: AudioBranch,
+        vision: VisionBranch,
+        alignment: AlignmentBranch,
+        results: Results,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = encrypted_log_group(self, key, config)
+        # Every function a state invokes, in the order of the definition's branches.
+        self.tasks: list[PipelineFunction] = [
+            *intake.tasks,
+            *audio.tasks,
+            *vision.tasks,
+            *alignment.tasks,
+            *results.tasks,
+        ]
         substitutions = {
-            "IntakeGateFunctionArn": functions.intake_gate.function_arn,
-            "QuarantineFunctionArn": functions.quarantine.function_arn,
-            "BundleFileFunctionArn": functions.bundle_file.function_arn,
-            "StartTranscriptionFunctionArn": functions.start_transcription.function_arn,
-            "RecoverTranscriptionFunctionArn": functions.recover_transcription.function_arn,
-            "ExtractAudioFunctionArn": functions.extract_audio.function_arn,
-            "TranscriptGateFunctionArn": functions.transcript_gate.function_arn,
-            "PrepareMediaFunctionArn": functions.prepare_media.function_arn,
-            "AnalyzeMediaFunctionArn": functions.analyze_media.function_arn,
-            "VisionGateFunctionArn": functions.vision_gate.function_arn,
-            "AlignmentGateFunctionArn": functions.alignment_gate.function_arn,
-            "FusionFunctionArn": functions.fusion.function_arn,
-            "FinalGateFunctionArn": functions.final_gate.function_arn,
-            "ResultWriterFunctionArn": functions.result_writer.function_arn,
-            "FailureRecorderFunctionArn": functions.failure_recorder.function_arn,
-            "AlignmentJobRoleArn": alignment_job.role.role_arn,
-            "AlignmentImageUri": alignment_job.image_uri,
+            "IntakeGateFunctionArn": intake.intake_gate.function_arn,
+            "QuarantineFunctionArn": intake.quarantine.function_arn,
+            "BundleFileFunctionArn": intake.bundle_file.function_arn,
+            "StartTranscriptionFunctionArn": audio.start_transcription.function_arn,
+            "RecoverTranscriptionFunctionArn": audio.recover_transcription.function_arn,
+            "ExtractAudioFunctionArn": audio.extract_audio.function_arn,
+            "TranscriptGateFunctionArn": audio.transcript_gate.function_arn,
+            "PrepareMediaFunctionArn": vision.prepare_media.function_arn,
+            "AnalyzeMediaFunctionArn": vision.analyze_media.function_arn,
+            "VisionGateFunctionArn": vision.vision_gate.function_arn,
+            "AlignmentGateFunctionArn": alignment.alignment_gate.function_arn,
+            "FusionFunctionArn": results.fusion.function_arn,
+            "FinalGateFunctionArn": results.final_gate.function_arn,
+            "ResultWriterFunctionArn": results.result_writer.function_arn,
+            "FailureRecorderFunctionArn": results.failure_recorder.function_arn,
+            "AlignmentJobRoleArn": alignment.job_role.role_arn,
+            "AlignmentImageUri": alignment.job_image_uri,
             "AlignmentInstanceType": config.alignment.instance_type,
             "AlignmentEntrypoint": ENTRYPOINT,
-            "AlignmentCodeS3Uri": alignment_job.code_s3_uri,
+            "AlignmentCodeS3Uri": alignment.job_code_s3_uri,
             "KeyArn": key.key_arn,
-            "FailedItemsQueueUrl": failed_items_queue.queue_url,
-            "UnsentEventsQueueUrl": unsent_events_queue.queue_url,
+            "FailedItemsQueueUrl": results.failed_items.queue_url,
+            "UnsentEventsQueueUrl": results.unsent_events.queue_url,
         }
         self.state_machine = sfn.StateMachine(
             self,
@@ -81,21 +96,15 @@ class PipelineStateMachine(Construct):
                 key, Duration.minutes(5)
             ),
         )
-        self._grant(functions, alignment_job, [failed_items_queue, unsent_events_queue], key)
+        self._grant(alignment, [results.failed_items, results.unsent_events], key)
 
-    def _grant(
-        self,
-        functions: PipelineFunctions,
-        alignment_job: AlignmentJob,
-        queues: list[sqs.IQueue],
-        key: kms.IKey,
-    ) -> None:
+    def _grant(self, alignment: AlignmentBranch, queues: list[sqs.IQueue], key: kms.IKey) -> None:
         role = self.state_machine.role
         # Unqualified ARNs only: the definition invokes $LATEST of each function.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[function.function_arn for function in functions.all],
+                resources=[function.function_arn for function in self.tasks],
             )
         )
         role.add_to_principal_policy(
@@ -125,7 +134,7 @@ class PipelineStateMachine(Construct):
                     "sagemaker:StopProcessingJob",
                     "sagemaker:AddTags",
                 ],
-                resources=[alignment_job.job_arn_pattern],
+                resources=[alignment.job_arn_pattern],
             )
         )
         Validations.of(role).acknowledge(
@@ -145,7 +154,7 @@ class PipelineStateMachine(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
-                resources=[alignment_job.role.role_arn],
+                resources=[alignment.job_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
