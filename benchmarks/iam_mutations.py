@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
 from mmpipe.local.faults import Faults, parse_faults
-from mmpipe.local.iam.enforcement import Refusal
 from mmpipe.local.iam.mutations import Grant, grants, without
-from mmpipe.local.runner import LocalRun, RunReport
+from mmpipe.local.iam.refusals import Refusal
+from mmpipe.local.run.report import RunReport
+from mmpipe.local.run.runner import LocalRun
 from mmpipe.local.synth import project_root, synthesized
 
 DEMO = project_root() / "samples" / "demo"

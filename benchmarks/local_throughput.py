@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from mmpipe.local.runner import LocalRun
+from mmpipe.local.run.runner import LocalRun
 from mmpipe.local.synth import synthesized
 
 

@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_local(args: argparse.Namespace, console: Console) -> int:
     from mmpipe.local.faults import FaultSpecError, parse_faults  # noqa: PLC0415
-    from mmpipe.local.runner import DEFAULT_TIME_SCALE, LocalRun  # noqa: PLC0415
+    from mmpipe.local.run.runner import DEFAULT_TIME_SCALE, LocalRun  # noqa: PLC0415
     from mmpipe.local.synth import SynthError, assembly_problem, synthesized  # noqa: PLC0415
     from mmpipe.local.view import (  # noqa: PLC0415
         ConsoleProgress,

@@ -10,6 +10,10 @@ AccessDenied, with AWS's sentence naming the action and the resource.
 
 S3 also answers 403 instead of 404 for a missing key when the caller may not list the
 bucket, as AWS documents for GetObject and HeadObject.
+
+About 330 lines, kept whole on purpose: `Enforcement.authorize` is one decision (who signs,
+what they need, which keys the service touches for them, what the policies say), and its
+helpers only read the request for it; refusals.py holds what a refusal looks like.
 """
 
 from __future__ import annotations
@@ -23,58 +27,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from moto.core.exceptions import InvalidClientTokenIdError, JsonRESTError
+from moto.core.exceptions import InvalidClientTokenIdError
 from moto.iam.models import iam_backends
 
 from mmpipe.local.iam.identity import Identities, Principal
 from mmpipe.local.iam.policies import Decision, Denials, Permission, evaluate
+from mmpipe.local.iam.refusals import JSON_DENIALS, AccessDeniedResponse, Refusal, s3_error
 from mmpipe.local.iam.requests import AwsRequest, json_params, permissions_for
 from mmpipe.local.template import ACCOUNT_ID, REGION
 
 log = logging.getLogger(__name__)
-
-# Error shapes per service: (HTTP status, error code) as the service answers an IAM refusal.
-_JSON_DENIALS = {"lambda": 403, "bedrock": 403, "sqs": 400}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """One request refused: who, what, on which resource, and AWS's sentence for it."""
-
-    principal: str
-    permission: Permission
-    decision: Decision
-    operation: str
-
-    @property
-    def message(self) -> str:
-        resource = self.permission.resource or "*"
-        return (
-            f"User: {self.principal} is not authorized to perform: "
-            f"{self.permission.action} on resource: {resource} because "
-            f"{self._reason()}"
-        )
-
-    def _reason(self) -> str:
-        if self.decision is Decision.DENIED_BY_SCP:
-            return "of an explicit deny in a service control policy"
-        if self.decision is Decision.EXPLICIT_DENY:
-            return "of an explicit deny in an identity-based policy"
-        return f"no identity-based policy allows the {self.permission.action} action"
-
-
-class AccessDenied(JsonRESTError):
-    def __init__(self, status: int, refusal: Refusal) -> None:
-        super().__init__("AccessDeniedException", refusal.message)
-        self.code = status
-
-
-def _s3_error(refusal: Refusal) -> Exception:
-    from moto.s3.exceptions import S3ClientError  # noqa: PLC0415
-
-    error = S3ClientError("AccessDenied", refusal.message)
-    error.code = 403  # type: ignore[assignment]  # werkzeug's HTTP status, named like moto's
-    return error
 
 
 @dataclass
@@ -277,8 +239,8 @@ class Enforcement:
         refusal = Refusal(principal.arn, permission, decision, request.operation)
         self._record(refusal)
         if request.service == "s3":
-            return _s3_error(refusal)
-        return AccessDenied(_JSON_DENIALS.get(request.service, 400), refusal)
+            return s3_error(refusal)
+        return AccessDeniedResponse(JSON_DENIALS.get(request.service, 400), refusal)
 
     def _record(self, refusal: Refusal) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from mmpipe.local.contracts import RequestRejected, check_request
+from mmpipe.local.api_requests import RequestRejected, check_request
 from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.iam.identity import Identities, acting_as
@@ -45,7 +45,7 @@ def real_job(input_root: Path, output_root: Path) -> Any:
 
 def stub_job(input_root: Path, output_root: Path) -> Any:
     """Fast and deterministic: a valid, empty alignment report (nothing to align)."""
-    from processing.report import AlignmentReport  # noqa: PLC0415
+    from pipeline_contracts.work.alignment import AlignmentReport  # noqa: PLC0415
 
     plan = json.loads((input_root / "plan" / "plan.json").read_text())
     report = AlignmentReport(item_id=plan.get("item_id"), warnings=["stub alignment (local)"])
@@ -77,7 +77,7 @@ SYNC_RULE = "StepFunctionsGetEventsForSageMakerProcessingJobsRule"
 
 
 class LocalProcessing:
-    """A moto_patches.ProcessingRunner: CreateProcessingJob request -> DescribeProcessingJob."""
+    """A moto_patches.shared.ProcessingRunner: CreateProcessingJob -> DescribeProcessingJob."""
 
     def __init__(
         self,

@@ -1,0 +1,142 @@
+"""Every change local mode makes to moto, in one package. Pinned to moto 5.2.5.
+
+Each patch says which moto behaviour it works around; they are numbered (Patch 1..17) and
+grouped by the service they patch, one module each:
+
+- `awslambda`: Patch 1 (handlers run in-process).
+- `events`: Patches 2 and 14 (Lambda targets; injected EventBridge failures).
+- `timing`: Patches 3, 12 and 13 (retry intervals, Waits, callback timeouts, SDK retries).
+- `sfn_tasks`: Patches 4, 6 and 9 (SageMaker jobs, the state machine's credentials,
+  SendTaskFailure's cause).
+- `authorization`: Patch 5 (IAM decided by `iam.enforcement`).
+- `transcribe`: Patch 7; `bedrock`: Patch 8.
+- `sfn_errors`: Patches 10, 11 and 18 (States.* error names, string causes).
+- `sfn_executions`: Patches 15, 16 and 17 (parser scopes, status-change events, state sizes).
+- `shared`: the run's settings and moto's originals, which the patches share.
+
+`install(...)` applies them all once per process; `uninstall()` restores moto (tests use it to
+check the patches are reversible).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import moto
+from botocore.credentials import ReadOnlyCredentials
+
+from mmpipe.local.faults import Faults
+from mmpipe.local.iam.enforcement import Enforcement
+from mmpipe.local.moto_patches import (
+    authorization,
+    awslambda,
+    events,
+    sfn_errors,
+    sfn_executions,
+    sfn_tasks,
+    timing,
+)
+from mmpipe.local.moto_patches import bedrock as bedrock_patches
+from mmpipe.local.moto_patches import transcribe as transcribe_patches
+from mmpipe.local.moto_patches.shared import (
+    LambdaRunner,
+    ProcessingRunner,
+    lock,
+    originals,
+    state,
+)
+from mmpipe.local.standins.bedrock import LocalBedrock
+from mmpipe.local.standins.transcribe import LocalTranscribe
+
+MOTO_VERSION = "5.2.5"
+
+
+def install(
+    *,
+    lambda_runner: LambdaRunner,
+    processing_runner: ProcessingRunner,
+    scale: float,
+    transcribe: LocalTranscribe | None = None,
+    bedrock: LocalBedrock | None = None,
+    enforcement: Enforcement | None = None,
+    state_machine_credentials: ReadOnlyCredentials | None = None,
+    faults: Faults | None = None,
+    callback_floor_s: int | None = None,
+) -> None:
+    """Apply every patch (idempotent) and point them at this run's runners."""
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"local mode is pinned to moto {MOTO_VERSION}; found {moto.__version__}")
+    with lock:
+        state.update(
+            time_scale=scale,
+            processing=processing_runner,
+            enforcement=enforcement,
+            state_machine_credentials=state_machine_credentials,
+            transcribe=transcribe,
+            bedrock=bedrock,
+            faults=faults,
+            callback_floor_s=callback_floor_s,
+        )
+        state["lambda"] = lambda_runner
+        if originals:
+            return
+        _load_service_modules()
+        authorization.patch()
+        sfn_tasks.patch()
+        transcribe_patches.patch()
+        bedrock_patches.patch()
+        sfn_executions.patch()
+        events.patch()
+        timing.patch()
+        sfn_errors.patch()
+        awslambda.patch()
+
+
+def uninstall() -> None:
+    with lock:
+        if not originals:
+            return
+        awslambda.restore()
+        events.restore()
+        timing.restore()
+        sfn_tasks.restore()
+        authorization.restore()
+        transcribe_patches.restore()
+        bedrock_patches.restore()
+        sfn_errors.restore()
+        sfn_executions.restore()
+        state.update(
+            callback_floor_s=None,
+            time_scale=1.0,
+            processing=None,
+            enforcement=None,
+            state_machine_credentials=None,
+            transcribe=None,
+            bedrock=None,
+            faults=None,
+        )
+        state["lambda"] = None
+
+
+_SERVICE_MODULES = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+
+
+def _load_service_modules() -> None:
+    """Import the interpreter's service integrations now, so rebind reaches them all."""
+    for name in (
+        "state_task_service_sqs",
+        "state_task_service_aws_sdk",
+        "state_task_service_sns",
+        "state_task_service_events",
+        "state_task_service_dynamodb",
+        "state_task_service_sfn",
+        "state_task_service_unsupported",
+    ):
+        importlib.import_module(_SERVICE_MODULES + name)
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
+    )
+
+
+def installed() -> bool:
+    return bool(originals)
