@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.adapters.storage import ObjectMissing
-from pipeline.models.item import ObjectRef
+from pipeline.config import Thresholds
+from pipeline_contracts.item import ObjectRef
 
 
 @dataclass(frozen=True)
@@ -151,3 +153,47 @@ class InMemoryObjectStore:
         if found is None or found.body is None:
             raise ObjectMissing(ref.uri)
         return found
+
+
+class FixedThresholds:
+    """The thresholds port, answering with fixed values (the SSM adapter has its own tests)."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.asked: list[tuple[str, int]] = []
+
+    def __call__(self, path: str, max_age_s: int) -> FixedThresholds:
+        self.asked.append((path, max_age_s))
+        return self
+
+    def current(self) -> Thresholds:
+        return self.thresholds
+
+
+def function_environment(monkeypatch: Any, **variables: str) -> None:
+    """Set a handler's environment variables as the stack would, and make it read them anew."""
+    from pipeline.config import PipelineConfig
+    from pipeline.environment import forget_environments
+
+    monkeypatch.setenv("PIPELINE_CONFIG", PipelineConfig().model_dump_json())
+    monkeypatch.setenv("THRESHOLDS_PARAMETER_PATH", "/test/thresholds")
+    for name, value in variables.items():
+        monkeypatch.setenv(name.upper(), value)
+    forget_environments()
+
+
+def plan_fields(item_id: str = "item-1", **overrides: Any) -> dict[str, Any]:
+    """The names and job bounds every plan carries (the intake derives them from the item id;
+    plan_fields.py has their tests), for plans built by hand."""
+    work = f"work/{item_id}/"
+    fields: dict[str, Any] = {
+        "alignment_job_name": "mmp-align-test",
+        "plan_uri": f"s3://processed/{work}plan.json",
+        "work_prefix": work,
+        "media_uri": "s3://ingest/incoming/",
+        "alignment_output_uri": f"s3://processed/{work}alignment/",
+        "transcribe_timeout_s": 900,
+        "alignment_max_runtime_s": 900,
+        "alignment_volume_size_gb": 30,
+    }
+    return {**fields, **overrides}

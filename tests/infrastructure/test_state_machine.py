@@ -124,7 +124,8 @@ def test_one_failed_asset_does_not_fail_its_branch(definition):
             assert failed["End"] is True
             assert failed["Parameters"] == {
                 "asset_id.$": "$.asset_id",
-                "failure": {"error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
             }
             # And the retries stay as they were, before the catch
             assert task["Retry"], (name, task_name)

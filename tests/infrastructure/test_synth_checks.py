@@ -35,3 +35,30 @@ def test_cfn_lint_passes_ignoring_only_redundant_depends_on(cdk_out: Path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_function_missing_a_variable_its_handler_needs_fails_the_synth(tmp_path: Path):
+    # Given a stack with the result writer's function, but without IDEMPOTENCY_TABLE
+    import aws_cdk as cdk
+    import pytest
+    from aws_cdk import aws_kms as kms
+
+    from pipeline.config import PipelineConfig
+    from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Probe")
+    PipelineFunction(
+        stack,
+        "Writer",
+        handler="result_writer",
+        description="probe",
+        shared=SharedLambdaCode(stack, "Code"),
+        key=kms.Key(stack, "Key"),
+        config=PipelineConfig(),
+        environment={"PROCESSED_BUCKET": "processed"},
+    )
+
+    # When it is synthesized, Then the synth fails naming the missing variable
+    with pytest.raises(Exception, match="idempotency_table"):
+        app.synth()

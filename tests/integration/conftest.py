@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mmpipe.local.faults import parse_faults
-from mmpipe.local.runner import LocalRun, RunReport
+from mmpipe.local.run.report import RunReport
+from mmpipe.local.run.runner import LocalRun
 from mmpipe.local.synth import project_root, synthesized
 
 DEMO = project_root() / "samples" / "demo"

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from mmpipe.local.runner import RunReport
+from mmpipe.local.run.report import RunReport
 
 
 def _record(report: RunReport, name: str) -> dict:

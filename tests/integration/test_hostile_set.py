@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mmpipe.local.runner import RunReport
+from mmpipe.local.run.report import RunReport
 from tests.integration import hostile_set
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ import pytest
 
 from mmpipe.local.faults import parse_faults
 from mmpipe.local.iam.mutations import Grant, grants, without
-from mmpipe.local.runner import LocalRun, RunReport
+from mmpipe.local.run.report import RunReport
+from mmpipe.local.run.runner import LocalRun
 from tests.integration.conftest import outcome_for
 
 
@@ -65,7 +66,7 @@ def test_a_callback_that_may_not_read_the_job_degrades_the_item_naming_the_actio
     broken = without(
         cdk_out,
         tmp_path / "cdk.out",
-        _grant(cdk_out, "TranscriptionEventsCallbackRole", "transcribe:GetTranscriptionJob"),
+        _grant(cdk_out, "AudioBranchCallbackRole", "transcribe:GetTranscriptionJob"),
     )
 
     # When speech runs
@@ -100,7 +101,7 @@ def test_without_list_bucket_a_missing_asset_is_a_403_and_the_item_fails(cdk_out
     # When it runs with the synthesized policies, then without the intake's s3:ListBucket
     fine = _run(cdk_out, tmp_path / "fine", [bundle])
     broken = without(
-        cdk_out, tmp_path / "cdk.out", _grant(cdk_out, "FunctionsIntakeGateRole", "s3:ListBucket")
+        cdk_out, tmp_path / "cdk.out", _grant(cdk_out, "IntakeIntakeGateRole", "s3:ListBucket")
     )
     refused = _run(broken, tmp_path / "refused", [bundle])
 
@@ -132,7 +133,7 @@ def test_an_scp_denying_start_transcription_degrades_only_the_audio_branch(demo,
     }
 
 
-@pytest.mark.parametrize("role", ["FunctionsFusionRole", "FunctionsAnalyzeMediaRole"])
+@pytest.mark.parametrize("role", ["ResultsFusionRole", "VisionBranchAnalyzeMediaRole"])
 def test_every_model_caller_needs_bedrock_invoke_model(cdk_out, demo, tmp_path, role):
     # Given a model caller's role without bedrock:InvokeModel
     broken = without(cdk_out, tmp_path / "cdk.out", _grant(cdk_out, role, "bedrock:InvokeModel"))

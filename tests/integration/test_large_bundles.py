@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.domain.intake import asset_id_for
+from pipeline.domain.asset_inspection import asset_id_for
 from tests.integration.conftest import DEMO, outcome_for
 
 # The manifest allows 512-character paths; Transcribe allows a 50 KB (51,200-byte) vocabulary.

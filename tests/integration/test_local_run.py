@@ -132,7 +132,7 @@ def test_cli_exits_4_when_the_roles_were_refused_calls(
     (grant,) = [
         g
         for g in grants(cdk_out)
-        if g.role.startswith("FunctionsAnalyzeMediaRole") and g.action == "bedrock:InvokeModel"
+        if g.role.startswith("VisionBranchAnalyzeMediaRole") and g.action == "bedrock:InvokeModel"
     ]
     broken = without(cdk_out, tmp_path / "cdk.out", grant)
 

@@ -14,6 +14,8 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.events.models import Rule
 
 from mmpipe.local import moto_patches
+from mmpipe.local.moto_patches import awslambda, shared, timing
+from mmpipe.local.moto_patches import events as events_patches
 
 CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ROLE = "arn:aws:iam::123456789012:role/local"
@@ -292,7 +294,7 @@ def test_send_task_failure_keeps_its_cause(patched) -> None:
 
 def test_a_callback_wait_times_out_on_the_time_scale(patched, monkeypatch) -> None:
     # Given a 600 s callback timeout, at a time scale of 0.001 and a floor of 1 s
-    monkeypatch.setattr(moto_patches, "CALLBACK_TIMEOUT_FLOOR_S", 1)
+    monkeypatch.setattr(timing, "CALLBACK_TIMEOUT_FLOOR_S", 1)
     arn = _function()
     definition = {
         "StartAt": "Wait",
@@ -335,6 +337,6 @@ def test_uninstall_restores_moto() -> None:
 
     # Then moto's own behaviour is back
     assert not moto_patches.installed()
-    assert LambdaSimpleBackend.invoke is not moto_patches._invoke
-    assert Rule.send_to_targets is not moto_patches._send_to_targets
-    assert moto_patches.time_scale() == 1.0
+    assert LambdaSimpleBackend.invoke is not awslambda._invoke
+    assert Rule.send_to_targets is not events_patches._send_to_targets
+    assert shared.time_scale() == 1.0

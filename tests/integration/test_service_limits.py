@@ -16,19 +16,17 @@ from moto import mock_aws
 from PIL import Image
 
 from mmpipe.local import moto_patches
-from mmpipe.local.contracts import RequestRejected
+from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.faults import Faults
-from mmpipe.local.standins.model import LocalBedrock, LocalModel
+from mmpipe.local.standins.bedrock import LocalBedrock
+from mmpipe.local.standins.media_probe import MediaRefused, detect_media
+from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.standins.recognition import StubRecognizer
 from mmpipe.local.standins.sagemaker import CreationRefused, LocalProcessing, stub_job
-from mmpipe.local.standins.speech import (
-    LocalTranscribe,
-    MediaRefused,
-    StubRecognizer,
-    detect_media,
-)
+from mmpipe.local.standins.transcribe import LocalTranscribe
 from pipeline.adapters.model import BedrockModelClient, ImageBlock, ModelRequest, TextBlock
 from pipeline.domain.structured_output import answer_shape
-from pipeline.models.branches import VisionAnalysis
+from pipeline_contracts.work.vision import VisionAnalysis
 
 MODEL = "us.amazon.nova-lite-v1:0"
 

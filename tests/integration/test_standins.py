@@ -8,20 +8,17 @@ import json
 import pytest
 from PIL import Image
 
-from mmpipe.local.contracts import RequestRejected
+from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.faults import Faults, FaultSpecError, parse_faults
-from mmpipe.local.standins.model import LocalBedrock, LocalModel
-from mmpipe.local.standins.speech import (
-    Recognition,
-    Segment,
-    Word,
-    subtitles,
-    transcribe_document,
-)
+from mmpipe.local.standins.bedrock import LocalBedrock
+from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.standins.recognition import Recognition, Segment, Word
+from mmpipe.local.standins.transcripts import subtitles, transcribe_document
 from pipeline.adapters.model import ImageBlock, ModelRequest, TextBlock
-from pipeline.domain.fusion import ANSWERS
-from pipeline.domain.structured_output import DataFence, schema_instructions
-from pipeline.models.branches import VisionAnalysis
+from pipeline.domain.data_fence import DataFence
+from pipeline.domain.structured_output import schema_instructions
+from pipeline_contracts.work.fusion import ANSWERS
+from pipeline_contracts.work.vision import VisionAnalysis
 
 
 def _png(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ from benchmarks._media import (
     mean_start_error,
     write_captions,
 )
-from pipeline.models.item import Asset, ItemPlan, ObjectRef
+from pipeline_contracts.item import Asset, ItemPlan, ObjectRef
+from pipeline_contracts.work.alignment import AlignmentReport
 from processing.job import run_job
-from processing.plan import PlanAsset, PlanError, asset_file
-from processing.report import AlignmentReport
+from processing.plan import PlanError, asset_file
+from tests.fakes import plan_fields
 
 OFFSET, DRIFT = -2.75, 1.004
 
@@ -46,6 +48,7 @@ def _write_plan(root: Path, assets: list[Asset], kind: str = "bundle") -> None:
         source=ObjectRef(bucket="ingest", key="incoming/x"),
         accepted=True,
         assets=assets,
+        **plan_fields("item-1"),
     )
     (root / "plan").mkdir(parents=True)
     (root / "plan" / "plan.json").write_text(plan.model_dump_json())
@@ -189,7 +192,7 @@ def test_missing_plan_is_a_plan_error(tmp_path):
 
 def test_asset_paths_cannot_escape_the_media_folder(tmp_path):
     # Given an asset path with a parent reference
-    asset = PlanAsset(path="../plan/plan.json", modality="captions")
+    asset = _asset("a1-escape", "../plan/plan.json", "captions", "webvtt")
 
     # When its file is resolved / Then it is refused
     with pytest.raises(PlanError):
@@ -203,6 +206,11 @@ def test_container_entrypoint_runs_the_job_with_root_overrides(bundle, tmp_path)
         Path(__file__).parents[2] / "processing", code, ignore=shutil.ignore_patterns("__pycache__")
     )
     out = tmp_path / "out"
+    # And the image's packages, plus the contracts wheel the code input ships (the job's own
+    # plan and report models), unpacked as pip would install it
+    (wheel,) = (code / "wheelhouse").glob("pipeline_contracts-*.whl")
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)
 
     # When the container entrypoint runs with --input-root/--output-root, on a Python whose
     # packages are present but that cannot see this checkout (-S: no .pth, no editable install)
@@ -221,7 +229,7 @@ def test_container_entrypoint_runs_the_job_with_root_overrides(bundle, tmp_path)
         text=True,
         check=False,
         cwd=tmp_path,
-        env={"PYTHONPATH": site_packages, "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{site_packages}:{installed}", "PATH": "/usr/bin:/bin"},
     )
 
     # Then it exits 0 and writes alignment.json with a score

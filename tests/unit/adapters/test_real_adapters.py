@@ -4,13 +4,14 @@ network, and answers with a reply in the service's shape."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from mmpipe.local.contracts import contract_problems
+from mmpipe.local.api_requests import contract_problems
 from pipeline.adapters.model import (
     BedrockModelClient,
     DocumentBlock,
@@ -25,8 +26,9 @@ from pipeline.adapters.task_tokens import TaskTokens
 from pipeline.config import PipelineConfig
 from pipeline.domain.structured_output import answer_shape
 from pipeline.errors import AccessDenied, ServiceThrottled
-from pipeline.models.branches import VisionAnalysis
-from pipeline.models.item import ObjectRef
+from pipeline_contracts.item import ObjectRef
+from pipeline_contracts.states.transcribe_audio import TranscriptionJob
+from pipeline_contracts.work.vision import VisionAnalysis
 
 
 def _client(service: str) -> Any:
@@ -397,9 +399,12 @@ def test_task_token_requests_are_valid() -> None:
     )
     tokens = TaskTokens("tokens", dynamodb=dynamodb, stepfunctions=sfn)
     with Stubber(sfn) as stub:
-        stub.add_response("send_task_success", {}, {"taskToken": "t", "output": '{"a": 1}'})
+        job = TranscriptionJob(job_name="j", status="COMPLETED", transcript_uri="s3://p/t.json")
+        stub.add_response(
+            "send_task_success", {}, {"taskToken": "t", "output": json.dumps(job.model_dump())}
+        )
         stub.add_response(
             "send_task_failure", {}, {"taskToken": "t", "error": "AccessDenied", "cause": "why"}
         )
-        tokens.resume("t", {"a": 1})
+        tokens.resume("t", job)
         tokens.fail("t", "AccessDenied", "why")

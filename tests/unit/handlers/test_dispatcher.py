@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pipeline.adapters import providers
 from pipeline.config import PipelineConfig
-from pipeline.settings import get_settings
+from pipeline.environment import forget_environments
 
 REGION = "us-east-1"
 BUCKET = "ingest-bucket"
@@ -47,14 +47,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("STATE_MACHINE_ARN", machine["stateMachineArn"])
         monkeypatch.setenv("INGEST_BUCKET", BUCKET)
         monkeypatch.setenv("PIPELINE_CONFIG", PipelineConfig().model_dump_json())
-        get_settings.cache_clear()
+        forget_environments()
         providers.use_providers(None)
         from pipeline.handlers import dispatcher
 
-        dispatcher._sfn = None
         yield {"s3": s3, "sfn": sfn, "machine": machine["stateMachineArn"], "module": dispatcher}
         providers.use_providers(None)
-        get_settings.cache_clear()
+        forget_environments()
 
 
 def _event(key: str, version: str | None = "v1", time: str = "2026-11-22T10:00:00Z") -> str:

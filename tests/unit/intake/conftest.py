@@ -17,7 +17,7 @@ from PIL import Image
 
 from pipeline.config import PipelineConfig
 from pipeline.domain.intake import plan_item
-from pipeline.models.item import ItemPlan
+from pipeline_contracts.item import ItemPlan
 from tests.fakes import InMemoryObjectStore
 from tests.unit.intake.samples import (
     BUNDLE_PREFIX,
@@ -142,7 +142,12 @@ def plan_object(store: InMemoryObjectStore, config: PipelineConfig, tmp_path: Pa
     def run(key: str, body: bytes, *, cfg: PipelineConfig | None = None) -> ItemPlan:
         ref = store.put(INGEST_BUCKET, key, body)
         return plan_item(
-            object_request(ref), store, cfg or config, PROCESSED_BUCKET, tmp_path / "scratch"
+            object_request(ref),
+            store,
+            cfg or config,
+            INGEST_BUCKET,
+            PROCESSED_BUCKET,
+            tmp_path / "scratch",
         )
 
     return run
@@ -170,7 +175,12 @@ def bundle(store: InMemoryObjectStore, config: PipelineConfig, tmp_path: Path) -
             manifest = manifest.encode()
         ref = store.put(INGEST_BUCKET, prefix + "manifest.json", manifest, "application/json")
         return plan_item(
-            bundle_request(ref, prefix), store, cfg or config, PROCESSED_BUCKET, tmp_path / "s"
+            bundle_request(ref, prefix),
+            store,
+            cfg or config,
+            INGEST_BUCKET,
+            PROCESSED_BUCKET,
+            tmp_path / "s",
         )
 
     return run

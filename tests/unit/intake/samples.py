@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from pipeline.config import Limits, PipelineConfig
-from pipeline.models.item import ItemRequest, ObjectRef
+from pipeline_contracts.item import ItemRequest, ObjectRef
 
 INGEST_BUCKET = "ingest-bucket"
 PROCESSED_BUCKET = "processed-bucket"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.domain.intake import plan_branches
-from pipeline.models.item import Asset, ObjectRef
+from pipeline_contracts.item import Asset, ObjectRef
 
 _FORMATS = {
     "image": "png",

@@ -17,19 +17,20 @@ from typing import Any
 import av
 import pytest
 
-from mmpipe.local.contracts import RequestRejected
+from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.faults import Faults
-from mmpipe.local.standins.speech import LocalTranscribe
+from mmpipe.local.standins.transcribe import LocalTranscribe
 from pipeline.adapters.speech import (
     TRANSCRIBE_FORMATS,
     TRANSCRIBE_MAX_VOCABULARY_BYTES,
     TRANSCRIBE_SAMPLE_RATES_HZ,
 )
 from pipeline.domain.audio_extraction import extract_audio, transcribe_takes
-from pipeline.domain.media_preparation import MAX_MODEL_DOCUMENT_BYTES, readable_text
+from pipeline.domain.media_preparation import MAX_MODEL_DOCUMENT_BYTES
 from pipeline.domain.structured_output import extract_json
+from pipeline.domain.text_tools import readable_text
 from pipeline.domain.transcription import clean_phrases, vocabulary_bytes
-from pipeline.models.item import PlanSummary, RejectionCode
+from pipeline_contracts.item import PlanSummary, RejectionCode
 from tests.unit.intake.samples import (
     TEXTS,
     config_with,

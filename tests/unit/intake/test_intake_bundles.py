@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipeline.domain.intake import plan_item
-from pipeline.models.item import ObjectRef, RejectionCode
+from pipeline_contracts.item import ObjectRef, RejectionCode
 from tests.unit.intake.samples import (
     BUNDLE_PREFIX,
     INGEST_BUCKET,
@@ -122,7 +122,7 @@ class TestValidBundles:
         )
         request = bundle_request(ref, PREFIX).model_copy(update={"bundle_prefix": None})
         # When the gate plans it
-        plan = plan_item(request, store, config, PROCESSED_BUCKET, tmp_path)
+        plan = plan_item(request, store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path)
         # Then the manifest's folder is the bundle folder
         assert plan.accepted, plan.rejection
 
@@ -277,7 +277,9 @@ class TestManifestRejections:
         # Given a manifest deleted before the execution ran
         ref = ObjectRef(bucket=INGEST_BUCKET, key=PREFIX + "manifest.json")
         # When the gate plans the bundle
-        plan = plan_item(bundle_request(ref, PREFIX), store, config, PROCESSED_BUCKET, tmp_path)
+        plan = plan_item(
+            bundle_request(ref, PREFIX), store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path
+        )
         # Then it is not found
         assert plan.rejection is not None
         assert plan.rejection.code is RejectionCode.OBJECT_NOT_FOUND

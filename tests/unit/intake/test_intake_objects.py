@@ -9,7 +9,7 @@ import pytest
 from pipeline.domain.intake import plan_item
 from pipeline.domain.sniffing import SNIFF_BYTES
 from pipeline.errors import ServiceThrottled, ServiceUnavailable
-from pipeline.models.item import ObjectRef, RejectionCode
+from pipeline_contracts.item import ObjectRef, RejectionCode
 from tests.unit.intake.samples import (
     INGEST_BUCKET,
     PROCESSED_BUCKET,
@@ -171,7 +171,9 @@ class TestRejections:
         store.delete(INGEST_BUCKET, "incoming/gone.jpg")
         unversioned = ObjectRef(bucket=ref.bucket, key=ref.key)
         # When the gate plans it
-        plan = plan_item(object_request(unversioned), store, config, PROCESSED_BUCKET, tmp_path)
+        plan = plan_item(
+            object_request(unversioned), store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path
+        )
         # Then it is quarantined as not found
         assert plan.rejection is not None
         assert plan.rejection.code is RejectionCode.OBJECT_NOT_FOUND
@@ -181,7 +183,9 @@ class TestRejections:
         ref = store.put(INGEST_BUCKET, "incoming/photo.jpg", images["jpeg"])
         store.put(INGEST_BUCKET, "incoming/photo.jpg", binaries["zip"])
         # When the gate plans the first version
-        plan = plan_item(object_request(ref), store, config, PROCESSED_BUCKET, tmp_path)
+        plan = plan_item(
+            object_request(ref), store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path
+        )
         # Then it reads that version, not the newest
         assert plan.accepted
         assert plan.assets[0].source.version_id == ref.version_id
@@ -285,7 +289,9 @@ class TestReads:
         ref = store.put(INGEST_BUCKET, "incoming/big photo.png", big)
         scratch = tmp_path / "scratch"
         # When the gate plans it
-        plan = plan_item(object_request(ref), store, config, PROCESSED_BUCKET, scratch)
+        plan = plan_item(
+            object_request(ref), store, config, INGEST_BUCKET, PROCESSED_BUCKET, scratch
+        )
         # Then it was downloaded for the decode check, and the scratch copy is gone
         assert plan.accepted
         assert len(store.calls_to("download")) == 1
@@ -307,7 +313,7 @@ class TestReads:
         # When the gate plans the item
         # Then the typed transient error propagates (it is not a rejection)
         with pytest.raises(ServiceThrottled):
-            plan_item(object_request(ref), store, config, PROCESSED_BUCKET, tmp_path)
+            plan_item(object_request(ref), store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path)
 
     def test_unavailability_during_download_propagates(self, store, config, tmp_path):
         # Given a large image and S3 failing the download
@@ -318,7 +324,9 @@ class TestReads:
         # When the gate plans the item
         # Then the transient error propagates and no scratch file is left behind
         with pytest.raises(ServiceUnavailable):
-            plan_item(object_request(ref), store, config, PROCESSED_BUCKET, tmp_path / "s")
+            plan_item(
+                object_request(ref), store, config, INGEST_BUCKET, PROCESSED_BUCKET, tmp_path / "s"
+            )
         assert list((tmp_path / "s").iterdir()) == []
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Limits
+from pipeline.domain.av_probe import probe_av
 from pipeline.domain.media_checks import (
     MediaCheckError,
     check_captions,
     check_image,
     check_pdf,
     check_text,
-    probe_av,
 )
-from pipeline.models.item import RejectionCode
+from pipeline_contracts.item import RejectionCode
 from tests.unit.intake.samples import TEXTS, huge_png
 
 
@@ -237,15 +237,12 @@ class TestCaptions:
         # Then the captions are corrupt
         assert caught.value.code is RejectionCode.CORRUPT_MEDIA
 
-    def test_without_pysubs2_the_timings_are_checked_by_hand(self, monkeypatch):
-        # Given a runtime without pysubs2
-        monkeypatch.setitem(sys.modules, "pysubs2", None)
-        # When valid and cue-less SRT are checked
-        info = check_captions(TEXTS["srt"], "srt", Limits())
+    def test_srt_without_a_timing_line_is_corrupt(self):
+        # Given an SRT cue number with no timing line after it
+        # When it is checked
         with pytest.raises(MediaCheckError) as caught:
             check_captions(b"1\nno timing here\n", "srt", Limits())
-        # Then the valid file passes with a warning, the other is corrupt
-        assert any("pysubs2" in warning for warning in info.warnings)
+        # Then the captions are corrupt
         assert caught.value.code is RejectionCode.CORRUPT_MEDIA
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json, read_json
 from pipeline.errors import ServiceThrottled
-from pipeline.models.item import ObjectRef
+from pipeline_contracts.item import ObjectRef
 from tests.fakes import InMemoryObjectStore
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.domain.extension_check import check_extension, extension_of
 from pipeline.domain.sniffing import (
     SNIFF_BYTES,
     caption_format,
-    check_extension,
-    extension_of,
     looks_like_markdown,
     refine_text_format,
     sniff,

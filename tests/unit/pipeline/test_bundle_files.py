@@ -9,7 +9,7 @@ import pytest
 from pipeline.config import PipelineConfig
 from pipeline.domain.bundle_files import judge_bundle_file
 from pipeline.domain.dispatch import request_for
-from pipeline.models.item import ItemRequest, RejectionCode
+from pipeline_contracts.item import ItemRequest, RejectionCode
 from tests.fakes import InMemoryObjectStore
 
 CONFIG = PipelineConfig()

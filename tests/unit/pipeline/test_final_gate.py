@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pipeline.domain.final_gate import final_gate, not_understood
-from pipeline.models.branches import BranchOutcome, GateResult
-from pipeline.models.results import FusedOutput, FusionDraft
+from pipeline_contracts.outcomes import BranchVerdict, GateResult
+from pipeline_contracts.work.fusion import FusionDraft, GeneralDetails, GeneralFused
 
 PASSED = GateResult(name="g", passed=True, reason="ok")
 
@@ -13,8 +13,14 @@ def _draft(**statuses: str) -> FusionDraft:
     return FusionDraft(
         item_id="item",
         modalities=[],  # each test names the modalities it judges
-        branches=[BranchOutcome(branch=b, status=s) for b, s in statuses.items()],  # type: ignore[arg-type]
-        fused=FusedOutput(profile="general", provider="stub", model_id="m", title="t", summary="s"),
+        branches=[BranchVerdict(branch=b, status=s) for b, s in statuses.items()],  # type: ignore[arg-type]
+        fused=GeneralFused(
+            provider="stub",
+            model_id="m",
+            title="t",
+            summary="s",
+            details=GeneralDetails(topics=["t"]),
+        ),
         fusion_gate=PASSED,
         gates=[PASSED],
     )

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pipeline.adapters.storage import ObjectMissing
 from pipeline.domain.plans import find_asset, load_asset, load_plan
 from pipeline.errors import AssetNotInPlan
-from pipeline.models.item import (
+from pipeline_contracts.item import (
     Asset,
     BranchPlan,
     ItemPlan,
@@ -19,7 +19,7 @@ from pipeline.models.item import (
     Rejection,
     RejectionCode,
 )
-from tests.fakes import InMemoryObjectStore
+from tests.fakes import InMemoryObjectStore, plan_fields
 
 PLAN_URI = "s3://processed/work/b1/plan.json"
 
@@ -48,8 +48,7 @@ def _plan() -> ItemPlan:
         vocabulary=[f"phrase-{n:04d}-" + "x" * 33 for n in range(1000)],
         assets=[*audio, *images],
         branches=BranchPlan(audio=audio, vision=images, alignment=True),
-        plan_uri=PLAN_URI,
-        work_prefix="work/b1/",
+        **plan_fields("b1", plan_uri=PLAN_URI),
     )
 
 
@@ -84,6 +83,7 @@ def test_the_state_carries_a_summary_never_the_whole_plan():
         source=ObjectRef(bucket="in", key="incoming/bundles/x/stray.png"),
         accepted=False,
         rejection=Rejection(code=RejectionCode.UNSUPPORTED_TYPE, message="Not a bundle file."),
+        **plan_fields("f1"),
     )
 
     # Then a step that takes a summary refuses the whole plan (it is a payload, not a

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models.export import schema_documents
+from pipeline_contracts.published import schema_documents
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 

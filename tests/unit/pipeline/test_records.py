@@ -13,8 +13,9 @@ from pipeline.domain.records import (
     record_failure,
     result_key,
 )
-from pipeline.models.item import ItemRequest, ObjectRef, PlanSummary, Rejection, RejectionCode
-from tests.fakes import InMemoryObjectStore
+from pipeline_contracts.item import ItemRequest, ObjectRef, PlanSummary, Rejection, RejectionCode
+from pipeline_contracts.records import CaughtError, DeadLetter
+from tests.fakes import InMemoryObjectStore, plan_fields
 
 
 def test_a_rejected_item_is_copied_and_recorded_with_its_reason_code():
@@ -27,6 +28,7 @@ def test_a_rejected_item_is_copied_and_recorded_with_its_reason_code():
         source=source,
         accepted=False,
         rejection=Rejection(code=RejectionCode.CORRUPT_MEDIA, message="Truncated."),
+        **plan_fields("bad-1"),
     )
     # When it is quarantined
     record = quarantine_item(plan, store, "processed", "arn:exec")
@@ -46,6 +48,7 @@ def test_quarantine_survives_an_object_deleted_meanwhile():
         source=ObjectRef(bucket="in", key="incoming/gone.txt"),
         accepted=False,
         rejection=Rejection(code=RejectionCode.OBJECT_NOT_FOUND, message="Gone."),
+        **plan_fields("gone-1"),
     )
     record = quarantine_item(plan, store, "processed", None)
     assert record.quarantined_copies == []
@@ -54,10 +57,9 @@ def test_quarantine_survives_an_object_deleted_meanwhile():
 
 def test_lambda_error_causes_are_unwrapped_into_the_failure_record():
     cause = json.dumps({"errorType": "ResultWriteFailed", "errorMessage": "bad result"})
-    failure = failure_from_error({"Error": "ResultWriteFailed", "Cause": cause})
+    failure = failure_from_error(CaughtError(Error="ResultWriteFailed", Cause=cause))
     assert failure.error == "ResultWriteFailed"
     assert failure.cause == "bad result"
-    assert failure_from_error(None).error == "Unknown"
 
 
 def test_failure_record_is_written_under_failures():
@@ -72,7 +74,7 @@ def test_failure_record_is_written_under_failures():
         request,
         "x-1",
         "Write results",
-        {"Error": "States.TaskFailed", "Cause": "boom"},
+        CaughtError(Error="States.TaskFailed", Cause="boom"),
         store,
         "processed",
         "arn:exec",
@@ -109,7 +111,7 @@ def test_an_item_with_a_result_gets_no_failure_record():
         _request(),
         "late-1",
         "Write results",
-        {"Error": "InjectedFault", "Cause": "after the write"},
+        CaughtError(Error="InjectedFault", Cause="after the write"),
         store,
         "processed",
         "arn:exec",
@@ -126,7 +128,7 @@ def test_an_item_without_a_result_gets_its_failure_record():
         _request(),
         "late-1",
         "Fuse modalities",
-        {"Error": "ServiceUnavailable", "Cause": "down"},
+        CaughtError(Error="ServiceUnavailable", Cause="down"),
         store,
         "processed",
         "arn:exec",
@@ -137,10 +139,10 @@ def test_an_item_without_a_result_gets_its_failure_record():
 
 class _DeadLetters:
     def __init__(self) -> None:
-        self.sent: list[dict[str, object]] = []
+        self.sent: list[DeadLetter] = []
 
-    def send(self, body: dict[str, object]) -> None:
-        self.sent.append(body)
+    def send(self, message: DeadLetter) -> None:
+        self.sent.append(message)
 
 
 def test_an_ending_outside_the_catch_graph_gets_a_record_and_a_dead_letter():
@@ -156,7 +158,7 @@ def test_an_ending_outside_the_catch_graph_gets_a_record_and_a_dead_letter():
     assert record is not None
     assert (record.failed_state, record.failure.error) == ("execution TIMED_OUT", "States.TimedOut")
     assert len(list(store.list_keys("processed", "failures/"))) == 1
-    assert dead.sent[0]["item_id"] == "late-1"
+    assert dead.sent[0].item_id == "late-1"
 
 
 def test_an_item_that_has_any_record_is_left_alone():
@@ -176,11 +178,11 @@ class _FlakyDeadLetters(_DeadLetters):
         super().__init__()
         self.failures = 1
 
-    def send(self, body: dict[str, object]) -> None:
+    def send(self, message: DeadLetter) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("SQS is briefly unreachable")
-        super().send(body)
+        super().send(message)
 
 
 def test_a_dead_letter_that_failed_to_send_is_sent_on_the_retry():
@@ -196,5 +198,5 @@ def test_a_dead_letter_that_failed_to_send_is_sent_on_the_retry():
 
     # Then the retry sent the dead letter and wrote the one record
     assert record is not None
-    assert [m["item_id"] for m in dead.sent] == ["late-1"]
+    assert [m.item_id for m in dead.sent] == ["late-1"]
     assert len(list(store.list_keys("processed", "failures/"))) == 1

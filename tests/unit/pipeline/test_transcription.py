@@ -6,16 +6,13 @@ import pytest
 
 from pipeline.adapters.speech import JobState, TranscriptionJobSpec
 from pipeline.config import Thresholds
-from pipeline.domain.transcription import (
-    StartRequest,
-    callback_output,
-    clean_phrases,
-    job_spec,
-    normalise_transcript,
-    transcript_gates,
-)
+from pipeline.domain.transcription import callback_output, clean_phrases, job_spec
+from pipeline.domain.transcripts import normalise_transcript, transcript_gates
 from pipeline.errors import AssetNotInPlan, TranscriptionFailed, VocabularyPending
-from pipeline.models.item import Asset, BranchPlan, ItemPlan, ObjectRef
+from pipeline_contracts.item import Asset, BranchPlan, ItemPlan, ObjectRef
+from pipeline_contracts.states.transcribe_audio import TranscribeAudioInput, TranscriptionJob
+from pipeline_contracts.states.transcribe_each_audio_asset import AudioAssetState
+from tests.fakes import plan_fields
 
 ASSET = Asset(
     asset_id="a1-0123456789ab",
@@ -72,13 +69,16 @@ class FakeSpeech:
         return self.vocabulary
 
 
-REQUEST = StartRequest(
-    task_token="t",
+ITERATION = AudioAssetState(
     asset_id=ASSET.asset_id,
+    media_format="wav",
+    sample_rate_hz=16_000,
     item_id="talk-wav-1",
     plan_uri="s3://processed/work/talk-wav-1/plan.json",
     work_prefix="work/talk-wav-1/",
+    transcribe_timeout_s=900,
 )
+REQUEST = TranscribeAudioInput(task_token="t", asset=ITERATION)
 
 
 def _plan(language=None, vocabulary=None) -> ItemPlan:
@@ -92,6 +92,7 @@ def _plan(language=None, vocabulary=None) -> ItemPlan:
         vocabulary=vocabulary,
         assets=[ASSET],
         branches=BranchPlan(audio=[ASSET]),
+        **plan_fields("talk-wav-1"),
     )
 
 
@@ -156,7 +157,9 @@ def test_vocabulary_being_built_is_a_retryable_pending_error():
 
 def test_an_asset_the_plan_does_not_list_is_a_typed_error():
     # Given a request naming an asset the plan does not have
-    stray = REQUEST.model_copy(update={"asset_id": "a1-000000000000"})
+    stray = REQUEST.model_copy(
+        update={"asset": ITERATION.model_copy(update={"asset_id": "a1-000000000000"})}
+    )
     # When the job is specified, Then the iteration fails with the error's class name
     with pytest.raises(AssetNotInPlan, match="a1-000000000000"):
         job_spec(stray, _plan(), "p", FakeSpeech())
@@ -174,4 +177,4 @@ def test_a_failed_job_raises_the_typed_error_the_state_machine_catches():
     with pytest.raises(TranscriptionFailed, match="Unsupported media"):
         callback_output(JobState(job_name="j", status="FAILED", failure_reason="Unsupported media"))
     done = callback_output(JobState(job_name="j", status="COMPLETED", transcript_uri="u"))
-    assert done == {"job_name": "j", "status": "COMPLETED", "transcript_uri": "u"}
+    assert done == TranscriptionJob(job_name="j", status="COMPLETED", transcript_uri="u")

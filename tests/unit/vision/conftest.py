@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from pipeline.config import PipelineConfig
-from pipeline.models.item import Asset, BranchPlan, ItemPlan, ObjectRef
 from pipeline.observability import metrics
-from tests.fakes import InMemoryObjectStore
+from pipeline_contracts.item import Asset, BranchPlan, ItemPlan, ObjectRef
+from tests.fakes import InMemoryObjectStore, plan_fields
 
 INGEST = "ingest-bucket"
 PROCESSED = "processed-bucket"
@@ -87,8 +87,7 @@ def _put_plan(store: InMemoryObjectStore, assets: list[Asset], profile: str) -> 
         profile=profile,
         assets=assets,
         branches=BranchPlan(vision=[a for a in assets if a.modality != "text"]),
-        work_prefix=WORK,
-        plan_uri=PLAN_URI,
+        **plan_fields(ITEM_ID, work_prefix=WORK, plan_uri=PLAN_URI),
     )
     store.put(PROCESSED, f"{WORK}plan.json", plan.model_dump_json().encode())
     return plan

@@ -7,13 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.adapters.model import (
-    ModelReply,
-    ModelRequest,
-    TextBlock,
-    ToolUse,
-    answer_tool_name,
-)
+from pipeline.adapters.model import ModelReply, ModelRequest, TextBlock, answer_tool_name
+from pipeline_contracts.work.vision import ToolUse
 
 # A str is a reply in text (a model without tool choice); a dict is the input of the answer
 # tool the request asked for (forced tool choice); a ModelReply is returned as it is.

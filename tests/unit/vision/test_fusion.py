@@ -9,20 +9,18 @@ import pytest
 
 from pipeline.adapters.storage import put_json
 from pipeline.config import PipelineConfig, Thresholds
-from pipeline.domain.final_gate import FinalGateRequest, FinalVerdict, check_final_quality
-from pipeline.domain.fusion import FusionOutcome, FusionRequest, fuse_item
+from pipeline.domain.final_gate import check_final_quality
+from pipeline.domain.fusion import fuse_item
 from pipeline.errors import ServiceUnavailable
-from pipeline.models.branches import (
-    AlignmentResult,
-    GateResult,
-    Transcript,
-    TranscriptSegment,
-    VisionAnalysis,
-    VisionResult,
-)
-from pipeline.models.item import PlanSummary
-from pipeline.models.results import FusionDraft
 from pipeline.observability import metrics
+from pipeline_contracts.item import PlanSummary
+from pipeline_contracts.outcomes import GateResult
+from pipeline_contracts.states.check_final_quality import CheckFinalQualityInput, ItemVerdict
+from pipeline_contracts.states.fuse_modalities import FuseModalitiesInput, FuseModalitiesOutput
+from pipeline_contracts.work.alignment import AlignmentResult
+from pipeline_contracts.work.fusion import FusionDraft
+from pipeline_contracts.work.transcript import Transcript, TranscriptSegment
+from pipeline_contracts.work.vision import VisionAnalysis, VisionResult
 from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, stored_json
 from tests.unit.vision.fakes import ScriptedModel, outside_data
 
@@ -119,8 +117,8 @@ def branch_outputs(store):
     }
 
 
-def _fuse(store, plan, branches, model, config=None) -> FusionOutcome:
-    request = FusionRequest.model_validate(
+def _fuse(store, plan, branches, model, config=None) -> FuseModalitiesOutput:
+    request = FuseModalitiesInput.model_validate(
         {
             "plan": PlanSummary.of(plan).model_dump(mode="json"),
             "branches": branches,
@@ -130,8 +128,8 @@ def _fuse(store, plan, branches, model, config=None) -> FusionOutcome:
     return fuse_item(request, store, model, config or PipelineConfig(), PROCESSED)
 
 
-def _final(store, plan, fusion, thresholds=None) -> FinalVerdict:
-    request = FinalGateRequest.model_validate(
+def _final(store, plan, fusion, thresholds=None) -> ItemVerdict:
+    request = CheckFinalQualityInput.model_validate(
         {
             "plan": PlanSummary.of(plan).model_dump(mode="json"),
             "fusion": fusion.model_dump(mode="json"),
@@ -162,11 +160,11 @@ def test_all_branches_fuse_into_one_validated_draft(store, write_plan, branch_ou
     ]
     assert draft.fused is not None
     assert draft.fused.profile == "catalog"
-    assert draft.fused.details["attributes"] == {"volume": "1.7 l"}
+    assert draft.fused.details.attributes == {"volume": "1.7 l"}
     assert draft.fusion_gate.passed
     assert len(draft.gates) == 5
     # And the timeline merges the alignment scenes and the transcript segments by time
-    assert [(e["kind"], e["start_s"]) for e in draft.timeline] == [
+    assert [(e.kind, e.start_s) for e in draft.timeline] == [
         ("segment", 0.0),
         ("scene", 1.0),
         ("segment", 2.0),
@@ -213,7 +211,8 @@ def _asset_failed(asset_id: str, message: str) -> dict[str, Any]:
     cause = {"errorType": "MediaNotPreparable", "errorMessage": message, "stackTrace": ["..."]}
     return {
         "asset_id": asset_id,
-        "failure": {"error": "MediaNotPreparable", "cause": json.dumps(cause)},
+        "error": "MediaNotPreparable",
+        "cause": json.dumps(cause),
     }
 
 
@@ -296,7 +295,7 @@ def test_profile_details_are_validated_and_repaired_once(store, write_plan, bran
     assert "details.labels.0.severity" in model.prompt(1)
     draft = FusionDraft.model_validate(stored_json(store, outcome.fusion_uri))
     assert draft.fused is not None
-    assert draft.fused.details["labels"][0]["severity"] == "low"
+    assert draft.fused.details.labels[0].severity == "low"
     assert "repair" in draft.fusion_gate.reason
 
 

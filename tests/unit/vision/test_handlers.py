@@ -11,8 +11,8 @@ from PIL import Image
 
 from pipeline.adapters.providers import Providers, use_providers
 from pipeline.handlers import analyze_media, final_gate, fusion, prepare_media, vision_gate
-from pipeline.models.item import PlanSummary
-from pipeline.settings import get_settings
+from pipeline_contracts.item import PlanSummary
+from tests.fakes import FixedThresholds, function_environment
 from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, iteration, jpeg
 from tests.unit.vision.fakes import ScriptedModel
 
@@ -27,16 +27,21 @@ class FakeContext:
 
 @pytest.fixture
 def model(store, monkeypatch):
-    monkeypatch.setenv("PROCESSED_BUCKET", PROCESSED)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.delenv("THRESHOLDS_PARAMETER_PATH", raising=False)
-    get_settings.cache_clear()
+    function_environment(monkeypatch, processed_bucket=PROCESSED)
     scripted = ScriptedModel()
     no_speech: Any = object()  # this chain never transcribes
-    use_providers(Providers(store=store, model=scripted, speech=no_speech, name="stub"))
+    use_providers(
+        Providers(
+            store=store,
+            model=scripted,
+            speech=no_speech,
+            name="stub",
+            thresholds=FixedThresholds(),
+        )
+    )
     yield scripted
     use_providers(None)
-    get_settings.cache_clear()
 
 
 def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, write_plan, capsys):

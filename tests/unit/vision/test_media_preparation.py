@@ -11,16 +11,11 @@ from PIL import Image
 
 from pipeline.adapters.storage import ObjectMissing
 from pipeline.config import Limits, PipelineConfig
-from pipeline.domain.media_preparation import (
-    MAX_COMPANION_CHARS,
-    PreparedMedia,
-    PrepareRequest,
-    chunk_text,
-    html_to_text,
-    prepare_media,
-    readable_text,
-)
+from pipeline.domain.media_preparation import MAX_COMPANION_CHARS, prepare_media
+from pipeline.domain.text_tools import chunk_text, html_to_text, readable_text
 from pipeline.errors import AssetNotInPlan, MediaNotPreparable
+from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
+from pipeline_contracts.states.prepare_media_for_the_model import PreparedMedia
 from tests.unit.vision.conftest import (
     PROCESSED,
     WORK,
@@ -33,7 +28,7 @@ from tests.unit.vision.conftest import (
 
 
 def _prepare(store, config, asset) -> PreparedMedia:
-    return prepare_media(PrepareRequest.model_validate(iteration(asset)), store, config, PROCESSED)
+    return prepare_media(VisionIteration.model_validate(iteration(asset)), store, config, PROCESSED)
 
 
 def _prepared_image(store, uri: str) -> Image.Image:
@@ -251,6 +246,19 @@ def test_captions_json_and_bad_encodings_become_readable_text():
     assert "\n" in data
     assert latin.startswith("Caf")
     assert warnings
+
+
+def test_notes_and_cue_identifiers_between_captions_are_not_words():
+    # Given WebVTT with a note and a named cue identifier between two cues
+    vtt = (
+        b"WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n\nNOTE not spoken\n\n"
+        b"intro-2\n00:01.000 --> 00:02.000\n<v Ann>there.\n"
+    )
+    # When its readable text is taken
+    text, warnings = readable_text(vtt, "webvtt")
+    # Then only the cues' words are left
+    assert text == "Hello\nthere."
+    assert not warnings
 
 
 def test_text_asset_is_chunked_into_the_processed_bucket(store, add_asset):

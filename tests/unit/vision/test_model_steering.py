@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pipeline.adapters.model import ModelReply, ToolUse
+from pipeline.adapters.model import ModelReply
 from pipeline.config import PipelineConfig, Thresholds
-from pipeline.domain.fusion import FusionOutcome, FusionRequest, fuse_item
-from pipeline.domain.media_preparation import PrepareRequest, prepare_media
-from pipeline.domain.structured_output import DataFence, injection_signals, normalise
-from pipeline.domain.vision_analysis import AnalyzeRequest, analyze_media
-from pipeline.domain.vision_gate import AssetGateOutput, VisionGateRequest, check_vision_output
-from pipeline.models.branches import GateResult, VisionAnalysis, VisionResult
-from pipeline.models.item import PlanSummary
-from pipeline.models.results import FusionDraft
+from pipeline.domain.data_fence import DataFence, injection_signals, normalise
+from pipeline.domain.fusion import fuse_item
+from pipeline.domain.media_preparation import prepare_media
+from pipeline.domain.vision_analysis import analyze_media
+from pipeline.domain.vision_gate import check_vision_output
+from pipeline_contracts.item import PlanSummary
+from pipeline_contracts.outcomes import AssetResult, GateResult
+from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
+from pipeline_contracts.states.analyze_with_bedrock import AnalyzeWithBedrockInput
+from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
+from pipeline_contracts.states.fuse_modalities import FuseModalitiesInput, FuseModalitiesOutput
+from pipeline_contracts.work.fusion import FusionDraft
+from pipeline_contracts.work.vision import ToolUse, VisionAnalysis, VisionResult
 from tests.unit.vision.conftest import (
     PROCESSED,
     VALID_ANALYSIS,
@@ -48,16 +53,18 @@ ALLOW = {
 
 def _analyse_and_gate(
     store, config, asset, answer: Any, profile: str = "moderation"
-) -> tuple[AssetGateOutput, ScriptedModel]:
+) -> tuple[AssetResult, ScriptedModel]:
     """Prepare, analyse (the model answers `answer`) and gate one asset."""
     state: dict[str, Any] = iteration(asset, profile)
-    prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
+    prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
     state["prepared"] = prepared.model_dump(mode="json")
     model = ScriptedModel([answer])
-    analysis = analyze_media(AnalyzeRequest.model_validate(state), store, model, config, PROCESSED)
+    analysis = analyze_media(
+        AnalyzeWithBedrockInput.model_validate(state), store, model, config, PROCESSED
+    )
     state["analysis"] = analysis.model_dump(mode="json")
     output = check_vision_output(
-        VisionGateRequest.model_validate(state),
+        CheckVisionOutputInput.model_validate(state),
         store,
         ScriptedModel([]),
         config,
@@ -73,10 +80,14 @@ def _fuse(store, plan, results: list[dict[str, Any]], answer: dict[str, Any]) ->
         {"branch": "vision", "status": "succeeded", "results": results},
         {"branch": "alignment", "status": "skipped"},
     ]
-    request = FusionRequest.model_validate(
-        {"plan": PlanSummary.of(plan).model_dump(mode="json"), "branches": branches}
+    request = FuseModalitiesInput.model_validate(
+        {
+            "plan": PlanSummary.of(plan).model_dump(mode="json"),
+            "branches": branches,
+            "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:item-1",
+        }
     )
-    outcome: FusionOutcome = fuse_item(
+    outcome: FuseModalitiesOutput = fuse_item(
         request, store, ScriptedModel([answer]), PipelineConfig(), PROCESSED
     )
     return FusionDraft.model_validate(stored_json(store, outcome.fusion_uri))
@@ -232,17 +243,21 @@ def test_a_reply_without_a_valid_tool_answer_is_flagged_not_crashed(
     photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
     write_plan([photo])
     state: dict[str, Any] = iteration(photo)
-    prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
+    prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
     state["prepared"] = prepared.model_dump(mode="json")
     analysis = analyze_media(
-        AnalyzeRequest.model_validate(state), store, ScriptedModel([reply]), config, PROCESSED
+        AnalyzeWithBedrockInput.model_validate(state),
+        store,
+        ScriptedModel([reply]),
+        config,
+        PROCESSED,
     )
     state["analysis"] = analysis.model_dump(mode="json")
     repair = ScriptedModel([reply])
 
     # When the gate checks it
     output = check_vision_output(
-        VisionGateRequest.model_validate(state), store, repair, config, Thresholds(), PROCESSED
+        CheckVisionOutputInput.model_validate(state), store, repair, config, Thresholds(), PROCESSED
     )
 
     # Then one repair was asked for through the tool, and the schema gate fails with the reason
@@ -261,16 +276,18 @@ def test_an_invalid_tool_answer_is_repaired_once(store, config, add_asset, write
     photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
     write_plan([photo])
     state: dict[str, Any] = iteration(photo)
-    prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
+    prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
     state["prepared"] = prepared.model_dump(mode="json")
     first = ScriptedModel([{"objects": ["kettle"], "colour": "blue"}])
-    analysis = analyze_media(AnalyzeRequest.model_validate(state), store, first, config, PROCESSED)
+    analysis = analyze_media(
+        AnalyzeWithBedrockInput.model_validate(state), store, first, config, PROCESSED
+    )
     state["analysis"] = analysis.model_dump(mode="json")
     repair = ScriptedModel([VALID_ANALYSIS])
 
     # When the gate checks it
     output = check_vision_output(
-        VisionGateRequest.model_validate(state), store, repair, config, Thresholds(), PROCESSED
+        CheckVisionOutputInput.model_validate(state), store, repair, config, Thresholds(), PROCESSED
     )
 
     # Then the repair prompt carries the errors and the old answer as data, and it passes
@@ -304,7 +321,7 @@ def test_a_disguised_injection_in_a_document_makes_moderation_review(
     vision = stored_json(store, output.result_uri)
     assert any("ignore instructions" in s for s in vision["injection_signals"])
     assert draft.fused is not None
-    assert draft.fused.details["recommended_action"] == "review"
+    assert draft.fused.details.recommended_action == "review"
     assert len(draft.fused.overrides) == 1
     assert "allow -> review" in draft.fused.overrides[0]
     assert "text aimed at the model" in draft.fused.overrides[0]
@@ -324,7 +341,7 @@ def test_safety_concerns_force_review(store, write_plan):
 
     # Then the decision is review, and the record says which concern caused it
     assert draft.fused is not None
-    assert draft.fused.details["recommended_action"] == "review"
+    assert draft.fused.details.recommended_action == "review"
     assert draft.fused.overrides == [
         "recommended_action allow -> review: the analysis of a1-photo lists safety concerns: "
         "a kitchen knife next to a child"
@@ -345,8 +362,8 @@ def test_block_stands_and_clean_items_may_be_allowed(store, write_plan):
     # Then neither answer is changed
     assert blocked.fused is not None
     assert allowed.fused is not None
-    assert blocked.fused.details["recommended_action"] == "block"
-    assert allowed.fused.details["recommended_action"] == "allow"
+    assert blocked.fused.details.recommended_action == "block"
+    assert allowed.fused.details.recommended_action == "allow"
     assert blocked.fused.overrides == allowed.fused.overrides == []
 
 
@@ -363,5 +380,5 @@ def test_an_instruction_in_the_fusion_prompts_data_makes_moderation_review(store
 
     # Then the answer is review, because of what the fusion prompt carried
     assert draft.fused is not None
-    assert draft.fused.details["recommended_action"] == "review"
+    assert draft.fused.details.recommended_action == "review"
     assert "fusion prompt's data" in draft.fused.overrides[0]

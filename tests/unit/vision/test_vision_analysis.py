@@ -9,16 +9,12 @@ from PIL import Image
 
 from pipeline.adapters.model import DocumentBlock, ImageBlock, TextBlock, VideoBlock
 from pipeline.config import Limits, ModelRouting, PipelineConfig
-from pipeline.domain.media_preparation import PrepareRequest, prepare_media
-from pipeline.domain.structured_output import DataFence
-from pipeline.domain.vision_analysis import (
-    MAX_CHUNK_CALLS,
-    AnalysisRef,
-    AnalyzeRequest,
-    analyze_media,
-    document_name,
-)
+from pipeline.domain.data_fence import DataFence
+from pipeline.domain.media_preparation import prepare_media
+from pipeline.domain.vision_analysis import MAX_CHUNK_CALLS, analyze_media, document_name
 from pipeline.errors import ServiceThrottled
+from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
+from pipeline_contracts.states.analyze_with_bedrock import AnalysisRef, AnalyzeWithBedrockInput
 from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, iteration, jpeg, stored_json
 from tests.unit.vision.fakes import ScriptedModel, data_blocks, outside_data
 
@@ -31,8 +27,8 @@ INJECTION = (
 
 def _analyze(store, config, asset, model, profile="general") -> AnalysisRef:
     state = iteration(asset, profile)
-    prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
-    request = AnalyzeRequest.model_validate({**state, "prepared": prepared.model_dump()})
+    prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
+    request = AnalyzeWithBedrockInput.model_validate({**state, "prepared": prepared.model_dump()})
     return analyze_media(request, store, model, config, PROCESSED)
 
 

@@ -10,15 +10,19 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from PIL import Image
 
+from pipeline.adapters.thresholds import SsmThresholds
 from pipeline.config import PipelineConfig, Thresholds
-from pipeline.domain.media_preparation import PrepareRequest, prepare_media
+from pipeline.domain.media_preparation import prepare_media
 from pipeline.domain.structured_output import extract_json
-from pipeline.domain.thresholds import ThresholdsInvalid, current_thresholds
-from pipeline.domain.vision_analysis import AnalyzeRequest, analyze_media
-from pipeline.domain.vision_gate import AssetGateOutput, VisionGateRequest, check_vision_output
-from pipeline.errors import ServiceThrottled
+from pipeline.domain.vision_analysis import analyze_media
+from pipeline.domain.vision_gate import check_vision_output
+from pipeline.environment import VisionGateEnvironment
+from pipeline.errors import ServiceThrottled, ThresholdsInvalid
 from pipeline.observability import metrics
-from pipeline.settings import Settings
+from pipeline_contracts.outcomes import AssetResult
+from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
+from pipeline_contracts.states.analyze_with_bedrock import AnalyzeWithBedrockInput
+from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
 from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, iteration, jpeg, stored_json
 from tests.unit.vision.fakes import ScriptedModel, data_blocks, outside_data
 
@@ -29,26 +33,26 @@ VALID = json.dumps(VALID_ANALYSIS)
 def gate_request(store, config, add_asset, write_plan):
     """Run prepare and analyse on a photo with the first reply; return the gate's input."""
 
-    def build(first_reply: str) -> VisionGateRequest:
+    def build(first_reply: str) -> CheckVisionOutputInput:
         photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
         write_plan([photo])
         state = iteration(photo)
-        prepared = prepare_media(PrepareRequest.model_validate(state), store, config, PROCESSED)
+        prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
         state["prepared"] = prepared.model_dump(mode="json")
         analysis = analyze_media(
-            AnalyzeRequest.model_validate(state),
+            AnalyzeWithBedrockInput.model_validate(state),
             store,
             ScriptedModel([first_reply]),
             config,
             PROCESSED,
         )
         state["analysis"] = analysis.model_dump(mode="json")
-        return VisionGateRequest.model_validate(state)
+        return CheckVisionOutputInput.model_validate(state)
 
     return build
 
 
-def _gate(store, request, model, thresholds=None) -> AssetGateOutput:
+def _gate(store, request, model, thresholds=None) -> AssetResult:
     return check_vision_output(
         request, store, model, PipelineConfig(), thresholds or Thresholds(), PROCESSED
     )
@@ -187,10 +191,10 @@ def test_thresholds_come_from_ssm_when_the_path_is_set(ssm):
     # Given every threshold published under the path, with vision_min_fields tuned to 4
     for name, value in Thresholds(vision_min_fields=4).model_dump().items():
         ssm.put_parameter(Name=f"/stack/thresholds/{name}", Value=str(value), Type="String")
-    settings = Settings(thresholds_parameter_path="/stack/thresholds")
+    source = SsmThresholds("/stack/thresholds", max_age_s=300)
 
     # When the gates ask for the current thresholds, Then the tuned value applies
-    assert current_thresholds(settings).vision_min_fields == 4
+    assert source.current().vision_min_fields == 4
 
 
 def test_missing_or_invalid_ssm_thresholds_are_an_error(ssm):
@@ -205,17 +209,21 @@ def test_missing_or_invalid_ssm_thresholds_are_an_error(ssm):
 
     # When the thresholds are read, Then the operator's mistake is reported, not defaulted
     with pytest.raises(ThresholdsInvalid, match="final_min_passed_ratio"):
-        current_thresholds(Settings(thresholds_parameter_path="/a/thresholds"))
+        SsmThresholds("/a/thresholds", max_age_s=0).current()
     with pytest.raises(ThresholdsInvalid, match="vision_min_fields"):
-        current_thresholds(Settings(thresholds_parameter_path="/b/thresholds"))
+        SsmThresholds("/b/thresholds", max_age_s=0).current()
 
 
-def test_configuration_thresholds_apply_only_without_a_path():
-    # Given no parameter path (outside a deployment)
-    settings = Settings(pipeline_config=PipelineConfig(thresholds=Thresholds(vision_min_fields=5)))
+def test_a_gate_without_its_thresholds_path_does_not_start():
+    # Given a gate's environment without THRESHOLDS_PARAMETER_PATH
+    environ = {
+        "PIPELINE_CONFIG": PipelineConfig().model_dump_json(),
+        "PROCESSED_BUCKET": "processed",
+    }
 
-    # Then the configuration's thresholds apply
-    assert current_thresholds(settings).vision_min_fields == 5
+    # When the function reads it at cold start, Then it stops, naming the variable
+    with pytest.raises(ValueError, match="thresholds_parameter_path"):
+        VisionGateEnvironment.load(environ)
 
 
 def test_hostile_keys_in_the_answer_stay_data_in_the_repair_prompt(store, gate_request):
