@@ -14,9 +14,7 @@ from pathlib import Path
 from aws_cdk import ArnFormat, CfnMapping, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
-from constructs import Construct
 
-from pipeline.config import PipelineConfig
 from pipeline_contracts.naming import ALIGNMENT_JOB_PREFIX, WORK_PREFIX
 from stacks.constructs.grants import (
     grant_missing_object_checks,
@@ -26,9 +24,10 @@ from stacks.constructs.grants import (
     grant_work_files,
     iam_acknowledgment,
 )
-from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
-from stacks.constructs.storage import Storage
-from stacks.constructs.thresholds import ThresholdParameters
+from stacks.constructs.pipeline_function import (
+    PipelineFunction,
+    TaskFunctions,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JOB_NAME_PREFIX = ALIGNMENT_JOB_PREFIX
@@ -62,21 +61,9 @@ SKLEARN_IMAGE_ACCOUNTS = {
 }
 
 
-class AlignmentBranch(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: PipelineConfig,
-        shared: SharedLambdaCode,
-        storage: Storage,
-        thresholds: ThresholdParameters,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._config, self._shared, self._storage = config, shared, storage
-        self._thresholds = thresholds
-        self.job_image_uri = config.alignment.image_uri or self._default_image()
+class AlignmentBranch(TaskFunctions):
+    def _build(self) -> None:
+        self.job_image_uri = self._config.alignment.image_uri or self._default_image()
         self.job_code = self._build_job_code()
         self.job_role = self._build_job_role()
         self.job_arn_pattern = Stack.of(self).format_arn(
@@ -233,15 +220,10 @@ class AlignmentBranch(Construct):
         return role
 
     def _build_alignment_gate(self) -> PipelineFunction:
-        gate = task_function(
-            self,
+        gate = self._task(
             "AlignmentGate",
-            handler="alignment_gate",
-            description="Reads the alignment report and checks sync score and media quality",
-            config=self._config,
-            shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
+            "alignment_gate",
+            "Reads the alignment report and checks sync score and media quality",
         )
         processed = self._storage.processed
         grant_work_files(gate.role, processed, self._storage.key)

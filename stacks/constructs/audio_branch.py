@@ -18,9 +18,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
-from pipeline.config import PipelineConfig
 from pipeline_contracts.naming import NAME_PREFIX
 from stacks.constructs.encrypted import encrypted_table
 from stacks.constructs.grants import (
@@ -32,9 +30,10 @@ from stacks.constructs.grants import (
     grant_work_files,
     iam_acknowledgment,
 )
-from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
-from stacks.constructs.storage import Storage
-from stacks.constructs.thresholds import ThresholdParameters
+from stacks.constructs.pipeline_function import (
+    PipelineFunction,
+    TaskFunctions,
+)
 
 # What each user of the task-tokens table calls (single items only).
 PARK_TOKENS = ("dynamodb:PutItem", "dynamodb:DeleteItem")  # park; forget after a late answer
@@ -42,24 +41,12 @@ FORGET_TOKENS = ("dynamodb:DeleteItem",)  # a token whose task timed out
 TAKE_TOKENS = ("dynamodb:GetItem", "dynamodb:DeleteItem")  # take, then forget
 
 
-class AudioBranch(Construct):
+class AudioBranch(TaskFunctions):
     # Built by resume_waiting_tasks_of(), once the state machine exists.
     callback: PipelineFunction
     rule: events.Rule
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: PipelineConfig,
-        shared: SharedLambdaCode,
-        storage: Storage,
-        thresholds: ThresholdParameters,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._config, self._shared, self._storage = config, shared, storage
-        self._thresholds = thresholds
+    def _build(self) -> None:
         self.task_tokens = self._build_task_tokens_table()
         self.extract_audio = self._build_extract_audio()
         self.start_transcription = self._build_start_transcription()
@@ -87,21 +74,6 @@ class AudioBranch(Construct):
         # job name -> Step Functions task token, so the Transcribe state-change event can
         # resume the waiting execution without any polling.
         return encrypted_table(self, "TranscribeTaskTokens", self._storage.key, "job_name")
-
-    def _task(
-        self, construct_id: str, handler: str, description: str, **sizing: object
-    ) -> PipelineFunction:
-        return task_function(
-            self,
-            construct_id,
-            handler=handler,
-            description=description,
-            config=self._config,
-            shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
-            **sizing,
-        )
 
     def _build_extract_audio(self) -> PipelineFunction:
         extract_audio = self._task(

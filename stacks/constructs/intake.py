@@ -25,9 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
-from pipeline.config import PipelineConfig
 from pipeline_contracts.naming import QUARANTINE_PREFIX, WORK_PREFIX
 from stacks.constructs.encrypted import encrypted_queue
 from stacks.constructs.grants import (
@@ -38,16 +36,17 @@ from stacks.constructs.grants import (
     grant_object_write,
     iam_acknowledgment,
 )
-from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
-from stacks.constructs.storage import Storage
-from stacks.constructs.thresholds import ThresholdParameters
+from stacks.constructs.pipeline_function import (
+    PipelineFunction,
+    TaskFunctions,
+)
 
 # SQS visibility must exceed the consumer's timeout (AWS recommends six times).
 DISPATCHER_TIMEOUT = Duration.seconds(60)
 RECORDER_TIMEOUT = Duration.seconds(60)
 
 
-class Intake(Construct):
+class Intake(TaskFunctions):
     # Built by dispatch_to(), once the state machine exists: the route from an upload to an
     # execution names the state machine, whose definition names the intake tasks.
     undispatched: sqs.Queue
@@ -56,19 +55,7 @@ class Intake(Construct):
     dispatcher: PipelineFunction
     undispatched_recorder: PipelineFunction
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: PipelineConfig,
-        shared: SharedLambdaCode,
-        storage: Storage,
-        thresholds: ThresholdParameters,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._config, self._shared, self._storage = config, shared, storage
-        self._thresholds = thresholds
+    def _build(self) -> None:
         self.event_dead_letters = self._build_event_dead_letters()
         self.bundle_file = self._build_bundle_file()
         self.intake_gate = self._build_intake_gate()
@@ -104,21 +91,6 @@ class Intake(Construct):
         return queue
 
     # --- the state machine's intake tasks ---------------------------------------------------
-
-    def _task(
-        self, construct_id: str, handler: str, description: str, **sizing: object
-    ) -> PipelineFunction:
-        return task_function(
-            self,
-            construct_id,
-            handler=handler,
-            description=description,
-            config=self._config,
-            shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
-            **sizing,
-        )
 
     def _build_bundle_file(self) -> PipelineFunction:
         bundle_file = self._task(

@@ -197,6 +197,45 @@ def task_function(
     )
 
 
+class TaskFunctions(Construct):
+    """A business construct whose state-machine tasks share the code asset, the storage and
+    the thresholds: `_task` builds one of them with what every task is told. Each construct
+    builds its own parts in `_build`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        shared: SharedLambdaCode,
+        storage: Storage,
+        thresholds: ThresholdParameters,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config, self._shared, self._storage = config, shared, storage
+        self._thresholds = thresholds
+        self._build()
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _task(
+        self, construct_id: str, handler: str, description: str, **sizing: object
+    ) -> PipelineFunction:
+        return task_function(
+            self,
+            construct_id,
+            handler=handler,
+            description=description,
+            config=self._config,
+            shared=self._shared,
+            storage=self._storage,
+            thresholds=self._thresholds,
+            **sizing,
+        )
+
+
 _RETENTION_STEPS = [
     (1, logs.RetentionDays.ONE_DAY),
     (3, logs.RetentionDays.THREE_DAYS),

@@ -23,9 +23,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
-from pipeline.config import PipelineConfig
 from pipeline_contracts.naming import DERIVED_PREFIX, FAILURES_PREFIX, RESULTS_PREFIX, WORK_PREFIX
 from stacks.constructs.encrypted import encrypted_queue, encrypted_table
 from stacks.constructs.grants import (
@@ -37,9 +35,10 @@ from stacks.constructs.grants import (
     grant_object_write,
     grant_work_files,
 )
-from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
-from stacks.constructs.storage import Storage
-from stacks.constructs.thresholds import ThresholdParameters
+from stacks.constructs.pipeline_function import (
+    PipelineFunction,
+    TaskFunctions,
+)
 
 # Powertools idempotency: put, read on conflict, complete, release (single items only).
 IDEMPOTENCY_RECORDS = (
@@ -77,24 +76,12 @@ CATALOG_COLUMNS = [
 ]
 
 
-class Results(Construct):
+class Results(TaskFunctions):
     # Built by record_endings_of(), once the state machine exists.
     endings_recorder: PipelineFunction
     endings_rule: events.Rule
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: PipelineConfig,
-        shared: SharedLambdaCode,
-        storage: Storage,
-        thresholds: ThresholdParameters,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._config, self._shared, self._storage = config, shared, storage
-        self._thresholds = thresholds
+    def _build(self) -> None:
         self.failed_items = self._build_failed_items_queue()
         self.unsent_events = self._build_unsent_events_queue()
         self.idempotency = self._build_idempotency_table()
@@ -146,21 +133,6 @@ class Results(Construct):
         return encrypted_table(self, "Idempotency", self._storage.key, "id")
 
     # --- the state machine's closing tasks --------------------------------------------------
-
-    def _task(
-        self, construct_id: str, handler: str, description: str, **sizing: object
-    ) -> PipelineFunction:
-        return task_function(
-            self,
-            construct_id,
-            handler=handler,
-            description=description,
-            config=self._config,
-            shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
-            **sizing,
-        )
 
     def _build_fusion(self) -> PipelineFunction:
         fusion = self._task(

@@ -7,34 +7,21 @@ In the state machine ("Analyze each visual asset") it owns "Prepare media for th
 from __future__ import annotations
 
 from aws_cdk import Duration
-from constructs import Construct
 
-from pipeline.config import PipelineConfig
 from stacks.constructs.grants import (
     grant_bedrock_models,
     grant_missing_object_checks,
     grant_object_read,
     grant_work_files,
 )
-from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode, task_function
-from stacks.constructs.storage import Storage
-from stacks.constructs.thresholds import ThresholdParameters
+from stacks.constructs.pipeline_function import (
+    PipelineFunction,
+    TaskFunctions,
+)
 
 
-class VisionBranch(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: PipelineConfig,
-        shared: SharedLambdaCode,
-        storage: Storage,
-        thresholds: ThresholdParameters,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._config, self._shared, self._storage = config, shared, storage
-        self._thresholds = thresholds
+class VisionBranch(TaskFunctions):
+    def _build(self) -> None:
         self.prepare_media = self._build_prepare_media()
         self.analyze_media = self._build_analyze_media()
         self.vision_gate = self._build_vision_gate()
@@ -43,21 +30,6 @@ class VisionBranch(Construct):
     def tasks(self) -> list[PipelineFunction]:
         """The functions the state machine invokes for the vision branch."""
         return [self.prepare_media, self.analyze_media, self.vision_gate]
-
-    def _task(
-        self, construct_id: str, handler: str, description: str, **sizing: object
-    ) -> PipelineFunction:
-        return task_function(
-            self,
-            construct_id,
-            handler=handler,
-            description=description,
-            config=self._config,
-            shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
-            **sizing,
-        )
 
     def _build_prepare_media(self) -> PipelineFunction:
         prepare = self._task(
