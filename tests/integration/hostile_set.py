@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.unit.intake.samples import (
+from tests.unit.pipeline.domain.intake.samples import (
     HOSTILE_FFMPEG,
     TEXTS,
     declare_frame_size,

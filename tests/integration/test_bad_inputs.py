@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.integration.conftest import outcome_for
-from tests.unit.intake.samples import lying_wav, wav_bytes
+from tests.unit.pipeline.domain.intake.samples import lying_wav, wav_bytes
 
 
 def _png(width: int, height: int) -> bytes:

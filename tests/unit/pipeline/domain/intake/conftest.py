@@ -19,7 +19,7 @@ from pipeline.config import PipelineConfig
 from pipeline.domain.intake import plan_item
 from pipeline_contracts.item import ItemPlan
 from tests.fakes import InMemoryObjectStore
-from tests.unit.intake.samples import (
+from tests.unit.pipeline.domain.intake.samples import (
     BUNDLE_PREFIX,
     FFMPEG_MEDIA,
     HOSTILE_FFMPEG,

@@ -21,8 +21,8 @@ from pipeline_contracts.work.alignment import AlignmentResult
 from pipeline_contracts.work.fusion import FusionDraft
 from pipeline_contracts.work.transcript import Transcript, TranscriptSegment
 from pipeline_contracts.work.vision import VisionAnalysis, VisionResult
-from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, stored_json
-from tests.unit.vision.fakes import ScriptedModel, outside_data
+from tests.unit.pipeline.domain.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, stored_json
+from tests.unit.pipeline.domain.vision.fakes import ScriptedModel, outside_data
 
 CATALOG_ANSWER = {
     "title": "Blue kettle",

@@ -17,7 +17,7 @@ from pipeline.domain.media_checks import (
     check_text,
 )
 from pipeline_contracts.item import RejectionCode
-from tests.unit.intake.samples import TEXTS, huge_png
+from tests.unit.pipeline.domain.intake.samples import TEXTS, huge_png
 
 
 def _file(tmp_path: Path, name: str, data: bytes) -> Path:

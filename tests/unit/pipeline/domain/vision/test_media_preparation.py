@@ -16,7 +16,7 @@ from pipeline.domain.text_tools import chunk_text, html_to_text, readable_text
 from pipeline.errors import AssetNotInPlan, MediaNotPreparable
 from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
 from pipeline_contracts.states.prepare_media_for_the_model import PreparedMedia
-from tests.unit.vision.conftest import (
+from tests.unit.pipeline.domain.vision.conftest import (
     PROCESSED,
     WORK,
     iteration,

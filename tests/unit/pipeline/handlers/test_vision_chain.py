@@ -13,8 +13,8 @@ from pipeline.adapters.providers import Providers, use_providers
 from pipeline.handlers import analyze_media, final_gate, fusion, prepare_media, vision_gate
 from pipeline_contracts.item import PlanSummary
 from tests.fakes import FixedThresholds, function_environment
-from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, iteration, jpeg
-from tests.unit.vision.fakes import ScriptedModel
+from tests.unit.pipeline.domain.vision.conftest import PROCESSED, VALID_ANALYSIS, iteration, jpeg
+from tests.unit.pipeline.domain.vision.fakes import ScriptedModel
 
 
 @dataclass

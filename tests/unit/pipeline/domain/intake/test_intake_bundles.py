@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.domain.intake import plan_item
 from pipeline_contracts.item import ObjectRef, RejectionCode
-from tests.unit.intake.samples import (
+from tests.unit.pipeline.domain.intake.samples import (
     BUNDLE_PREFIX,
     INGEST_BUCKET,
     PROCESSED_BUCKET,

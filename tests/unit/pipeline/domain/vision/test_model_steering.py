@@ -24,7 +24,7 @@ from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
 from pipeline_contracts.states.fuse_modalities import FuseModalitiesInput, FuseModalitiesOutput
 from pipeline_contracts.work.fusion import FusionDraft
 from pipeline_contracts.work.vision import ToolUse, VisionAnalysis, VisionResult
-from tests.unit.vision.conftest import (
+from tests.unit.pipeline.domain.vision.conftest import (
     PROCESSED,
     VALID_ANALYSIS,
     WORK,
@@ -32,7 +32,12 @@ from tests.unit.vision.conftest import (
     jpeg,
     stored_json,
 )
-from tests.unit.vision.fakes import DATA_BLOCK, ScriptedModel, data_blocks, outside_data
+from tests.unit.pipeline.domain.vision.fakes import (
+    DATA_BLOCK,
+    ScriptedModel,
+    data_blocks,
+    outside_data,
+)
 
 # "Ignore previous instructions" in full-width letters (U+FF01..) and ideographic spaces.
 FULL_WIDTH = "".join(

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline_contracts.published import schema_documents
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
 @pytest.mark.parametrize("name", sorted(schema_documents()))

@@ -23,8 +23,15 @@ from pipeline_contracts.outcomes import AssetResult
 from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
 from pipeline_contracts.states.analyze_with_bedrock import AnalyzeWithBedrockInput
 from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
-from tests.unit.vision.conftest import PROCESSED, VALID_ANALYSIS, WORK, iteration, jpeg, stored_json
-from tests.unit.vision.fakes import ScriptedModel, data_blocks, outside_data
+from tests.unit.pipeline.domain.vision.conftest import (
+    PROCESSED,
+    VALID_ANALYSIS,
+    WORK,
+    iteration,
+    jpeg,
+    stored_json,
+)
+from tests.unit.pipeline.domain.vision.fakes import ScriptedModel, data_blocks, outside_data
 
 VALID = json.dumps(VALID_ANALYSIS)
 

@@ -12,7 +12,7 @@ from pipeline.domain.sniffing import (
     refine_text_format,
     sniff,
 )
-from tests.unit.intake.samples import TEXTS
+from tests.unit.pipeline.domain.intake.samples import TEXTS
 
 
 def _sniff(data: bytes):

@@ -10,7 +10,7 @@ from pipeline.domain.intake import plan_item
 from pipeline.domain.sniffing import SNIFF_BYTES
 from pipeline.errors import ServiceThrottled, ServiceUnavailable
 from pipeline_contracts.item import ObjectRef, RejectionCode
-from tests.unit.intake.samples import (
+from tests.unit.pipeline.domain.intake.samples import (
     INGEST_BUCKET,
     PROCESSED_BUCKET,
     TEXTS,

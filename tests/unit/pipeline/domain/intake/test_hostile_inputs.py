@@ -31,7 +31,7 @@ from pipeline.domain.structured_output import extract_json
 from pipeline.domain.text_tools import readable_text
 from pipeline.domain.transcription import clean_phrases, vocabulary_bytes
 from pipeline_contracts.item import PlanSummary, RejectionCode
-from tests.unit.intake.samples import (
+from tests.unit.pipeline.domain.intake.samples import (
     TEXTS,
     config_with,
     declare_frame_size,
@@ -45,7 +45,7 @@ from tests.unit.intake.samples import (
     wav_bytes,
 )
 
-ASL = Path(__file__).resolve().parents[3] / "statemachines" / "pipeline.asl.json"
+ASL = Path(__file__).resolve().parents[5] / "statemachines" / "pipeline.asl.json"
 
 
 def _mutate(body: bytes, rng: random.Random, donor: bytes) -> bytes:
