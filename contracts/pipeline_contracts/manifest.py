@@ -20,7 +20,7 @@ def check_relative_path(path: str) -> str:
     plain relative path are refused (manifests, the intake and the alignment job all use it)."""
     if not path or path.strip() != path:
         raise ValueError("path must be a non-empty relative path without surrounding spaces")
-    if "\\" in path or "\x00" in path or any(ord(ch) < 32 for ch in path):
+    if "\\" in path or any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
         raise ValueError("path must not contain backslashes or control characters")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise ValueError("path must be relative, not absolute")

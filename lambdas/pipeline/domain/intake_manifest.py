@@ -152,13 +152,12 @@ def _is_unsafe(path: str) -> bool:
     """Of the paths the one safe-path rule refuses (`check_relative_path`, which validating the
     manifest applies to every path), those that reach outside the bundle folder: they get
     UNSAFE_PATH, the rule's other refusals ("./a", "a//b", " a", the manifest itself) get
-    INVALID_MANIFEST. DEL (0x7f) is the one control character the rule lets through: it is
-    refused here."""
+    INVALID_MANIFEST."""
     try:
         check_relative_path(path)
     except ValueError:
         return _reaches_out(path)
-    return "\x7f" in path
+    return False
 
 
 def _reaches_out(path: str) -> bool:
