@@ -8,9 +8,9 @@ bumps `schema_version`. Job and gate install the same version of this package.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from pipeline_contracts._base import Document
 from pipeline_contracts.vocabulary import Provider
@@ -78,6 +78,12 @@ class TimelineEntry(Document):
     scene: int | None = Field(default=None, description="Index of the scene it falls in.")
     asset_id: str | None = Field(default=None, description="The transcript's asset (segments).")
     speaker: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A word has no keyframe and a scene no speaker: entries keep only their own fields
+        (thousands of them per item; nulls would double the timeline's size)."""
+        return {name: value for name, value in dump(self).items() if value is not None}
 
 
 class TimelineCounts(Document):
