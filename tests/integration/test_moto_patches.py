@@ -340,3 +340,22 @@ def test_uninstall_restores_moto() -> None:
     assert LambdaSimpleBackend.invoke is not awslambda._invoke
     assert Rule.send_to_targets is not events_patches._send_to_targets
     assert shared.time_scale() == 1.0
+
+
+def test_a_failed_entry_cause_is_a_string_as_on_aws() -> None:
+    # Given the patches installed
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_events as service_events,
+    )
+
+    moto_patches.install(lambda_runner=lambda *_: None, processing_runner=dict, scale=0.5)
+    try:
+        # When PutEvents answers with a failed entry, as moto raises it
+        error = service_events.SfnFailedEntryCountException(cause={"FailedEntryCount": 1})
+
+        # Then the Catch sees the response as JSON text (TaskFailedEventDetails.cause is a
+        # String on AWS), not as an object
+        assert error.cause == '{"FailedEntryCount": 1}'
+    finally:
+        moto_patches.uninstall()
+    assert service_events.SfnFailedEntryCountException(cause={"a": 1}).cause == {"a": 1}

@@ -1,6 +1,6 @@
 """Every change local mode makes to moto, in one package. Pinned to moto 5.2.5.
 
-Each patch says which moto behaviour it works around; they are numbered (Patch 1..17) and
+Each patch says which moto behaviour it works around; they are numbered (Patch 1..18) and
 grouped by the service they patch, one module each:
 
 - `awslambda`: Patch 1 (handlers run in-process).
