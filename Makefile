@@ -46,8 +46,9 @@ CONTRACTS_WHEEL := build/contracts/pipeline_contracts-1.0.0-py3-none-any.whl
 
 # The contracts package, as the one wheel both the Lambda layer and the alignment job install.
 $(CONTRACTS_WHEEL): $(CONTRACTS) | $(STAMP)/python
-	rm -rf build/contracts
+	rm -rf build/contracts contracts/build
 	python3 -m uv build -q --wheel --out-dir build/contracts contracts
+	rm -rf contracts/build contracts/*.egg-info
 
 $(LAYER): lambda-requirements.txt $(CONTRACTS_WHEEL) | $(STAMP)/python
 	rm -rf build/lambda-layer
@@ -56,12 +57,16 @@ $(LAYER): lambda-requirements.txt $(CONTRACTS_WHEEL) | $(STAMP)/python
 	@touch $@
 
 # Wheels for the alignment job's image (Python 3.12, x86_64); shipped in its code asset.
-$(WHEELHOUSE)/.complete: processing/requirements.txt $(CONTRACTS_WHEEL)
+$(WHEELHOUSE)/.downloaded: processing/requirements.txt
 	rm -rf $(WHEELHOUSE)
 	python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
 		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --implementation cp \
 		--python-version 3.12 -r <(grep -v '^pipeline-contracts' processing/requirements.txt) \
 		-d $(WHEELHOUSE)
+	@touch $@
+
+# The contracts wheel joins the downloaded ones (it is on no index, and must never be fetched).
+$(WHEELHOUSE)/.complete: $(WHEELHOUSE)/.downloaded $(CONTRACTS_WHEEL)
 	cp $(CONTRACTS_WHEEL) $(WHEELHOUSE)/
 	@touch $@
 

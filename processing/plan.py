@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from pipeline_contracts.item import Asset, ItemPlan
-from pipeline_contracts.manifest import check_relative_path
 
 
 class PlanError(Exception):
@@ -27,14 +26,16 @@ def load_plan(path: Path) -> ItemPlan:
 def asset_file(media_root: Path, asset: Asset) -> Path:
     """Where an asset's file is inside `media/`: `media/<asset.path>`.
 
-    For a single-object item `asset.path` is the object's file name; when it is not there,
-    the basename of its S3 key is tried. Unsafe paths are refused (the manifest's own rule).
+    For a single-object item `asset.path` is the object's file name (any name S3 takes, such
+    as "5:00pm.mp4"); when it is not there, the basename of its S3 key is tried. A bundle's
+    paths passed the manifest's safe-path rule at intake; here, whatever the kind, a path that
+    would reach outside `media/` is refused.
     """
-    try:
-        check_relative_path(asset.path)
-    except ValueError as exc:
-        raise PlanError(f"unsafe asset path {asset.path!r}: {exc}") from exc
-    candidate = media_root.joinpath(*PurePosixPath(asset.path).parts)
+    relative = PurePosixPath(asset.path)
+    candidate = media_root.joinpath(*relative.parts)
+    inside = candidate.resolve().is_relative_to(media_root.resolve())
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts or not inside:
+        raise PlanError(f"unsafe asset path {asset.path!r}: it leaves the media folder")
     if not candidate.exists() and asset.source.key:
         by_key = media_root / PurePosixPath(asset.source.key).name
         if by_key.exists():

@@ -7,7 +7,9 @@
 `requirements.txt`, they are installed offline (`pip --no-index`) from the `wheelhouse/`
 shipped next to this file into a private folder placed first on sys.path; then
 `processing.job` runs. Nothing is imported before that, so the image's own versions of the
-same packages cannot shadow the pinned ones.
+same packages cannot shadow the pinned ones. The pipeline's own contracts (the plan the job
+reads and the report it writes) always come from the wheelhouse shipped with this code, never
+from the image: they must be the very models the Lambdas of this deployment use.
 
 Standard library only, and no syntax newer than Python 3.8, so that on a wrong image it stops
 with a sentence rather than a SyntaxError.
@@ -21,12 +23,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIREMENTS = os.path.join(HERE, "requirements.txt")
 WHEELHOUSE = os.path.join(HERE, "wheelhouse")
-REQUIRED_MODULES = ("av", "numpy", "pysubs2", "webrtcvad", "pydantic", "PIL", "pipeline_contracts")
+REQUIRED_MODULES = ("av", "numpy", "pysubs2", "webrtcvad", "pydantic", "PIL")
+CONTRACTS_DISTRIBUTION = "pipeline-contracts"
 MIN_PYTHON = (3, 11)
 
 
@@ -55,8 +59,28 @@ def _unmet() -> list[str]:
     return [
         f"{name}=={version} (found {_installed(name)})"
         for name, version in _pins().items()
-        if _installed(name) != version
+        if name != CONTRACTS_DISTRIBUTION and _installed(name) != version
     ]
+
+
+def _unpack_contracts() -> None:
+    """Put this deployment's pipeline_contracts first on sys.path. A pure-Python wheel is a
+    zip of the package: unpacking it needs no pip, and no image version can shadow it."""
+    wheels = (
+        sorted(name for name in os.listdir(WHEELHOUSE) if name.startswith("pipeline_contracts-"))
+        if os.path.isdir(WHEELHOUSE)
+        else []
+    )
+    if not wheels:
+        sys.exit(
+            "alignment job: no pipeline_contracts wheel in wheelhouse/ next to the code; "
+            "build it with `make dev` (docs/alignment-container.md)"
+        )
+    target = tempfile.mkdtemp(prefix="alignment-contracts-")
+    with zipfile.ZipFile(os.path.join(WHEELHOUSE, wheels[-1])) as wheel:
+        wheel.extractall(target)
+    sys.path.insert(0, target)
+    importlib.invalidate_caches()
 
 
 def _importable() -> list[str]:
@@ -119,6 +143,7 @@ def prepare() -> None:
                 "code; build it (docs/alignment-container.md) or use an image with them"
             )
         print(f"alignment job: using the image's versions, not {', '.join(unmet)}", file=sys.stderr)
+    _unpack_contracts()
     sys.path.insert(0, _package_root())
 
 

@@ -2,8 +2,9 @@
 
 A Lambda task's input is the payload it was invoked with and its output the function's
 answer; a service task's input is the message it sent (the Transcribe start payload, the
-EventBridge detail, the SQS body), and a Map, Parallel or SageMaker task's output is its result
-as it landed in the state (after ResultSelector, at ResultPath). The contract tests validate
+EventBridge detail, the SQS body); a Map's input is each iteration's, a Parallel's the state
+its branches start from; and a Map, Parallel or SageMaker task's output is its result as it
+landed in the state (after ResultSelector, at ResultPath). The contract tests validate
 every one against `pipeline_contracts.states.registry`; `python -m mmpipe.local.recorded_states
 OUT_DIR TARGET` keeps one input and one output per state as event fixtures.
 
@@ -87,9 +88,12 @@ def recorded_states(
                 yield Recorded(owner(event), "output", json.loads(details["output"]), execution)
         elif kind.endswith("StateEntered"):
             details = event["stateEnteredEventDetails"]
-            if details["name"] in map_starts:
+            if details["name"] in map_starts:  # an iteration's input: the Map's, per item
                 value = json.loads(details["input"])
                 yield Recorded(map_starts[details["name"]], "input", value, execution)
+            elif states.get(details["name"], {}).get("Type") == "Parallel":
+                value = json.loads(details["input"])
+                yield Recorded(details["name"], "input", value, execution)
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
             state = states.get(details["name"], {})

@@ -24,7 +24,13 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from pipeline_contracts.naming import DERIVED_PREFIX, FAILURES_PREFIX, RESULTS_PREFIX, WORK_PREFIX
+from pipeline_contracts.naming import (
+    DERIVED_PREFIX,
+    FAILURES_PREFIX,
+    RESULTS_PREFIX,
+    WORK_PREFIX,
+    day_partition,
+)
 from stacks.constructs.encrypted import encrypted_queue, encrypted_table
 from stacks.constructs.grants import (
     grant_bedrock_models,
@@ -238,7 +244,7 @@ class Results(TaskFunctions):
                 description="Multimodal Pipeline results"
             ),
         )
-        location = f"s3://{self._storage.processed.bucket_name}/results/"
+        location = f"s3://{self._storage.processed.bucket_name}/{RESULTS_PREFIX}"
         table = glue.CfnTable(
             self,
             "ItemResults",
@@ -256,7 +262,8 @@ class Results(TaskFunctions):
                     "projection.dt.range": "2024-01-01,NOW",
                     "projection.dt.interval": "1",
                     "projection.dt.interval.unit": "DAYS",
-                    "storage.location.template": location + "dt=${dt}/",
+                    # Where record_key() writes: results/dt=YYYY-MM-DD/<item>.json
+                    "storage.location.template": location + day_partition("${dt}") + "/",
                 },
                 partition_keys=[glue.CfnTable.ColumnProperty(name="dt", type="string")],
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(

@@ -50,3 +50,15 @@ def test_layer_holds_no_copy_of_the_runtime_sdk():
     assert not (LAYER / "boto3").exists()
     size = sum(f.stat().st_size for f in LAYER.rglob("*") if f.is_file())
     assert size < 200 * 1024**2  # Lambda allows 250 MB unzipped for code and layers together
+
+
+def test_the_layer_ships_the_contracts_the_code_was_written_against():
+    # Given the layer the functions deploy with, and the contracts in this checkout
+    shipped = LAYER / "pipeline_contracts"
+    source = Path(__file__).resolve().parents[2] / "contracts" / "pipeline_contracts"
+
+    # Then the layer holds the same contract modules, byte for byte (make dev rebuilds it)
+    def modules(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+
+    assert modules(shipped) == modules(source)

@@ -1,4 +1,5 @@
-"""The moto patches local mode depends on, one behaviour each (moto pinned at 5.2.5)."""
+"""The moto patches local mode depends on, one behaviour each (moto pinned at 5.2.5). One
+module, in patch order, so that a moto upgrade is checked patch by patch in one place."""
 
 from __future__ import annotations
 

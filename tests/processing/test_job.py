@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -199,6 +198,16 @@ def test_asset_paths_cannot_escape_the_media_folder(tmp_path):
         asset_file(tmp_path, asset)
 
 
+@pytest.mark.parametrize("name", ["5:00pm.png", " clip.png", "clip.png ", "scan\\1.png"])
+def test_a_single_object_named_as_s3_allows_is_found(tmp_path, name):
+    # Given a single object whose name the manifest's path rule would refuse, staged as is
+    (tmp_path / name).write_bytes(b"x")
+    asset = _asset("a1-name", name, "image", "png")
+
+    # When its file is resolved, Then it is the staged file (the name leaves nothing)
+    assert asset_file(tmp_path, asset) == tmp_path / name
+
+
 def test_container_entrypoint_runs_the_job_with_root_overrides(bundle, tmp_path):
     # Given the code laid out as the job's code input (the contents of processing/)
     code = tmp_path / "code"
@@ -206,11 +215,6 @@ def test_container_entrypoint_runs_the_job_with_root_overrides(bundle, tmp_path)
         Path(__file__).parents[2] / "processing", code, ignore=shutil.ignore_patterns("__pycache__")
     )
     out = tmp_path / "out"
-    # And the image's packages, plus the contracts wheel the code input ships (the job's own
-    # plan and report models), unpacked as pip would install it
-    (wheel,) = (code / "wheelhouse").glob("pipeline_contracts-*.whl")
-    installed = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(installed)
 
     # When the container entrypoint runs with --input-root/--output-root, on a Python whose
     # packages are present but that cannot see this checkout (-S: no .pth, no editable install)
@@ -229,7 +233,7 @@ def test_container_entrypoint_runs_the_job_with_root_overrides(bundle, tmp_path)
         text=True,
         check=False,
         cwd=tmp_path,
-        env={"PYTHONPATH": f"{site_packages}:{installed}", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": site_packages, "PATH": "/usr/bin:/bin"},
     )
 
     # Then it exits 0 and writes alignment.json with a score

@@ -3,7 +3,8 @@ after it, each defining that state's input and output; `registry.py` maps every 
 them. Choice, Wait, Succeed and Fail states route and carry no contract of their own.
 
 In ASL order:
-  Find the file's manifest / Look again ... -> find_the_files_manifest.py
+  Find the file's manifest                  -> find_the_files_manifest.py
+  Look again for the file's manifest        -> look_again_for_the_files_manifest.py
   Check intake                              -> check_intake.py
   Quarantine item                           -> quarantine_item.py
   Process modalities (Parallel)             -> process_modalities.py
@@ -21,7 +22,10 @@ In ASL order:
   Fuse modalities                           -> fuse_modalities.py
   Check final quality                       -> check_final_quality.py
   Write results                             -> write_results.py
-  Announce the result / Keep the unsent ... -> announce_the_result.py
+  Announce the result                       -> announce_the_result.py
+  Keep the unsent announcement              -> keep_the_unsent_announcement.py
   Record failure                            -> record_failure.py
-  Send to dead-letter queue                 -> records.DeadLetter
+  Send to dead-letter queue                 -> send_to_dead_letter_queue.py
+The Pass states that end a failed asset ("Audio asset failed", "Visual asset failed") give an
+`outcomes.AssetFailure`, the Map states' outputs list (their own modules say so).
 """

@@ -1,21 +1,9 @@
 """ "Announce the result" (events:putEvents) sends the `ItemProcessed` detail that "Write
-results" returned; "Keep the unsent announcement" (sqs:sendMessage) keeps it when it could not
-be sent. The item is processed either way: its record is already written."""
+results" returned; when EventBridge does not take it, "Keep the unsent announcement" keeps it.
+The item is processed either way: its record is already written."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pipeline_contracts._base import Message
-from pipeline_contracts.records import CaughtError, ItemProcessed
+from pipeline_contracts.records import ItemProcessed
 
 AnnounceTheResultInput = ItemProcessed
-
-
-class UnsentAnnouncement(Message):
-    """The unsent-events queue's message: the event as it would have been sent, and why not."""
-
-    Source: Literal["multimodal-pipeline"]
-    DetailType: Literal["ItemProcessed"]
-    Detail: ItemProcessed
-    error: CaughtError

@@ -3,11 +3,10 @@ and write the `FusionDraft` (fusion.json)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pipeline_contracts._base import Message
 from pipeline_contracts.item import PlanSummary
 from pipeline_contracts.states.process_modalities import BranchOutput
+from pipeline_contracts.vocabulary import BranchName, ItemStatus
 
 
 class FuseModalitiesInput(Message):
@@ -20,5 +19,5 @@ class FuseModalitiesOutput(Message):
     """`$.fusion`: where the draft is, and whether a branch degraded the item."""
 
     fusion_uri: str
-    degraded_branches: list[str]
-    status: Literal["processed", "degraded"]
+    degraded_branches: list[BranchName]
+    status: ItemStatus

@@ -7,9 +7,14 @@ from __future__ import annotations
 from typing import Literal
 
 from pipeline_contracts._base import Message
+from pipeline_contracts.item import ItemRequest, PlanSummary
 from pipeline_contracts.outcomes import AssetFailure, AssetResult, StepFailure
 from pipeline_contracts.states.check_alignment_quality import AlignmentChecked
 from pipeline_contracts.vocabulary import BranchName
+
+
+class ProcessModalitiesInput(ItemRequest):
+    plan: PlanSummary
 
 
 class BranchSkipped(Message):

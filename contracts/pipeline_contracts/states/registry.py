@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states import (
     analyze_each_visual_asset,
     analyze_with_bedrock,
@@ -27,11 +26,14 @@ from pipeline_contracts.states import (
     extract_audio_track,
     find_the_files_manifest,
     fuse_modalities,
+    keep_the_unsent_announcement,
+    look_again_for_the_files_manifest,
     prepare_media_for_the_model,
     process_modalities,
     quarantine_item,
     record_failure,
     run_alignment_job,
+    send_to_dead_letter_queue,
     transcribe_audio,
     transcribe_each_audio_asset,
     write_results,
@@ -55,18 +57,21 @@ class StateContract:
             TypeAdapter(self.output).validate_python(value)
 
 
-_find = StateContract(
-    find_the_files_manifest.FindManifestInput, find_the_files_manifest.FindManifestOutput
-)
-
 CONTRACTS: dict[str, StateContract] = {
-    "Find the file's manifest": _find,
-    "Look again for the file's manifest": _find,
+    "Find the file's manifest": StateContract(
+        find_the_files_manifest.FindManifestInput, find_the_files_manifest.FindManifestOutput
+    ),
+    "Look again for the file's manifest": StateContract(
+        look_again_for_the_files_manifest.LookAgainInput,
+        look_again_for_the_files_manifest.LookAgainOutput,
+    ),
     "Check intake": StateContract(check_intake.CheckIntakeInput, check_intake.CheckIntakeOutput),
     "Quarantine item": StateContract(
         quarantine_item.QuarantineItemInput, quarantine_item.QuarantineItemOutput
     ),
-    "Process modalities": StateContract(None, process_modalities.ProcessModalitiesOutput),
+    "Process modalities": StateContract(
+        process_modalities.ProcessModalitiesInput, process_modalities.ProcessModalitiesOutput
+    ),
     "Transcribe each audio asset": StateContract(
         transcribe_each_audio_asset.AudioIteration,
         transcribe_each_audio_asset.TranscribeEachAudioAssetOutput,
@@ -116,9 +121,13 @@ CONTRACTS: dict[str, StateContract] = {
     ),
     # EventBridge's PutEvents and SQS's SendMessage: their requests carry our message bodies.
     "Announce the result": StateContract(announce_the_result.AnnounceTheResultInput, None),
-    "Keep the unsent announcement": StateContract(announce_the_result.UnsentAnnouncement, None),
+    "Keep the unsent announcement": StateContract(
+        keep_the_unsent_announcement.UnsentAnnouncement, None
+    ),
     "Record failure": StateContract(
         record_failure.RecordFailureInput, record_failure.RecordFailureOutput
     ),
-    "Send to dead-letter queue": StateContract(DeadLetter, None),
+    "Send to dead-letter queue": StateContract(
+        send_to_dead_letter_queue.SendToDeadLetterQueueInput, None
+    ),
 }

@@ -2,8 +2,9 @@
 by processing/job.py) and the gate's `AlignmentResult` (`results/alignment.json`).
 
 The gate reads `score`, `syncs[].score`, `quality.audio.*.clipping_ratio` and
-`quality.images.*.sharpness`. Adding optional fields is compatible; renaming or removing one
-bumps `schema_version`. Job and gate install the same version of this package.
+`quality.images.*.sharpness`. Job and gate read and write with this very module (the job
+unpacks the wheel shipped with its code), so a field added here is added on both sides at
+once; renaming or removing one bumps `schema_version` for readers outside the pipeline.
 """
 
 from __future__ import annotations

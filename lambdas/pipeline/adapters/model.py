@@ -15,6 +15,7 @@ import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.adapters.aws_errors import translated_aws_errors
+from pipeline_contracts.vocabulary import Provider
 from pipeline_contracts.work.vision import StructuredMode, ToolUse
 
 
@@ -95,7 +96,7 @@ class ModelReply(BaseModel):
     model_config = ConfigDict(frozen=True)
     text: str
     model_id: str
-    provider: Literal["aws", "local", "stub"]
+    provider: Provider
     input_tokens: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
@@ -133,11 +134,9 @@ class BedrockModelClient:
     `provider` labels the replies: "aws" on AWS; local mode runs this same client against its
     Bedrock stand-in and labels what that stand-in wrote."""
 
-    def __init__(
-        self, client: Any | None = None, provider: Literal["aws", "local", "stub"] = "aws"
-    ) -> None:
+    def __init__(self, client: Any | None = None, provider: Provider = "aws") -> None:
         self._bedrock = client or boto3.client("bedrock-runtime")
-        self._provider: Literal["aws", "local", "stub"] = provider
+        self._provider: Provider = provider
 
     def converse(self, request: ModelRequest) -> ModelReply:
         params: dict[str, Any] = {

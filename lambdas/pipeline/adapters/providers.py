@@ -2,7 +2,8 @@
 
 Handlers ask `get_providers()` for every port they use: objects (S3), the model (Bedrock),
 speech jobs (Transcribe), and, by the resource their environment names, parked task tokens
-(DynamoDB), executions (Step Functions), dead letters (SQS) and gate thresholds (SSM). On AWS
+(DynamoDB), executions (Step Functions), dead letters (SQS), gate thresholds (SSM) and the
+idempotency records of the result writer (DynamoDB, through Powertools). On AWS
 these are the real adapters, built on first use (a cold start) and reused; local mode calls
 `use_providers(...)` once with its own, and unit tests pass fakes straight into the domain
 functions or install them here. No handler builds a client.
@@ -13,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal, Protocol
+from typing import Protocol
+
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    DynamoDBPersistenceLayer,
+)
 
 from pipeline.adapters.executions import StepFunctionsExecutions
 from pipeline.adapters.model import BedrockModelClient, ModelClient
@@ -26,8 +32,7 @@ from pipeline.config import Thresholds
 from pipeline_contracts.item import ItemRequest
 from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
-
-ProviderName = Literal["aws", "local", "stub"]
+from pipeline_contracts.vocabulary import Provider
 
 
 class TaskTokenStore(Protocol):
@@ -66,6 +71,11 @@ def _dead_letters(queue_url: str) -> DeadLetters:
     return SqsDeadLetters(queue_url)
 
 
+@cache
+def _idempotency(table: str) -> BasePersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table)
+
+
 def _thresholds(path: str, max_age_s: int) -> ThresholdSource:
     return SsmThresholds(path, max_age_s)
 
@@ -75,11 +85,12 @@ class Providers:
     store: ObjectStore
     model: ModelClient
     speech: SpeechJobs
-    name: ProviderName = "aws"
+    name: Provider = "aws"
     task_tokens: Callable[[str], TaskTokenStore] = field(default=_task_tokens)
     executions: Callable[[str], Executions] = field(default=_executions)
     dead_letters: Callable[[str], DeadLetters] = field(default=_dead_letters)
     thresholds: Callable[[str, int], ThresholdSource] = field(default=_thresholds)
+    idempotency: Callable[[str], BasePersistenceLayer] = field(default=_idempotency)
 
 
 _current: Providers | None = None

@@ -66,19 +66,15 @@ def prepare_media(
         raise MediaNotPreparable(f"{asset.modality} assets are not analysed by the vision branch")
     if asset.modality not in _VISUAL:
         return prepared
+    # A visual asset's answer is the prepared body plus the item's text that goes with it.
     companions, warnings = _companions(plan, asset, store, config.limits)
-    if not companions.companions:
-        return prepared.model_copy(update={"warnings": [*prepared.warnings, *warnings]})
-    uri = put_json(
-        store, processed_bucket, f"{prefix}-companions.json", companions.model_dump(mode="json")
-    )
-    return prepared.model_copy(
-        update={
-            "companions_uri": uri,
-            "companion_count": len(companions.companions),
-            "warnings": [*prepared.warnings, *warnings],
-        }
-    )
+    with_text: dict[str, object] = {"warnings": [*prepared.warnings, *warnings]}
+    if companions.companions:
+        with_text["companions_uri"] = put_json(
+            store, processed_bucket, f"{prefix}-companions.json", companions.model_dump(mode="json")
+        )
+        with_text["companion_count"] = len(companions.companions)
+    return PreparedMedia.model_validate({**prepared.model_dump(), **with_text})
 
 
 # --------------------------------------------------------------------------- images

@@ -25,10 +25,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def result_key(item_id: str, received_at: str) -> str:
-    return record_key("results", item_id, received_at)
-
-
 def existing_record(
     store: ObjectStore,
     bucket: str,

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
+    BasePersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
@@ -39,11 +39,8 @@ def _write(write: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _write_once() -> Callable[..., dict[str, Any]]:
-    """The idempotent writer, over the table this function's environment names."""
-    persistence = DynamoDBPersistenceLayer(
-        table_name=ResultWriterEnvironment.current().idempotency_table
-    )
+def _write_once(persistence: BasePersistenceLayer) -> Callable[..., dict[str, Any]]:
+    """The idempotent writer over one persistence layer (one per table, from the seam)."""
     once: Callable[..., dict[str, Any]] = idempotent_function(
         data_keyword_argument="write", persistence_store=persistence, config=IDEMPOTENCY
     )(_write)
@@ -55,4 +52,5 @@ def _write_once() -> Callable[..., dict[str, Any]]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     IDEMPOTENCY.register_lambda_context(context)
-    return _write_once()(write=event)
+    table = ResultWriterEnvironment.current().idempotency_table
+    return _write_once(get_providers().idempotency(table))(write=event)

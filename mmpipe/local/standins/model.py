@@ -26,7 +26,7 @@ from pipeline.adapters.model import (
     TextBlock,
     VideoBlock,
 )
-from pipeline.adapters.providers import ProviderName
+from pipeline_contracts.vocabulary import Provider
 from pipeline_contracts.work.vision import ToolUse
 
 # The pipeline's data blocks (data_fence.DataFence): markers with a per-request code.
@@ -48,10 +48,10 @@ def _first_sentence(text: str, limit: int = 120) -> str:
 class LocalModel:
     """A ModelClient. Same request in, same answer out: runs are reproducible."""
 
-    def __init__(self, *, ocr: bool, faults: Faults, provider: ProviderName = "local") -> None:
+    def __init__(self, *, ocr: bool, faults: Faults, provider: Provider = "local") -> None:
         self._ocr = ocr
         self._faults = faults
-        self._provider: ProviderName = provider
+        self._provider: Provider = provider
 
     def converse(self, request: ModelRequest, tool: str | None = None) -> ModelReply:
         """The answer as JSON text, or with `tool` as that tool's input (Converse tool use).
@@ -70,7 +70,6 @@ class LocalModel:
             or schema_from_text(request.system)
             or next((s for s in map(schema_from_text, texts) if s), None)
         )
-        target = request.response_model or (schema or {}).get("title") or "Answer"
         data = [
             _readable(m.group("body"))
             for t in [request.system, *texts]
@@ -85,7 +84,7 @@ class LocalModel:
         videos = [b for b in request.content if isinstance(b, VideoBlock)]
         words = text_features("\n".join(data)) if data else None
         properties = (schema or {}).get("properties", {})
-        if target == "FusedOutput" or {"title", "key_points"} <= set(properties):
+        if {"title", "key_points"} <= set(properties):
             answer = self._fused(request, words, images, "\n".join(texts))
             answer["details"] = dict(answer)
         else:

@@ -11,9 +11,9 @@ from pipeline.domain.records import (
     quarantine_item,
     record_ending_outside_the_catch,
     record_failure,
-    result_key,
 )
 from pipeline_contracts.item import ItemRequest, ObjectRef, PlanSummary, Rejection, RejectionCode
+from pipeline_contracts.naming import record_key
 from pipeline_contracts.records import CaughtError, DeadLetter
 from tests.fakes import InMemoryObjectStore, plan_fields
 
@@ -96,7 +96,7 @@ def _request(received_at: str = "2026-11-30T23:59:58+00:00") -> ItemRequest:
 
 def test_results_are_partitioned_by_the_day_the_item_was_received():
     # A write retried after midnight lands on the same key as the first attempt.
-    assert result_key("late-1", "2026-11-30T23:59:58+00:00") == (
+    assert record_key("results", "late-1", "2026-11-30T23:59:58+00:00") == (
         "results/dt=2026-11-30/late-1.json"
     )
 
@@ -104,7 +104,7 @@ def test_results_are_partitioned_by_the_day_the_item_was_received():
 def test_an_item_with_a_result_gets_no_failure_record():
     # Given an item whose result was written before a later step failed
     store = InMemoryObjectStore()
-    store.put("processed", result_key("late-1", _request().received_at), b"{}")
+    store.put("processed", record_key("results", "late-1", _request().received_at), b"{}")
 
     # When the failure recorder runs for it
     record = record_failure(

@@ -1,4 +1,5 @@
-"""The intake gate on bundles: the manifest, its paths, its assets, and the plan."""
+"""The intake gate on bundles: the manifest, its paths, its assets, and the plan (one module
+of about 340 lines: the bundle cases, by class of outcome, over shared samples)."""
 
 from __future__ import annotations
 

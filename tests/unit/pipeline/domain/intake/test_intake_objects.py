@@ -1,4 +1,5 @@
-"""The intake gate on single objects: what is accepted, what is quarantined and why."""
+"""The intake gate on single objects: what is accepted, what is quarantined and why (one
+module of about 350 lines: the object cases, by class of outcome, over shared samples)."""
 
 from __future__ import annotations
 

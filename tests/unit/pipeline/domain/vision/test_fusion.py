@@ -1,4 +1,7 @@
-"""Fusion and the final gate: branch outcomes, one bounded model call, validation, verdicts."""
+"""Fusion and the final gate: branch outcomes, one bounded model call, validation, verdicts.
+
+About 430 lines on purpose: every case drives `fuse_item` end to end over the same branch
+outputs, stored bodies and scripted model, which a split would have to share across files."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Model output cannot steer the pipeline: answers come through a forced tool and are
 validated, untrusted text is normalised and fenced with per-request markers, and a moderation
-answer cannot "allow" past a safety concern or text aimed at the model."""
+answer cannot "allow" past a safety concern or text aimed at the model. One module (about 390
+lines): each attack runs the same analysis -> gate -> fusion chain over a scripted model."""
 
 from __future__ import annotations
 
