@@ -27,7 +27,6 @@ from pipeline_contracts.work.alignment import (
     Scene,
     SyncOutcome,
     TimelineCounts,
-    TimelineEntry,
 )
 from processing.captions import CaptionsError, Cue, load_cues
 from processing.media import MediaError, decode_audio
@@ -229,7 +228,7 @@ def run_job(input_root: Path, output_root: Path) -> AlignmentReport:
         syncs=job.syncs,
         scenes=job.scenes,
         quality=job.quality,
-        timeline=[TimelineEntry(**e.as_dict()) for e in timeline[:TIMELINE_REPORT_LIMIT]],
+        timeline=timeline[:TIMELINE_REPORT_LIMIT],
         timeline_counts=TimelineCounts(
             words=len(words),
             cues=len(job.cue_spans),
