@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
+from pydantic import BaseModel, ValidationError
 
 from mmpipe.local.resources import Deployment
 from mmpipe.local.run.report import ItemOutcome
 from mmpipe.local.run.uploads import MANIFEST
 from mmpipe.local.template import REGION
-from pipeline_contracts.naming import RECORD_KINDS, record_key
+from pipeline_contracts.naming import RECORD_KINDS, RecordKind, record_key
+from pipeline_contracts.records import FailureRecord, ItemResult, QuarantineRecord
 
 
 class Collector:
@@ -73,6 +76,11 @@ class Collector:
             for kind in RECORD_KINDS
         }
         written = sorted(kind for kind, document in records.items() if document)
+        invalid = _breaks_its_schema(records)
+        if invalid:
+            # A record consumers cannot parse is no record: the run says so, by kind.
+            outcome.error, outcome.cause = "InvalidRecord", invalid
+            return
         if len(written) > 1:
             # The promise is one record per item: two places is as broken as none.
             outcome.error = "DuplicateRecords"
@@ -202,3 +210,22 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
         token = page.get("nextToken")
         if not token:
             return events
+
+
+PUBLISHED_RECORDS: dict[RecordKind, type[BaseModel]] = {
+    "results": ItemResult,
+    "quarantine": QuarantineRecord,
+    "failures": FailureRecord,
+}
+
+
+def _breaks_its_schema(records: Mapping[RecordKind, dict[str, Any] | None]) -> str | None:
+    """Why a written record does not validate against its published model, if one does not."""
+    for kind, document in records.items():
+        if not document:
+            continue
+        try:
+            PUBLISHED_RECORDS[kind].model_validate(document)
+        except ValidationError as error:
+            return f"the {kind} record breaks its published schema: {error}"[:2000]
+    return None

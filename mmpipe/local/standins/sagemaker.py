@@ -12,7 +12,6 @@ reason, as SageMaker reports it.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -45,10 +44,11 @@ def real_job(input_root: Path, output_root: Path) -> Any:
 
 def stub_job(input_root: Path, output_root: Path) -> Any:
     """Fast and deterministic: a valid, empty alignment report (nothing to align)."""
+    from pipeline_contracts.item import ItemPlan  # noqa: PLC0415
     from pipeline_contracts.work.alignment import AlignmentReport  # noqa: PLC0415
 
-    plan = json.loads((input_root / "plan" / "plan.json").read_text())
-    report = AlignmentReport(item_id=plan.get("item_id"), warnings=["stub alignment (local)"])
+    plan = ItemPlan.model_validate_json((input_root / "plan" / "plan.json").read_bytes())
+    report = AlignmentReport(item_id=plan.item_id, warnings=["stub alignment (local)"])
     out = output_root / "alignment"
     out.mkdir(parents=True, exist_ok=True)
     (out / "alignment.json").write_text(report.model_dump_json(indent=2))
