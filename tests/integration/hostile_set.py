@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 from tests.unit.pipeline.domain.intake.samples import (
@@ -21,6 +20,7 @@ from tests.unit.pipeline.domain.intake.samples import (
     TEXTS,
     declare_frame_size,
     declare_image_size,
+    ffmpeg_file,
     huge_png,
     image_bytes,
     lying_wav,
@@ -46,16 +46,6 @@ def _put(root: Path, relative: str, body: bytes, expected: Expected = (None, Non
 def _manifest(root: Path, folder: str, document: object, expected: Expected) -> None:
     body = document if isinstance(document, bytes) else json.dumps(document).encode()
     _put(root, f"{folder}/manifest.json", body, expected)
-
-
-def _ffmpeg(arguments: list[str], target: Path) -> bytes:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-y", *arguments, str(target)],
-        check=True,
-        timeout=60,
-    )
-    return target.read_bytes()
 
 
 def build(root: Path, demo: Path, scratch: Path) -> dict[str, Expected]:
@@ -140,7 +130,7 @@ def build(root: Path, demo: Path, scratch: Path) -> dict[str, Expected]:
     _put(root, "deep.json", b"[" * 100_000 + b"]" * 100_000, ("processed", None))
     _put(root, "hires.wav", wav_bytes(0.5, 96_000), ("processed", None))
     _put(root, "lores.wav", wav_bytes(0.5, 4_000), (quarantined, "UNSUPPORTED_SAMPLE_RATE"))
-    mjpeg = _ffmpeg(HOSTILE_FFMPEG["mjpeg_mov"][1], scratch / "frames.mov")
+    mjpeg = ffmpeg_file(HOSTILE_FFMPEG["mjpeg_mov"][1], scratch / "frames.mov")
     _put(
         root,
         "frames.mov",

@@ -26,6 +26,7 @@ from tests.unit.pipeline.domain.intake.samples import (
     INGEST_BUCKET,
     PROCESSED_BUCKET,
     bundle_request,
+    ffmpeg_file,
     huge_png,
     image_bytes,
     minimal_pdf,
@@ -67,13 +68,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("media")
     made: dict[str, bytes] = {"wav": wav_bytes()}
     for name, (file_name, arguments) in FFMPEG_MEDIA.items():
-        target = folder / file_name
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-nostdin", "-y", *arguments, str(target)],
-            check=True,
-            timeout=60,
-        )
-        made[name] = target.read_bytes()
+        made[name] = ffmpeg_file(arguments, folder / file_name)
     # An MP4 cut in half: its moov box (written last by default) is gone.
     made["mp4_truncated"] = made["mp4"][: len(made["mp4"]) // 2]
     return made
@@ -87,13 +82,7 @@ def hostile_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("hostile")
     made: dict[str, bytes] = {}
     for name, (file_name, arguments) in HOSTILE_FFMPEG.items():
-        target = folder / file_name
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-nostdin", "-y", *arguments, str(target)],
-            check=True,
-            timeout=60,
-        )
-        made[name] = target.read_bytes()
+        made[name] = ffmpeg_file(arguments, folder / file_name)
     # FLAC written to a pipe: the encoder cannot go back to fill in STREAMINFO's sample count.
     made["flac_streamed"] = subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", *HOSTILE_FFMPEG["flac_6s"][1], "-f", "flac", "-"],

@@ -11,8 +11,10 @@ import io
 import math
 import random
 import struct
+import subprocess
 import wave
 import zlib
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -314,3 +316,14 @@ HOSTILE_FFMPEG: dict[str, tuple[str, list[str]]] = {
     ),
     "mjpeg_mov": ("frames.mov", [*PICTURE, "-c:v", "mjpeg"]),
 }
+
+
+def ffmpeg_file(arguments: list[str], target: Path) -> bytes:
+    """Run the ffmpeg CLI to write `target` (the tests' one way to make media), and read it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-y", *arguments, str(target)],
+        check=True,
+        timeout=60,
+    )
+    return target.read_bytes()
