@@ -49,6 +49,18 @@ from mmpipe.local.standins.bedrock import LocalBedrock
 from mmpipe.local.standins.transcribe import LocalTranscribe
 
 MOTO_VERSION = "5.2.5"
+# Every patch module, in the order install() applies them; uninstall() restores in reverse.
+PATCHES = (
+    authorization,
+    sfn_tasks,
+    transcribe_patches,
+    bedrock_patches,
+    sfn_executions,
+    events,
+    timing,
+    sfn_errors,
+    awslambda,
+)
 
 
 def install(
@@ -81,30 +93,16 @@ def install(
         if originals:
             return
         _load_service_modules()
-        authorization.patch()
-        sfn_tasks.patch()
-        transcribe_patches.patch()
-        bedrock_patches.patch()
-        sfn_executions.patch()
-        events.patch()
-        timing.patch()
-        sfn_errors.patch()
-        awslambda.patch()
+        for module in PATCHES:
+            module.patch()
 
 
 def uninstall() -> None:
     with lock:
         if not originals:
             return
-        awslambda.restore()
-        events.restore()
-        timing.restore()
-        sfn_tasks.restore()
-        authorization.restore()
-        transcribe_patches.restore()
-        bedrock_patches.restore()
-        sfn_errors.restore()
-        sfn_executions.restore()
+        for module in reversed(PATCHES):
+            module.restore()
         state.update(
             callback_floor_s=None,
             time_scale=1.0,
