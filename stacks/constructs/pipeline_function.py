@@ -166,37 +166,6 @@ class PipelineFunction(Construct):
         )
 
 
-def task_function(
-    scope: Construct,
-    construct_id: str,
-    *,
-    handler: str,
-    description: str,
-    config: PipelineConfig,
-    shared: SharedLambdaCode,
-    storage: Storage,
-    thresholds: ThresholdParameters,
-    **sizing: object,
-) -> PipelineFunction:
-    """A function the state machine invokes. Every task is told both buckets and where the
-    thresholds are, whether or not its handler reads them."""
-    return PipelineFunction(
-        scope,
-        construct_id,
-        handler=handler,
-        description=description,
-        shared=shared,
-        key=storage.key,
-        config=config,
-        environment={
-            "INGEST_BUCKET": storage.ingest.bucket_name,
-            "PROCESSED_BUCKET": storage.processed.bucket_name,
-            "THRESHOLDS_PARAMETER_PATH": thresholds.path,
-        },
-        **sizing,  # type: ignore[arg-type]
-    )
-
-
 class TaskFunctions(Construct):
     """A business construct whose state-machine tasks share the code asset, the storage and
     the thresholds: `_task` builds one of them with what every task is told. Each construct
@@ -223,16 +192,22 @@ class TaskFunctions(Construct):
     def _task(
         self, construct_id: str, handler: str, description: str, **sizing: object
     ) -> PipelineFunction:
-        return task_function(
+        """A function the state machine invokes. Every task is told both buckets and where
+        the thresholds are, whether or not its handler reads them."""
+        return PipelineFunction(
             self,
             construct_id,
             handler=handler,
             description=description,
-            config=self._config,
             shared=self._shared,
-            storage=self._storage,
-            thresholds=self._thresholds,
-            **sizing,
+            key=self._storage.key,
+            config=self._config,
+            environment={
+                "INGEST_BUCKET": self._storage.ingest.bucket_name,
+                "PROCESSED_BUCKET": self._storage.processed.bucket_name,
+                "THRESHOLDS_PARAMETER_PATH": self._thresholds.path,
+            },
+            **sizing,  # type: ignore[arg-type]
         )
 
 
