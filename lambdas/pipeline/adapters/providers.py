@@ -14,12 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
-
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-)
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.adapters.executions import StepFunctionsExecutions
 from pipeline.adapters.model import BedrockModelClient, ModelClient
@@ -33,6 +28,9 @@ from pipeline_contracts.item import ItemRequest
 from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
 from pipeline_contracts.vocabulary import Provider
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 
 class TaskTokenStore(Protocol):
@@ -73,6 +71,11 @@ def _dead_letters(queue_url: str) -> DeadLetters:
 
 @cache
 def _idempotency(table: str) -> BasePersistenceLayer:
+    # Imported here: only the result writer needs it, and it costs every other cold start.
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+    )
+
     return DynamoDBPersistenceLayer(table_name=table)
 
 
