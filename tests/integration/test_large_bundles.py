@@ -42,7 +42,8 @@ def _long_path(number: int, extension: str) -> str:
 
 
 def _bundle_at_the_limits(root: Path) -> Path:
-    """50 assets (wav, png and txt, so audio, vision and alignment all run)."""
+    """50 assets (wav, png and txt; one png is the slides the recordings narrate, so audio,
+    vision and alignment all run)."""
     folder = root / "limits"
     assets = []
     for number in range(50):
@@ -56,7 +57,8 @@ def _bundle_at_the_limits(root: Path) -> Path:
             shutil.copyfile(DEMO / "poster.png", target)
         else:
             target.write_text(f"Note {number}: the blue kettle boils 1.7 litres in 3 minutes.\n")
-        assets.append({"path": path, "role": "primary" if number == 0 else "supplementary"})
+        role = {0: "primary", 1: "slides"}.get(number, "supplementary")
+        assets.append({"path": path, "role": role})
     manifest = {
         "version": 1,
         "profile": "general",

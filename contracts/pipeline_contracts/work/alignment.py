@@ -1,8 +1,9 @@
 """The alignment branch's work files: the job's report (`alignment/alignment.json`, written
 by processing/job.py) and the gate's `AlignmentResult` (`results/alignment.json`).
 
-The gate reads `score`, `syncs[].score`, `quality.audio.*.clipping_ratio` and
-`quality.images.*.sharpness`. Job and gate read and write with this very module (the job
+The gate reads `score`, `syncs[].score` and `quality.audio.*.clipping_ratio`;
+`quality.images` holds the keyframes' quality (an image asset is measured, and its sharpness
+judged, in the vision branch). Job and gate read and write with this very module (the job
 unpacks the wheel shipped with its code), so a field added here is added on both sides at
 once; renaming or removing one bumps `schema_version` for readers outside the pipeline.
 """

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from pipeline_contracts._base import Document, Message
 from pipeline_contracts.vocabulary import Provider, Relation, Role
+from pipeline_contracts.work.alignment import ImageQuality
 
 # How a structured answer is asked for: "tool" forces the one answer tool, "any" forces some
 # tool (the only one offered), "text" asks for JSON in the reply text (no tool support).
@@ -112,3 +113,8 @@ class VisionResult(Document):
     )
     input_tokens: int = 0
     output_tokens: int = 0
+    quality: ImageQuality | None = Field(
+        default=None,
+        description="For an image: its resolution and sharpness (variance of the Laplacian of "
+        "the grey image, at most 4096 pixels a side), measured when it was prepared.",
+    )

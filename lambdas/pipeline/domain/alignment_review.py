@@ -1,4 +1,7 @@
-"""The alignment gate: read the job's alignment.json and judge sync and media quality.
+"""The alignment gate: read the job's alignment.json and judge sync and audio quality.
+
+Image sharpness is judged by the vision gate, on the image it decoded; the keyframes' quality
+stays in the report and the result's metrics.
 
 The report's schema is `pipeline_contracts.work.alignment.AlignmentReport`, installed in the
 job and here at the same version: what the job writes is exactly what the gate reads.
@@ -84,17 +87,6 @@ def review(
                 score=clipping,
                 threshold=thresholds.audio_max_clipping_ratio,
                 reason=f"{100 * clipping:.2f}% of samples clipped",
-            )
-        )
-    for path, image in report.quality.images.items():
-        sharpness = image.sharpness
-        gates.append(
-            GateResult(
-                name=f"image-sharpness:{path}",
-                passed=sharpness >= thresholds.image_min_sharpness,
-                score=sharpness,
-                threshold=thresholds.image_min_sharpness,
-                reason=f"Laplacian variance {sharpness:.1f} at {image.width}x{image.height}",
             )
         )
     first_sync = report.syncs[0] if report.syncs else None

@@ -97,6 +97,12 @@ def fusion_context(
             if result.analysis is None:
                 sections.append(f"Vision analysis of {result.asset_id}: invalid, not used.")
                 continue
+            if result.quality is not None:
+                q = result.quality
+                sections.append(
+                    f"Measured quality of {result.asset_id}: {q.width}x{q.height} pixels, "
+                    f"sharpness (variance of the Laplacian) {q.sharpness:.1f}."
+                )
             sections.append(f"Vision analysis of {result.asset_id} (model output about the file):")
             sections.append(
                 fence.wrap(

@@ -41,6 +41,7 @@ from pipeline_contracts.item import (
     RejectionCode,
 )
 from pipeline_contracts.naming import WorkFiles
+from pipeline_contracts.timing import is_timed_text, sync_target
 
 _NOT_SPOKEN_ROLES = frozenset({"captions", "transcript"})
 _VISUAL = frozenset({"image", "video", "document"})
@@ -121,7 +122,8 @@ def _over_model_limit(branches: BranchPlan, assets: list[Asset]) -> Rejection | 
 
 
 def plan_branches(assets: list[Asset]) -> BranchPlan:
-    """Audio: what can be transcribed. Vision: what the model looks at. Alignment: time/quality."""
+    """Audio: what can be transcribed. Vision: what the model looks at. Alignment: whether
+    the item has something to align (`needs_alignment`)."""
     audio = [
         asset
         for asset in assets
@@ -131,13 +133,39 @@ def plan_branches(assets: list[Asset]) -> BranchPlan:
     ]
     has_visual = any(asset.modality in _VISUAL for asset in assets)
     # Captions with nothing to be timed against are just text: the model reads them.
-    has_timed = any(asset.modality in ("audio", "video") for asset in assets)
     vision = [
         asset
         for asset in assets
         if asset.modality in _VISUAL
         or (asset.modality == "text" and not has_visual)
-        or (asset.modality == "captions" and not has_visual and not has_timed)
+        or (asset.modality == "captions" and not has_visual and sync_target(assets, asset) is None)
     ]
-    alignment = any(asset.modality in ("audio", "video", "image") for asset in assets)
-    return BranchPlan(audio=audio, vision=vision, alignment=alignment)
+    return BranchPlan(audio=audio, vision=vision, alignment=needs_alignment(assets))
+
+
+def needs_alignment(assets: list[Asset]) -> bool:
+    """Whether the alignment job has work: a SageMaker Processing job is minutes of start-up,
+    a bill per second and a scarce instance quota, so it runs only for one of
+
+    - captions, or a shipped transcript with word times, and the audio or video they are timed
+      against (the job's own rule, `pipeline_contracts.timing.sync_target`);
+    - slides (an image or document with the role "slides") and narration (audio, or video
+      with sound) in the same item;
+    - a video: its scenes, keyframes and their timeline.
+
+    An image, an audio file, a text or a product photo with its description has nothing to
+    align: image quality is measured where the vision branch decodes the image, and a
+    transcript reaches the result without the job.
+    """
+    if any(asset.modality == "video" for asset in assets):
+        return True
+    if any(is_timed_text(asset) and sync_target(assets, asset) for asset in assets):
+        return True
+    slides = any(
+        asset.role == "slides" and asset.modality in ("image", "document") for asset in assets
+    )
+    narration = any(
+        asset.modality == "audio" or (asset.modality == "video" and asset.has_audio)
+        for asset in assets
+    )
+    return slides and narration

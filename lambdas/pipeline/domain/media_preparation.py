@@ -3,6 +3,8 @@
 - Images: orientation fixed from EXIF, first frame only, transparency flattened on white,
   converted to RGB, longest edge at most `limits.model_image_max_edge`, re-encoded as JPEG
   with no metadata (no EXIF, GPS or ICC profile), written to `{work_prefix}prepared/{id}.jpg`.
+  The decoded image is measured on the way (resolution and sharpness, `image_quality`), so
+  the vision gate judges its sharpness without decoding it again.
 - Text (txt, md, html, json): decoded, HTML reduced to its visible text, chunked with overlap on
   paragraph or sentence boundaries where possible, written to `{work_prefix}prepared/{id}.json`
   (the text tools doing it are in `text_tools`, shared with the intake gate).
@@ -16,12 +18,13 @@ slides...) are loaded as companion text, to go into the prompt as untrusted data
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from PIL import Image, ImageOps
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, put_json
 from pipeline.config import Limits, PipelineConfig
+from pipeline.domain.image_quality import QUALITY_MAX_EDGE, measure_image
 from pipeline.domain.plans import load_asset
 from pipeline.domain.text_tools import (
     chunk_text,
@@ -35,6 +38,7 @@ from pipeline_contracts.item import Asset, ItemPlan
 from pipeline_contracts.naming import WorkFiles
 from pipeline_contracts.states.analyze_each_visual_asset import VisionIteration
 from pipeline_contracts.states.prepare_media_for_the_model import PreparedMedia
+from pipeline_contracts.work.alignment import ImageQuality
 from pipeline_contracts.work.vision import Companions, CompanionText, TextChunks
 
 # Bedrock Converse limits: 3.75 MB per image, 4.5 MB per document, 1 GB per video read from S3.
@@ -64,6 +68,7 @@ def prepare_media(
         prepared = _pass_through(asset, "video", MAX_MODEL_VIDEO_BYTES)
     else:
         raise MediaNotPreparable(f"{asset.modality} assets are not analysed by the vision branch")
+    prepared = prepared.model_copy(update={"path": asset.path})
     if asset.modality not in _VISUAL:
         return prepared
     # A visual asset's answer is the prepared body plus the item's text that goes with it.
@@ -84,22 +89,31 @@ def _prepare_image(
     asset: Asset, store: ObjectStore, limits: Limits, bucket: str, prefix: str
 ) -> PreparedMedia:
     data = _read_bounded(store, asset, limits.max_image_bytes, "image")
-    jpeg, width, height = prepared_jpeg(data, limits)
-    uri = store.put_bytes(bucket, f"{prefix}.jpg", jpeg, "image/jpeg")
+    image = prepared_jpeg(data, limits)
+    uri = store.put_bytes(bucket, f"{prefix}.jpg", image.jpeg, "image/jpeg")
     return PreparedMedia(
         asset_id=asset.asset_id,
         modality=asset.modality,
         kind="image",
         input_uri=uri,
         input_format="jpeg",
-        input_bytes=len(jpeg),
-        width=width,
-        height=height,
+        input_bytes=len(image.jpeg),
+        width=image.width,
+        height=image.height,
+        quality=image.quality,
     )
 
 
-def prepared_jpeg(data: bytes, limits: Limits) -> tuple[bytes, int, int]:
-    """Upright, RGB, bounded, metadata-free JPEG bytes of the image's first frame.
+class PreparedImage(NamedTuple):
+    jpeg: bytes
+    width: int
+    height: int
+    quality: ImageQuality
+
+
+def prepared_jpeg(data: bytes, limits: Limits) -> PreparedImage:
+    """Upright, RGB, bounded, metadata-free JPEG bytes of the image's first frame, and the
+    quality of the image as decoded (before it is resized for the model).
 
     Decoders meet hostile bytes here, so any decoder failure is a MediaNotPreparable.
     """
@@ -111,10 +125,14 @@ def prepared_jpeg(data: bytes, limits: Limits) -> tuple[bytes, int, int]:
                     f"the image has {opened.width}x{opened.height} pixels, over the limit of "
                     f"{limits.max_image_pixels}"
                 )
+            stored_size = opened.size
             if opened.format == "JPEG":
-                # Decode at a reduced scale when the image is much larger than needed.
-                opened.draft(None, (max_edge, max_edge))
+                # Decode at a reduced scale when the image is much larger than both the model
+                # and the quality measurement need.
+                needed = max(max_edge, QUALITY_MAX_EDGE)
+                opened.draft(None, (needed, needed))
             opened.seek(0)
+            measured = measure_image(opened, stored_size)
             rgb = _to_rgb(_upright(opened))
     except MediaNotPreparable:
         raise
@@ -126,7 +144,7 @@ def prepared_jpeg(data: bytes, limits: Limits) -> tuple[bytes, int, int]:
         # No exif=, icc_profile= or comment=: the output carries no metadata at all.
         rgb.save(buffer, "JPEG", quality=quality, optimize=True)
         if buffer.tell() <= MAX_MODEL_IMAGE_BYTES:
-            return buffer.getvalue(), rgb.width, rgb.height
+            return PreparedImage(buffer.getvalue(), rgb.width, rgb.height, measured)
     raise MediaNotPreparable("the image does not fit the model's 3.75 MB limit as a JPEG")
 
 

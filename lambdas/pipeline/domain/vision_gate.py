@@ -6,6 +6,10 @@ Two verdicts per asset:
   invalid -> failed, and the raw output is kept.
 - `vision_content`: only for a valid answer, at least `vision_min_fields` non-empty fields.
 
+And, for an image, `image-sharpness:{path}`: the variance of the Laplacian that "Prepare media
+for the model" measured when it decoded the image, at least `image_min_sharpness` (the name
+and reason the alignment gate gave it when the job measured images: results stay comparable).
+
 Bad model output is a verdict, never an exception. The `VisionResult` is written to
 `{work_prefix}results/vision-{asset_id}.json`.
 """
@@ -20,6 +24,7 @@ from pipeline.domain.structured_output import Answer, validate_reply
 from pipeline_contracts.naming import WorkFiles
 from pipeline_contracts.outcomes import AssetResult, GateResult
 from pipeline_contracts.states.check_vision_output import CheckVisionOutputInput
+from pipeline_contracts.work.alignment import ImageQuality
 from pipeline_contracts.work.vision import RawAnalysis, VisionAnalysis, VisionResult
 
 SCHEMA_GATE = "vision_schema"
@@ -43,6 +48,10 @@ def check_vision_output(
     gates = [_schema_gate(asset_id, verdict.valid, verdict.repaired, verdict.errors)]
     if verdict.value is not None:
         gates.append(content_gate(asset_id, verdict.value, thresholds.vision_min_fields))
+    quality = request.prepared.quality
+    if quality is not None:
+        path = request.prepared.path or asset_id
+        gates.append(sharpness_gate(path, quality, thresholds.image_min_sharpness))
     if verdict.value is None:
         kept: str | None = verdict.kept_output
     else:
@@ -57,6 +66,7 @@ def check_vision_output(
         injection_signals=raw.injection_signals,
         input_tokens=raw.input_tokens + sum(r.input_tokens for r in verdict.repair_replies),
         output_tokens=raw.output_tokens + sum(r.output_tokens for r in verdict.repair_replies),
+        quality=quality,
     )
     result_uri = put_json(
         store,
@@ -106,4 +116,16 @@ def content_gate(asset_id: str, analysis: VisionAnalysis, min_fields: int) -> Ga
             f"Asset {asset_id}: {filled} non-empty fields "
             f"({'at least' if passed else 'fewer than'} the {min_fields} required)."
         ),
+    )
+
+
+def sharpness_gate(path: str, quality: ImageQuality, min_sharpness: float) -> GateResult:
+    """Blur lowers the variance of the Laplacian: below the threshold, the image is flagged."""
+    sharpness = quality.sharpness
+    return GateResult(
+        name=f"image-sharpness:{path}",
+        passed=sharpness >= min_sharpness,
+        score=sharpness,
+        threshold=min_sharpness,
+        reason=f"Laplacian variance {sharpness:.1f} at {quality.width}x{quality.height}",
     )

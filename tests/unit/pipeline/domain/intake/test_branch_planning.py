@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pipeline.domain.intake import plan_branches
 from pipeline_contracts.item import Asset, ObjectRef
 
@@ -18,12 +20,13 @@ _FORMATS = {
 
 
 def _asset(name: str, modality: str, **fields: Any) -> Asset:
+    media_format = fields.pop("media_format", _FORMATS[modality])
     return Asset(
         asset_id=f"a1-{name}",
-        path=f"{name}.{_FORMATS[modality]}",
+        path=f"{name}.{media_format}",
         source=ObjectRef(bucket="b", key=f"k/{name}"),
         modality=modality,
-        media_format=_FORMATS[modality],
+        media_format=media_format,
         mime_type="application/octet-stream",
         size_bytes=1,
         **fields,
@@ -34,20 +37,105 @@ def _paths(assets: list[Asset]) -> list[str]:
     return [asset.path for asset in assets]
 
 
-def test_a_single_image_goes_to_vision_and_alignment():
+def test_a_single_image_goes_to_vision_only():
     # Given one image
     # When branches are planned
     plan = plan_branches([_asset("photo", "image")])
-    # Then vision and alignment have work, audio has none
-    assert (_paths(plan.vision), plan.audio, plan.alignment) == (["photo.png"], [], True)
+    # Then only vision has work: its quality is measured there, no alignment job starts
+    assert (_paths(plan.vision), plan.audio, plan.alignment) == (["photo.png"], [], False)
 
 
-def test_audio_goes_to_transcription_and_alignment_only():
+def test_audio_goes_to_transcription_only():
     # Given one audio file
     # When branches are planned
     plan = plan_branches([_asset("call", "audio", has_audio=True)])
-    # Then it is transcribed and aligned, not sent to vision
-    assert (_paths(plan.audio), plan.vision, plan.alignment) == (["call.wav"], [], True)
+    # Then it is transcribed, not sent to vision, and has nothing to align
+    assert (_paths(plan.audio), plan.vision, plan.alignment) == (["call.wav"], [], False)
+
+
+_SPEECH = {"has_audio": True}
+_TALK = {"has_audio": True, "has_video": True}
+
+
+@pytest.mark.parametrize(
+    ("assets", "aligned"),
+    [
+        # Nothing to align: no SageMaker job
+        ([("photo", "image", {})], False),
+        ([("call", "audio", _SPEECH)], False),
+        ([("notes", "text", {})], False),
+        ([("talk", "captions", {})], False),
+        ([("photo", "image", {}), ("description", "text", {"role": "description"})], False),
+        ([("a", "image", {}), ("b", "image", {}), ("c", "document", {})], False),
+        ([("call", "audio", _SPEECH), ("notes", "text", {"role": "transcript"})], False),
+        ([("slides", "image", {"role": "slides"})], False),
+        ([("slides", "document", {"role": "slides"}), ("notes", "text", {})], False),
+        ([("photo", "image", {}), ("call", "audio", _SPEECH)], False),
+        # Captions with two recordings and no `syncs_with`: nothing says which to sync with
+        ([("talk", "captions", {}), ("a", "audio", _SPEECH), ("b", "audio", _SPEECH)], False),
+        # Something to align
+        ([("talk", "captions", {}), ("talk", "video", _TALK)], True),
+        ([("talk", "captions", {}), ("call", "audio", _SPEECH)], True),
+        ([("talk", "video", _TALK)], True),
+        ([("silent", "video", {"has_video": True})], True),
+        ([("slides", "image", {"role": "slides"}), ("talk", "audio", _SPEECH)], True),
+        ([("slides", "document", {"role": "slides"}), ("talk", "audio", _SPEECH)], True),
+        (
+            [
+                ("words", "text", {"role": "transcript", "media_format": "json"}),
+                ("call", "audio", _SPEECH),
+            ],
+            True,
+        ),
+        (
+            [
+                ("talk", "captions", {"syncs_with": "b.wav"}),
+                ("a", "audio", _SPEECH),
+                ("b", "audio", _SPEECH),
+            ],
+            True,
+        ),
+    ],
+    ids=[
+        "image-only",
+        "audio-only",
+        "text",
+        "captions-alone",
+        "image-and-description",
+        "images-and-a-pdf",
+        "audio-and-plain-transcript",
+        "slides-without-narration",
+        "pdf-slides-and-notes",
+        "photo-beside-a-recording",
+        "captions-with-two-recordings",
+        "captions-and-video",
+        "captions-and-audio",
+        "video-alone",
+        "silent-video",
+        "slides-and-narration",
+        "pdf-slides-and-narration",
+        "timed-transcript-and-audio",
+        "captions-naming-one-of-two-recordings",
+    ],
+)
+def test_alignment_runs_only_when_there_is_something_to_align(assets, aligned):
+    # Given an item's assets
+    given = [_asset(name, modality, **fields) for name, modality, fields in assets]
+    # When branches are planned
+    plan = plan_branches(given)
+    # Then the alignment job runs only for captions or a transcript to sync with their speech,
+    # slides with narration, or a video's scene timeline
+    assert plan.alignment is aligned
+
+
+def test_captions_nothing_says_how_to_time_are_read_by_the_model():
+    # Given captions beside two recordings, with no `syncs_with` to choose between them
+    captions = _asset("talk", "captions")
+    plan = plan_branches(
+        [captions, _asset("a", "audio", has_audio=True), _asset("b", "audio", has_audio=True)]
+    )
+    # Then no job aligns them, so the model reads them as text: they are not lost
+    assert (_paths(plan.vision), plan.alignment) == (["talk.srt"], False)
 
 
 def test_video_with_sound_goes_everywhere_but_silent_video_is_not_transcribed():
@@ -106,9 +194,9 @@ def test_audio_with_a_captions_or_transcript_role_is_not_transcribed():
     described = _asset("described", "audio", has_audio=True, role="captions")
     # When branches are planned
     plan = plan_branches([narrated, described])
-    # Then they are not transcribed, but they are still aligned
+    # Then they are not transcribed, and with nothing to sync or time, not aligned either
     assert plan.audio == []
-    assert plan.alignment is True
+    assert plan.alignment is False
 
 
 def test_manifest_order_is_kept():

@@ -55,7 +55,8 @@ class TestValidBundles:
         # And the text is a companion for the prompt, not a vision input of its own
         assert [a.path for a in plan.branches.vision] == ["photo.jpg"]
         assert plan.branches.audio == []
-        assert plan.branches.alignment is True
+        # And a photo with its description has nothing to align: no alignment job
+        assert plan.branches.alignment is False
         assert plan.assets[0].source.key == PREFIX + "photo.jpg"
 
     def test_a_lecture_bundle_with_video_and_synced_captions(self, bundle, media):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pipeline.adapters.thresholds import SsmThresholds
 from pipeline.config import PipelineConfig, Thresholds
@@ -36,12 +36,20 @@ from tests.unit.pipeline.domain.vision.fakes import ScriptedModel, data_blocks, 
 VALID = json.dumps(VALID_ANALYSIS)
 
 
+def _sharp_photo() -> Image.Image:
+    return Image.effect_mandelbrot((64, 48), (-2, -1.5, 1, 1.5), 100).convert("RGB")
+
+
+SHARPNESS_GATE = "image-sharpness:photo.jpg"
+
+
 @pytest.fixture
 def gate_request(store, config, add_asset, write_plan):
     """Run prepare and analyse on a photo with the first reply; return the gate's input."""
 
-    def build(first_reply: str) -> CheckVisionOutputInput:
-        photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
+    def build(first_reply: str, picture: Image.Image | None = None) -> CheckVisionOutputInput:
+        body = jpeg(picture or _sharp_photo(), quality=95)
+        photo = add_asset("photo.jpg", body, "image", "jpeg")
         write_plan([photo])
         state = iteration(photo)
         prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
@@ -90,17 +98,18 @@ def test_valid_answers_pass_without_a_repair(store, gate_request, reply):
     # When the gate checks it
     output = _gate(store, request, model)
 
-    # Then both gates pass, the VisionResult is written, and no raw output is kept
+    # Then the three gates pass, the VisionResult is written, and no raw output is kept
     assert [(g.name, g.passed) for g in output.gates] == [
         ("vision_schema", True),
         ("vision_content", True),
+        (SHARPNESS_GATE, True),
     ]
     assert output.result_uri == f"s3://{PROCESSED}/{WORK}results/vision-{output.asset_id}.json"
     result = stored_json(store, output.result_uri)
     assert result["analysis"]["objects"] == ["kettle", "table"]
     assert result["raw_output"] is None
     assert result["repaired"] is False
-    assert _counts() == {"GatePassed": 2}
+    assert _counts() == {"GatePassed": 3}
 
 
 def test_invalid_answer_is_repaired_once(store, gate_request):
@@ -137,14 +146,18 @@ def test_still_invalid_after_repair_fails_the_gate_without_raising(store, gate_r
     output = _gate(store, request, model)
 
     # Then the schema gate fails with the reason, no content gate runs, both answers are kept
-    assert [(g.name, g.passed) for g in output.gates] == [("vision_schema", False)]
+    # (the image's sharpness is judged all the same: it does not depend on the answer)
+    assert [(g.name, g.passed) for g in output.gates] == [
+        ("vision_schema", False),
+        (SHARPNESS_GATE, True),
+    ]
     assert "no JSON object" in output.gates[0].reason
     assert "summary" in output.gates[0].reason
     result = stored_json(store, output.result_uri)
     assert result["analysis"] is None
     assert "I cannot help" in result["raw_output"]
     assert '{"summary": ""}' in result["raw_output"]
-    assert _counts() == {"GateFailed": 1}
+    assert _counts() == {"GateFailed": 1, "GatePassed": 1}
 
 
 def test_thin_answer_fails_the_content_check(store, gate_request):
@@ -155,10 +168,56 @@ def test_thin_answer_fails_the_content_check(store, gate_request):
     output = _gate(store, request, ScriptedModel([]), Thresholds(vision_min_fields=3))
 
     # Then the schema passes and the content gate fails, with score and threshold
-    schema, content = output.gates
+    schema, content, _ = output.gates
     assert schema.passed
     assert not content.passed
     assert (content.score, content.threshold) == (1.0, 3.0)
+
+
+def test_a_blurry_image_is_flagged_by_its_sharpness(store, gate_request):
+    # Given a valid answer about a photo blurred past recognition, and a sharp one
+    blurry = _sharp_photo().filter(ImageFilter.GaussianBlur(6))
+    threshold = Thresholds().image_min_sharpness
+
+    # When the gate checks each
+    flagged = _gate(store, gate_request(VALID, blurry), ScriptedModel([]))
+    published = stored_json(store, flagged.result_uri)
+    sharp = _gate(store, gate_request(VALID), ScriptedModel([]))
+
+    # Then the blurry one fails the sharpness gate (named and worded as the alignment gate did),
+    # the sharp one passes it, and the measured quality is in the published VisionResult
+    gate = flagged.gates[-1]
+    assert (gate.name, gate.passed, gate.threshold) == (SHARPNESS_GATE, False, threshold)
+    assert gate.score is not None
+    assert gate.score < threshold
+    assert gate.reason == f"Laplacian variance {gate.score:.1f} at 64x48"
+    assert sharp.gates[-1].passed
+    assert sharp.gates[-1].score is not None
+    assert sharp.gates[-1].score > threshold
+    assert published["quality"] == {"width": 64, "height": 48, "sharpness": gate.score}
+
+
+def test_the_sharpness_threshold_comes_from_the_thresholds(store, gate_request):
+    # Given a sharp photo and an operator's threshold above its sharpness
+    request = gate_request(VALID)
+    assert request.prepared.quality is not None
+    strict = Thresholds(image_min_sharpness=request.prepared.quality.sharpness + 1)
+
+    # When the gate checks it, Then the image is flagged against the tuned threshold
+    gate = _gate(store, request, ScriptedModel([]), strict).gates[-1]
+    assert (gate.name, gate.passed) == (SHARPNESS_GATE, False)
+
+
+def test_assets_without_a_measured_image_get_no_sharpness_gate(store, gate_request):
+    # Given the prepared state of an asset that is not an image (a PDF, a video, a text)
+    request = gate_request(VALID)
+    prepared = request.prepared.model_copy(update={"quality": None})
+    request = request.model_copy(update={"prepared": prepared})
+
+    # When the gate checks it, Then only the answer is judged
+    output = _gate(store, request, ScriptedModel([]))
+    assert [g.name for g in output.gates] == ["vision_schema", "vision_content"]
+    assert stored_json(store, output.result_uri)["quality"] is None
 
 
 def test_throttled_repair_propagates(store, gate_request):
