@@ -1,11 +1,12 @@
-"""The SageMaker Processing job: align one item's captions, scenes and quality metrics.
+"""The SageMaker Processing job: align one item's captions, scenes and audio quality.
 
 Conventions (SageMaker Processing): inputs under /opt/ml/processing/input, outputs under
 /opt/ml/processing/output; both overridable with --input-root / --output-root.
 
     input_root/plan/plan.json      the intake gate's ItemPlan
+    input_root/plan/transcripts/*.json  Transcribe's output for the item's speech (the job
+                                   runs after transcription), joined with cues and scenes
     input_root/media/<asset.path>  the item's files
-    input_root/transcript/*.json   optional transcripts (Transcribe JSON) to join by time
     output_root/alignment/         alignment.json, timeline.jsonl, captions/, keyframes/
 
 Local mode calls `run_job` in-process with the same layout.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from pipeline_contracts.item import Asset, ItemPlan
+from pipeline_contracts.timing import is_transcript_words, sync_target, timed_media
 from pipeline_contracts.work.alignment import (
     TIMELINE_REPORT_LIMIT,
     AlignmentReport,
@@ -31,7 +33,7 @@ from pipeline_contracts.work.alignment import (
 from processing.captions import CaptionsError, Cue, load_cues
 from processing.media import MediaError, decode_audio
 from processing.plan import PlanError, asset_file, load_plan
-from processing.quality import audio_quality, image_quality
+from processing.quality import audio_quality
 from processing.scenes import detect_scenes
 from processing.speech import RATE, SpeechActivity, speech_activity
 from processing.sync import sync_captions
@@ -48,21 +50,6 @@ def _flat_name(asset_path: str, suffix: str) -> str:
     parts = PurePosixPath(asset_path).parts
     stem = PurePosixPath(parts[-1]).stem
     return "__".join([*parts[:-1], stem]) + suffix
-
-
-def _timed_media(plan: ItemPlan) -> list[Asset]:
-    return [a for a in plan.assets if a.modality in ("audio", "video")]
-
-
-def _sync_target(plan: ItemPlan, captions: Asset) -> Asset | None:
-    """The media a captions asset is timed against: `syncs_with`, or the only audio/video."""
-    media = _timed_media(plan)
-    if captions.syncs_with:
-        for asset in media:
-            if captions.syncs_with in (asset.path, asset.asset_id):
-                return asset
-        return None
-    return media[0] if len(media) == 1 else None
 
 
 class _Job:
@@ -94,7 +81,7 @@ class _Job:
             cap_file = self.file(captions)
             if cap_file is None:
                 continue
-            target = _sync_target(self.plan, captions)
+            target = sync_target(self.plan.assets, captions)
             media_file = self.file(target) if target else None
             if target is None or media_file is None:
                 reason = (
@@ -164,32 +151,28 @@ class _Job:
                 self.quality.images[rel] = scene.quality
 
     def quality_all(self) -> None:
-        for asset in self.plan.assets:
-            if asset.modality not in ("audio", "video", "image"):
-                continue
+        """Audio quality of the item's audio and video (the job decodes their sound anyway).
+        Images are measured where the vision branch decodes them (media_preparation), and
+        `quality.images` holds the keyframes this job cuts."""
+        for asset in timed_media(self.plan.assets):
             path = self.file(asset)
             if path is None:
                 continue
             try:
-                if asset.modality == "image":
-                    self.quality.images[asset.path] = image_quality(path)
-                else:
-                    self.quality.audio[asset.path] = audio_quality(path)
+                self.quality.audio[asset.path] = audio_quality(path)
             except MediaError as exc:
                 if asset.modality == "audio" or asset.has_audio:
                     self.warnings.append(f"{asset.path}: no audio quality: {exc}")
             except OSError as exc:
-                self.warnings.append(f"{asset.path}: no image quality: {exc}")
+                self.warnings.append(f"{asset.path}: no audio quality: {exc}")
 
     def transcript_words(self, input_root: Path) -> list[Span]:
         files = [
             path
             for asset in self.plan.assets
-            if asset.role == "transcript"
-            and asset.path.lower().endswith(".json")
-            and (path := self.file(asset)) is not None
+            if is_transcript_words(asset) and (path := self.file(asset)) is not None
         ]
-        folder = input_root / "transcript"
+        folder = input_root / "plan" / "transcripts"
         if folder.is_dir():
             files.extend(sorted(folder.glob("*.json")))
         words: list[Span] = []

@@ -42,6 +42,12 @@ class ExecutionStatusEvent(_AwsEvent):
     detail: ExecutionStatusChange
 
 
+class CapacityReleased(Message):
+    """What release_capacity gave back when an execution ended ("pool:holder" each)."""
+
+    freed: list[str]
+
+
 class JobStateHandled(Message):
     """What the transcription callback did with a job state change."""
 

@@ -120,6 +120,9 @@ class _PlanFields(Message):
     # too: nothing is filled in later.
     alignment_job_name: str = Field(description="Deterministic, service-safe (naming.py).")
     plan_uri: str = Field(description="s3:// URI of the whole plan (the steps and the job).")
+    job_input_uri: str = Field(
+        description="s3:// prefix the alignment job reads: the plan and Transcribe's output."
+    )
     work_prefix: str = Field(description="Processed-bucket prefix for work files.")
     # Where the alignment job reads media and writes its report.
     media_uri: str

@@ -53,8 +53,14 @@ class WorkFiles:
         self.prefix = prefix
 
     @property
+    def job_input(self) -> str:
+        """What the alignment job reads as its `plan` input (an S3 prefix): the plan, and the
+        transcripts Transcribe wrote before the job started, so the timeline has their words."""
+        return f"{self.prefix}job/"
+
+    @property
     def plan(self) -> str:
-        return f"{self.prefix}plan.json"
+        return f"{self.job_input}plan.json"
 
     @property
     def fusion(self) -> str:
@@ -68,8 +74,8 @@ class WorkFiles:
         return f"{self.prefix}audio/{asset_id}{suffix}"
 
     def transcript(self, job_name: str) -> str:
-        """Where Transcribe writes its own output (OutputKey)."""
-        return f"{self.prefix}transcripts/{job_name}.json"
+        """Where Transcribe writes its own output (OutputKey): in the job's input."""
+        return f"{self.job_input}transcripts/{job_name}.json"
 
     def prepared(self, asset_id: str) -> str:
         """Stem of a visual asset's prepared body (.jpg, .json) and companions."""

@@ -22,6 +22,9 @@ from pydantic import (
 
 # Intake, the other branches, fusion and the writes around the longest wait.
 WORK_AROUND_WAITS_S = 3600
+# The most a step waits for capacity before it gives up: the ASL's capacity retrier (80
+# attempts, backoff to 5 minutes; tests/infrastructure/test_error_contract.py holds them equal).
+CAPACITY_WAIT_S = 22_515
 
 
 class _Strict(BaseModel):
@@ -96,6 +99,48 @@ class AlignmentJob(_Strict):
     max_runtime_s: int = Field(default=3600, ge=60, le=432000)
 
 
+class ModelQuota(_Strict):
+    """One Bedrock model's per-minute quotas (cross-Region inference profile)."""
+
+    requests_per_minute: int = Field(ge=1)
+    tokens_per_minute: int = Field(ge=1, description="Input and output tokens together.")
+
+
+class Quotas(_Strict):
+    """The account quotas the pipeline spends, as admission control and local mode see them.
+
+    The defaults are the documented defaults for us-east-1 (Service Quotas, 2026-11); an
+    account's real values can be lower (new accounts often are) or raised on request: set
+    these to what Service Quotas shows for the deploying account. Admission control never
+    lets executions together ask for more than this; local mode answers throttling past it.
+    """
+
+    bedrock: dict[str, ModelQuota] = Field(
+        default_factory=lambda: {
+            "us.amazon.nova-lite-v1:0": ModelQuota(
+                requests_per_minute=2000, tokens_per_minute=4_000_000
+            ),
+            "us.amazon.nova-pro-v1:0": ModelQuota(
+                requests_per_minute=500, tokens_per_minute=1_000_000
+            ),
+        }
+    )
+    # A model the table does not name gets this (the smallest common default).
+    bedrock_default: ModelQuota = ModelQuota(requests_per_minute=100, tokens_per_minute=200_000)
+    # "Concurrent batch transcription jobs": 250 in us-east-1, us-west-2 and eu-west-1.
+    transcribe_concurrent_jobs: int = Field(default=250, ge=1)
+    # "<instance type> for processing job usage": instances running at once.
+    sagemaker_processing_instances: int = Field(default=4, ge=1)
+    # Account concurrency shared by every function in the Region.
+    lambda_concurrent_executions: int = Field(default=1000, ge=10)
+    # StartExecution (Standard): a token bucket of 1,300 refilled at 300 a second.
+    sfn_start_execution_burst: int = Field(default=1300, ge=1)
+    sfn_start_execution_per_second: float = Field(default=300, gt=0)
+
+    def model(self, model_id: str) -> ModelQuota:
+        return self.bedrock.get(model_id, self.bedrock_default)
+
+
 class PipelineConfig(_Strict):
     """Everything an operator can set, with sane defaults."""
 
@@ -105,6 +150,7 @@ class PipelineConfig(_Strict):
     thresholds: Thresholds = Thresholds()
     limits: Limits = Limits()
     alignment: AlignmentJob = AlignmentJob()
+    quotas: Quotas = Quotas()
     alarm_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
         None
     )
@@ -117,7 +163,9 @@ class PipelineConfig(_Strict):
     # quarantined (MANIFEST_MISSING). Upload manifests last, within this window.
     bundle_manifest_wait_s: int = Field(default=900, ge=0, le=24 * 3600)
     # Every wait must end inside this, or an item ends TIMED_OUT instead of where it belongs.
-    execution_timeout_s: int = Field(default=8 * 3600, ge=3600, le=365 * 24 * 3600)
+    # A day: a burst may wait hours for capacity (admission control) before a 6-hour
+    # transcription; a Standard execution costs nothing while it waits.
+    execution_timeout_s: int = Field(default=24 * 3600, ge=3600, le=365 * 24 * 3600)
 
     @field_validator("ingest_prefix", "bundle_prefix")
     @classmethod
@@ -134,17 +182,20 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _waits_fit_the_execution(self) -> PipelineConfig:
-        """Each wait (with the work around it) ends before the execution times out."""
+        """Each wait (with the wait for capacity and the work around it) ends before the
+        execution times out."""
         waits = {
             "transcribe_timeout_s": self.transcribe_timeout_s,
             "alignment.max_runtime_s": self.alignment.max_runtime_s,
             "bundle_manifest_wait_s": self.bundle_manifest_wait_s,
         }
         for name, seconds in waits.items():
-            if seconds + WORK_AROUND_WAITS_S > self.execution_timeout_s:
+            # The wait may start only once capacity frees (admission control).
+            if seconds + CAPACITY_WAIT_S + WORK_AROUND_WAITS_S > self.execution_timeout_s:
                 raise ValueError(
                     f"{name}={seconds} leaves less than {WORK_AROUND_WAITS_S} s of the "
-                    f"execution_timeout_s={self.execution_timeout_s} for the rest of the item"
+                    f"execution_timeout_s={self.execution_timeout_s} for the rest of the item, "
+                    f"after up to {CAPACITY_WAIT_S} s of waiting for capacity"
                 )
         return self
 

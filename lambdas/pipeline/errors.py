@@ -3,8 +3,10 @@
 Step Functions matches `Retry` and `Catch` on the error name, which for a Lambda is the
 exception's class name. Never rename one without changing statemachines/pipeline.asl.json.
 
-- Transient (retried with backoff and jitter): ServiceThrottled, ServiceUnavailable;
-  VocabularyPending (retried every 20-60 s, a dozen times).
+- Waiting for capacity (retried with backoff and jitter for hours): CapacityUnavailable (the
+  pipeline's own admission control said wait), ServiceThrottled (a service said so anyway).
+- Transient (retried a few times, quickly): ServiceUnavailable; VocabularyPending (retried
+  every 20-60 s, a dozen times).
 - Permanent (caught, never retried): everything else here, AccessDenied included.
 """
 
@@ -17,6 +19,11 @@ class PipelineError(Exception):
 
 class ServiceThrottled(PipelineError):
     """An AWS service throttled the call. Retried."""
+
+
+class CapacityUnavailable(PipelineError):
+    """Admission control: the quota this call spends is in use by other items. Retried with
+    backoff for hours (the ASL's capacity retrier), so a burst is slower, never degraded."""
 
 
 class ServiceUnavailable(PipelineError):
@@ -71,7 +78,13 @@ class ThresholdsInvalid(PipelineError):
 
 
 # The contract, as the state machine must honour it (tests/infrastructure/test_error_contract):
-# transient errors are retried by every Lambda task; VocabularyPending by the task that
-# starts transcription, on its own schedule; everything else is caught, never retried.
-TRANSIENT_ERRORS = (ServiceThrottled.__name__, ServiceUnavailable.__name__)
+# waiting for capacity is retried by every Lambda task for hours (with Lambda's own
+# throttling); transient errors by every Lambda task, a few times; VocabularyPending by the
+# task that starts transcription, on its own schedule; everything else is caught, never retried.
+CAPACITY_ERRORS = (
+    CapacityUnavailable.__name__,
+    ServiceThrottled.__name__,
+    "Lambda.TooManyRequestsException",
+)
+TRANSIENT_ERRORS = (ServiceUnavailable.__name__,)
 RETRIED_ON_THEIR_OWN_SCHEDULE = {VocabularyPending.__name__: "Transcribe audio"}

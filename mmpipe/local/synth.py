@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "lambdas", "processing")
 _SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -55,10 +57,25 @@ def cache_root() -> Path:
     return base / "mmpipe"
 
 
-def synthesized(root: Path | None = None) -> tuple[Path, bool]:
-    """(cdk.out folder, whether it came from the cache). Synthesizes in a subprocess."""
+def context_with(root: Path, pipeline: dict[str, Any]) -> dict[str, Any]:
+    """cdk.json's context with `pipeline` merged over its pipeline block (one level deep: a
+    `quotas` given replaces cdk.json's `quotas`), as `cdk synth -c pipeline=...` would set it."""
+    context = dict(json.loads((root / "cdk.json").read_text()).get("context", {}))
+    context["pipeline"] = {**dict(context.get("pipeline") or {}), **pipeline}
+    return context
+
+
+def synthesized(
+    root: Path | None = None, pipeline: dict[str, Any] | None = None
+) -> tuple[Path, bool]:
+    """(cdk.out folder, whether it came from the cache). Synthesizes in a subprocess, with
+    `pipeline` (configuration, e.g. lower quotas) merged over cdk.json's when given."""
     root = root or project_root()
-    target = cache_root() / f"cdk.out-{inputs_digest(root)}"
+    overrides = json.dumps(pipeline, sort_keys=True) if pipeline else ""
+    digest = inputs_digest(root)
+    if overrides:
+        digest += "-" + hashlib.sha256(overrides.encode()).hexdigest()[:8]
+    target = cache_root() / f"cdk.out-{digest}"
     if (target / "manifest.json").is_file():
         return target, True
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +85,9 @@ def synthesized(root: Path | None = None) -> tuple[Path, bool]:
         "CDK_OUTDIR": str(staging),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    if pipeline:
+        # How the CDK CLI hands an app its context; app.py then reads no cdk.json of its own.
+        env["CDK_CONTEXT_JSON"] = json.dumps(context_with(root, pipeline))
     completed = subprocess.run(
         [sys.executable, "app.py"],
         cwd=root,
@@ -85,7 +105,7 @@ def synthesized(root: Path | None = None) -> tuple[Path, bool]:
         staging.rename(target)
     except OSError:  # another run won the race: theirs is as good as ours
         shutil.rmtree(staging, ignore_errors=True)
-    _prune(target.parent, keep=2)
+    _prune(target.parent, keep=3)
     return target, False
 
 

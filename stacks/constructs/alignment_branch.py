@@ -69,12 +69,18 @@ class AlignmentBranch(TaskFunctions):
         self.job_arn_pattern = Stack.of(self).format_arn(
             service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
         )
+        self.reserve_instance = self._task(
+            "ReserveInstance",
+            "reserve_alignment_instance",
+            "Holds one of the account's processing instances for an item's alignment job",
+            memory_mb=256,
+        )
         self.alignment_gate = self._build_alignment_gate()
 
     @property
     def tasks(self) -> list[PipelineFunction]:
         """The functions the state machine invokes for the alignment branch."""
-        return [self.alignment_gate]
+        return [self.reserve_instance, self.alignment_gate]
 
     @property
     def job_code_s3_uri(self) -> str:

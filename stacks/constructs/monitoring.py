@@ -219,4 +219,27 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                # Admission control: each count is a step told to wait for a quota (and retried
+                # later); Lambda's own throttles are the account's concurrency running out.
+                title="Work waiting for capacity, per service",
+                left=[
+                    pipeline_metric(f"{service}CapacityWaits")
+                    for service in ("Bedrock", "Transcribe", "SageMaker")
+                ],
+                right=[
+                    state_machine.metric("ExecutionThrottled", statistic="Sum"),
+                    cloudwatch.MathExpression(
+                        expression="SUM(METRICS())",
+                        using_metrics={
+                            f"t{index}": f.function.metric_throttles()
+                            for index, f in enumerate(functions)
+                        },
+                        label="Lambda throttles",
+                    ),
+                ],
+                width=24,
+            ),
+        )
         return dashboard

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline import errors
+from pipeline.config import CAPACITY_WAIT_S
 from pipeline.errors import (
+    CAPACITY_ERRORS,
     RETRIED_ON_THEIR_OWN_SCHEDULE,
     TRANSIENT_ERRORS,
     PipelineError,
@@ -72,6 +74,27 @@ def test_transient_errors_are_retried_by_every_lambda_task(definition) -> None:
         assert set(TRANSIENT_ERRORS) <= _retried(task), name
 
 
+def _budget_s(retry: dict[str, Any]) -> float:
+    """The longest a retrier waits in all (before jitter)."""
+    interval, total = float(retry.get("IntervalSeconds", 1)), 0.0
+    for _ in range(int(retry.get("MaxAttempts", 3))):
+        total += min(interval, float(retry.get("MaxDelaySeconds", interval)))
+        interval *= float(retry.get("BackoffRate", 2.0))
+    return total
+
+
+def test_waiting_for_capacity_is_retried_for_hours_by_every_lambda_task(definition) -> None:
+    for name, task in _lambda_tasks(definition).items():
+        capacity = [
+            r for r in task.get("Retry", []) if set(CAPACITY_ERRORS) <= set(r["ErrorEquals"])
+        ]
+        assert capacity, name
+        # FULL jitter waits half of it on average: still hours. The configuration budgets
+        # exactly this much before each long wait (config.CAPACITY_WAIT_S).
+        assert _budget_s(capacity[0]) == CAPACITY_WAIT_S, (name, _budget_s(capacity[0]))
+        assert capacity[0]["MaxDelaySeconds"] <= 300, name  # capacity is noticed within minutes
+
+
 def test_errors_with_their_own_schedule_are_retried_where_errors_py_says(definition) -> None:
     states = dict(_states(definition["States"]))
     for error, state_name in RETRIED_ON_THEIR_OWN_SCHEDULE.items():
@@ -84,6 +107,11 @@ def test_every_other_pipeline_error_is_permanent_never_retried(definition) -> No
     retried_anywhere = {
         name for _, state in _states(definition["States"]) for name in _retried(state)
     }
-    permanent = PIPELINE_ERRORS - set(TRANSIENT_ERRORS) - set(RETRIED_ON_THEIR_OWN_SCHEDULE)
+    permanent = (
+        PIPELINE_ERRORS
+        - set(TRANSIENT_ERRORS)
+        - set(CAPACITY_ERRORS)
+        - set(RETRIED_ON_THEIR_OWN_SCHEDULE)
+    )
     assert "AccessDenied" in permanent
     assert not permanent & retried_anywhere, sorted(permanent & retried_anywhere)

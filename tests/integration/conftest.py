@@ -40,6 +40,7 @@ def run_local(cdk_out: Path, tmp_path: Path) -> Callable[..., RunReport]:
         timeout_s: float = 120.0,
         tree: bool = False,
         callback_floor_s: int | None = None,
+        time_scale: float | None = None,
     ) -> RunReport:
         return LocalRun(
             cdk_out,
@@ -49,6 +50,7 @@ def run_local(cdk_out: Path, tmp_path: Path) -> Callable[..., RunReport]:
             timeout_s=timeout_s,
             tree=tree,
             callback_floor_s=callback_floor_s,
+            **({} if time_scale is None else {"time_scale": time_scale}),
         ).run(paths)
 
     return run

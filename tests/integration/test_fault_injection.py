@@ -165,3 +165,31 @@ def test_a_failure_after_the_result_is_written_keeps_the_item_processed(
     states = [e.get("stateEnteredEventDetails", {}).get("name") for e in poster.history]
     assert "Was the item processed after all?" in states
     assert not (report.out_dir / "failures").exists()
+
+
+def test_throttling_past_the_retry_budget_still_ends_in_one_record(run_local, demo: Path) -> None:
+    # Given every model call throttled, for longer than the hours the state machine waits
+    # (run at a time scale where its 80 attempts, up to 5 minutes apart, take seconds)
+    report = run_local(
+        [demo / "poster.png", demo / "speech.wav"],
+        inject="bedrock-throttle=1.0",
+        time_scale=0.0002,
+        timeout_s=300,
+    )
+
+    # Then nothing hangs and each item has exactly one record
+    assert report.ok
+    assert sum(report.counts().values()) == 2
+    # And the image, whose every model call was refused, is degraded, never shown processed:
+    # its vision branch failed with the throttling named, and it has no fused answer
+    poster = _result(outcome_for(report, "poster.png"))
+    assert poster["status"] == "degraded"
+    vision = next(b for b in poster["branches"] if b["branch"] == "vision")
+    assert vision["failure"]["error"] == "ServiceThrottled"
+    assert poster["fused"] is None
+    # And the speech, whose transcript was fine but whose fusion was refused, failed there
+    speech = outcome_for(report, "speech.wav")
+    assert speech.place == "failed"
+    record = json.loads(speech.record_file.read_text())
+    assert record["failed_state"] == "Fuse modalities"
+    assert record["failure"]["error"] == "ServiceThrottled"

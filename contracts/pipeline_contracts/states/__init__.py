@@ -17,8 +17,9 @@ In ASL order:
       Prepare media for the model           -> prepare_media_for_the_model.py
       Analyze with Bedrock                  -> analyze_with_bedrock.py
       Check vision output                   -> check_vision_output.py
-    Run alignment job                       -> run_alignment_job.py
-    Check alignment quality                 -> check_alignment_quality.py
+  Reserve an alignment instance             -> reserve_an_alignment_instance.py
+  Run alignment job                         -> run_alignment_job.py
+  Check alignment quality                   -> check_alignment_quality.py
   Fuse modalities                           -> fuse_modalities.py
   Check final quality                       -> check_final_quality.py
   Write results                             -> write_results.py

@@ -10,9 +10,17 @@ from pipeline_contracts.vocabulary import BranchName, ItemStatus
 
 
 class FuseModalitiesInput(Message):
+    """The audio and vision branches (the Parallel's output) and the alignment branch, which
+    runs after them so that its timeline has Transcribe's words."""
+
     plan: PlanSummary
     branches: list[BranchOutput]
+    alignment: BranchOutput
     execution_arn: str
+
+    @property
+    def all_branches(self) -> list[BranchOutput]:
+        return [*self.branches, self.alignment]
 
 
 class FuseModalitiesOutput(Message):

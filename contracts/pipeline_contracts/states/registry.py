@@ -32,6 +32,7 @@ from pipeline_contracts.states import (
     process_modalities,
     quarantine_item,
     record_failure,
+    reserve_an_alignment_instance,
     run_alignment_job,
     send_to_dead_letter_queue,
     transcribe_audio,
@@ -105,6 +106,10 @@ CONTRACTS: dict[str, StateContract] = {
         check_vision_output.CheckVisionOutputInput, check_vision_output.CheckVisionOutputOutput
     ),
     # The request is SageMaker's CreateProcessingJob; the pipeline's part is the ResultSelector.
+    "Reserve an alignment instance": StateContract(
+        reserve_an_alignment_instance.ReserveAlignmentInstanceInput,
+        reserve_an_alignment_instance.ReserveAlignmentInstanceOutput,
+    ),
     "Run alignment job": StateContract(None, run_alignment_job.RunAlignmentJobOutput),
     "Check alignment quality": StateContract(
         check_alignment_quality.CheckAlignmentQualityInput,

@@ -43,6 +43,7 @@ def plan_fields(
         "source": request.source,
         "work_prefix": work.prefix,
         "plan_uri": f"s3://{processed_bucket}/{work.plan}",
+        "job_input_uri": f"s3://{processed_bucket}/{work.job_input}",
         "alignment_job_name": alignment_job_name(request.item_id),
         "media_uri": f"s3://{ingest_bucket}/{media_prefix}",
         "alignment_output_uri": f"s3://{processed_bucket}/{work.alignment_output}",

@@ -12,6 +12,7 @@ from typing import Literal
 from pipeline.adapters.providers import TaskTokenStore
 from pipeline.adapters.speech import JobAlreadyExists, JobState, SpeechJobs, TranscriptionJobSpec
 from pipeline.adapters.storage import ObjectStore
+from pipeline.domain.admission import TRANSCRIBE_POOL, CapacityLedger, holder, take_slot
 from pipeline.domain.audio_extraction import extract_audio
 from pipeline.domain.plans import find_asset, load_asset, load_plan
 from pipeline.errors import (
@@ -153,11 +154,15 @@ def start_transcription(
     speech: SpeechJobs,
     tokens: TaskTokenStore,
     processed_bucket: str,
+    capacity: CapacityLedger,
+    slots: int,
 ) -> TranscriptionStarted:
     """Start the job and park the task token: the execution waits, at no cost, until the
     job's EventBridge state change resumes it (`settle_job`)."""
     iteration = request.asset
     spec = job_spec(request, load_plan(store, iteration.plan_uri), processed_bucket, speech)
+    # One of the account's concurrent-job slots, or CapacityUnavailable: the task waits.
+    take_slot(capacity, TRANSCRIBE_POOL, holder(iteration.item_id, spec.job_name), slots)
     # Park first: the job may finish before start() returns.
     tokens.park(spec.job_name, request.task_token, iteration.item_id)
     try:
@@ -167,24 +172,36 @@ def start_transcription(
         if speech.state(spec.job_name).status in ("COMPLETED", "FAILED"):
             report_job_outcome(spec.job_name, request.task_token, speech, tokens)
             tokens.forget(spec.job_name)
+            capacity.release_slot(TRANSCRIBE_POOL, holder(iteration.item_id, spec.job_name))
     return TranscriptionStarted(job_name=spec.job_name)
 
 
-def settle_job(job_name: str, speech: SpeechJobs, tokens: TaskTokenStore) -> JobStateHandled:
-    """A job's state changed: resume (or fail) the execution parked on it, if any."""
+def settle_job(
+    job_name: str, speech: SpeechJobs, tokens: TaskTokenStore, capacity: CapacityLedger
+) -> JobStateHandled:
+    """A job's state changed: resume (or fail) the execution parked on it, if any, and give
+    its slot back (one with no execution waiting is given back when that execution ends)."""
     parked = tokens.take(job_name)
     if parked is None:
         return JobStateHandled(resumed=False)
-    token, _item_id = parked
+    token, item_id = parked
     outcome = report_job_outcome(job_name, token, speech, tokens)
     tokens.forget(job_name)
+    capacity.release_slot(TRANSCRIBE_POOL, holder(item_id, job_name))
     return JobStateHandled(resumed=True, outcome=outcome)
 
 
 def check_job_once_more(
-    request: CheckJobOnceMoreInput, speech: SpeechJobs, tokens: TaskTokenStore
+    request: CheckJobOnceMoreInput,
+    speech: SpeechJobs,
+    tokens: TaskTokenStore,
+    capacity: CapacityLedger,
 ) -> TranscriptionJob:
     job_name = transcription_job_name(request.item_id, request.asset_id)
     # The parked token is stale either way: the task it belonged to has timed out.
     tokens.forget(job_name)
-    return recover_after_timeout(job_name, speech)
+    try:
+        return recover_after_timeout(job_name, speech)
+    finally:
+        # Ended or given up on: either way this item no longer waits for the job.
+        capacity.release_slot(TRANSCRIBE_POOL, holder(request.item_id, job_name))

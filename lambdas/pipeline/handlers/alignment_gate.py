@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
+from pipeline.domain.admission import release_alignment_instance
 from pipeline.domain.alignment_review import check_alignment
 from pipeline.environment import AlignmentGateEnvironment
 from pipeline.observability import logger, metrics, tracer
@@ -23,6 +24,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         AlignmentGateEnvironment.current(),
     )
     providers = get_providers()
+    # The job has ended: its instance is free for the next item before this one is judged.
+    release_alignment_instance(
+        providers.capacity(env.capacity_table), given.plan, env.pipeline_config
+    )
     thresholds = providers.thresholds(env.thresholds_parameter_path, env.thresholds_max_age_s)
     output = check_alignment(
         given, providers.store, env.processed_bucket, providers.name, thresholds.current()

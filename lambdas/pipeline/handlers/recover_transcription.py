@@ -24,7 +24,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         TranscriptionEventsEnvironment.current(),
     )
     providers = get_providers()
-    job = check_job_once_more(given, providers.speech, providers.task_tokens(env.task_tokens_table))
+    job = check_job_once_more(
+        given,
+        providers.speech,
+        providers.task_tokens(env.task_tokens_table),
+        providers.capacity(env.capacity_table),
+    )
     metrics.add_metric(name="TranscriptionEventsLost", unit="Count", value=1)
     logger.warning("Resumed after a lost completion event", extra={"job_name": job.job_name})
     return job.model_dump(mode="json")

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.providers import get_providers
 from pipeline.domain.transcription import start_transcription
 from pipeline.environment import StartTranscriptionEnvironment
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import counting_capacity_waits, logger, metrics, tracer
 from pipeline_contracts.states.transcribe_audio import TranscribeAudioInput
 
 
@@ -20,12 +20,15 @@ from pipeline_contracts.states.transcribe_audio import TranscribeAudioInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     given, env = TranscribeAudioInput.model_validate(event), StartTranscriptionEnvironment.current()
     providers = get_providers()
-    started = start_transcription(
-        given,
-        providers.store,
-        providers.speech,
-        providers.task_tokens(env.task_tokens_table),
-        env.processed_bucket,
-    )
+    with counting_capacity_waits("Transcribe"):
+        started = start_transcription(
+            given,
+            providers.store,
+            providers.speech,
+            providers.task_tokens(env.task_tokens_table),
+            env.processed_bucket,
+            providers.capacity(env.capacity_table),
+            env.pipeline_config.quotas.transcribe_concurrent_jobs,
+        )
     logger.info("Transcription started", extra={"job_name": started.job_name})
     return started.model_dump(mode="json")

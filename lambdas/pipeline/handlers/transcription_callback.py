@@ -21,7 +21,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = TranscribeJobEvent.model_validate(event).detail
     env, providers = TranscriptionEventsEnvironment.current(), get_providers()
     handled = settle_job(
-        change.job_name, providers.speech, providers.task_tokens(env.task_tokens_table)
+        change.job_name,
+        providers.speech,
+        providers.task_tokens(env.task_tokens_table),
+        providers.capacity(env.capacity_table),
     )
     if handled.outcome is None:
         logger.warning("No execution waits for this job", extra={"job_name": change.job_name})

@@ -26,9 +26,9 @@ def _preprocessor_init(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
 
 
 # --- Patch 16: moto sends no "Step Functions Execution Status Change" events --------------
-# AWS puts one on the default bus whenever an execution ends; the stack's rule records the
-# items whose execution ended outside the Catch graph. Emit it for FAILED, TIMED_OUT and
-# ABORTED endings (RUNNING and SUCCEEDED have no rule here), with the fields AWS sends.
+# AWS puts one on the default bus whenever an execution ends; the stack's rules record the
+# items whose execution ended outside the Catch graph and give back the capacity an item
+# still holds. Emit it for every ending (RUNNING has no rule here), with the fields AWS sends.
 _pending_endings = [0]
 _pending_lock = threading.Lock()
 
@@ -40,7 +40,7 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
         originals["terminated"](self)
         execution = self.execution
         status = str(execution.exec_status.value) if execution.exec_status else ""
-        if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        if status in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
             _emit_status_change(execution, status)
     finally:
         with _pending_lock:

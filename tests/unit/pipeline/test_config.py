@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from pipeline.config import WORK_AROUND_WAITS_S, PipelineConfig, load_config
+from pipeline.config import CAPACITY_WAIT_S, WORK_AROUND_WAITS_S, PipelineConfig, load_config
 
 
 def test_the_defaults_fit_every_wait_inside_the_execution_timeout():
@@ -15,14 +15,14 @@ def test_the_defaults_fit_every_wait_inside_the_execution_timeout():
         config.alignment.max_runtime_s,
         config.bundle_manifest_wait_s,
     )
-    assert longest + WORK_AROUND_WAITS_S <= config.execution_timeout_s
+    assert longest + CAPACITY_WAIT_S + WORK_AROUND_WAITS_S <= config.execution_timeout_s
 
 
 @pytest.mark.parametrize(
     "block",
     [
-        {"transcribe_timeout_s": 8 * 3600},
-        {"alignment": {"max_runtime_s": 8 * 3600 - 60}},
+        {"transcribe_timeout_s": 18 * 3600},
+        {"alignment": {"max_runtime_s": 18 * 3600}},
         {"bundle_manifest_wait_s": 24 * 3600},
         {"execution_timeout_s": 3600},
     ],
@@ -34,5 +34,5 @@ def test_a_wait_that_would_outlast_the_execution_is_refused(block):
 
 
 def test_a_longer_execution_timeout_makes_room_for_longer_waits():
-    config = load_config({"transcribe_timeout_s": 10 * 3600, "execution_timeout_s": 12 * 3600})
+    config = load_config({"transcribe_timeout_s": 10 * 3600, "execution_timeout_s": 18 * 3600})
     assert config.transcribe_timeout_s == 10 * 3600

@@ -136,7 +136,7 @@ def test_job_spec_identifies_language_unless_one_is_given():
     given = job_spec(REQUEST, _plan(language="fr-FR"), "processed", FakeSpeech())
     assert auto.language_code is None
     assert given.language_code == "fr-FR"
-    assert auto.output_key == f"work/talk-wav-1/transcripts/{auto.job_name}.json"
+    assert auto.output_key == f"work/talk-wav-1/job/transcripts/{auto.job_name}.json"
     assert auto.job_name.startswith("mmp-")
     assert auto.media_uri == "s3://in/incoming/talk.wav"
 

@@ -81,7 +81,8 @@ def test_an_accepted_plan_carries_names_and_uris(plan_object, images):
     plan = plan_object("incoming/photo.jpg", images["jpeg"])
     # Then the work prefix, plan URI and alignment job name derive from the item id
     assert plan.work_prefix == "work/item-1/"
-    assert plan.plan_uri == f"s3://{PROCESSED_BUCKET}/work/item-1/plan.json"
+    assert plan.plan_uri == f"s3://{PROCESSED_BUCKET}/work/item-1/job/plan.json"
+    assert plan.job_input_uri == f"s3://{PROCESSED_BUCKET}/work/item-1/job/"
     assert re.fullmatch(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", plan.alignment_job_name)
     assert plan.alignment_job_name.startswith("mmp-align-")
     assert (plan.profile, plan.language, plan.vocabulary) == ("general", None, None)

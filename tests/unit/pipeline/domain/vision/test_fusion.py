@@ -124,7 +124,12 @@ def _fuse(store, plan, branches, model, config=None) -> FuseModalitiesOutput:
     request = FuseModalitiesInput.model_validate(
         {
             "plan": PlanSummary.of(plan).model_dump(mode="json"),
-            "branches": branches,
+            # The Parallel's two branches, and the alignment branch that runs after them.
+            "branches": [b for b in branches if b["branch"] != "alignment"],
+            "alignment": next(
+                (b for b in branches if b["branch"] == "alignment"),
+                {"branch": "alignment", "status": "skipped"},
+            ),
             "execution_arn": "arn:aws:states:us-east-1:1:execution:sm:x",
         }
     )
@@ -268,7 +273,7 @@ def test_a_branch_whose_every_asset_failed_is_failed_with_the_causes(store, writ
 
     # Then the branch failed, its failure names every asset and cause, and nothing was fused
     draft = FusionDraft.model_validate(stored_json(store, outcome.fusion_uri))
-    (branch,) = draft.branches
+    (branch,) = [b for b in draft.branches if b.branch == "vision"]
     assert branch.status == "failed"
     assert branch.failure is not None
     assert branch.failure.error == "MediaNotPreparable"
