@@ -1,5 +1,6 @@
 """`mmpipe`: the project's command line. `mmpipe local run PATH...` runs the synthesized
-pipeline offline, end to end (see DESIGN.md, "Local mode").
+pipeline offline, end to end (see DESIGN.md, "Local mode"); `mmpipe cost DIR` and
+`mmpipe cost --stack NAME [--since DATE]` summarize what items cost (mmpipe/cost.py).
 
 Exit status of `local run`: 0 every input ended with exactly one record and nothing was refused;
 1 some did not; 2 usage; 3 set-up (synth) failed; 4 every input ended, but the synthesized
@@ -8,14 +9,18 @@ roles were refused calls an `--inject deny` did not ask for."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.table import Table
 
 EXIT_OK = 0
 EXIT_NOT_TERMINAL = 1
@@ -93,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
         "deploy) instead of synthesizing the app",
     )
     run.add_argument(
+        "--config",
+        type=_pipeline_json,
+        default=None,
+        metavar="JSON",
+        help="pipeline configuration merged over cdk.json's before synthesizing, as "
+        "`cdk synth -c pipeline=...` would set it, e.g. "
+        '\'{"quotas": {"transcribe_concurrent_jobs": 2}}\'',
+    )
+    run.add_argument(
         "--tree",
         action="store_true",
         help="PATH is one folder laid out as the ingest prefix: each file goes to the key its "
@@ -104,7 +118,119 @@ def _parser() -> argparse.ArgumentParser:
         help="debugging only: do not enforce the synthesized IAM policies "
         "(on by default, as on AWS)",
     )
+    cost = commands.add_parser(
+        "cost",
+        help="what items cost, per kind, beside Bedrock Data Automation's prices",
+        description="Summarize the cost of each item (ItemResult.cost) per kind: from a local "
+        "run's folder, or from a deployment's results through Athena.",
+    )
+    cost.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="a local run's --out folder (or any folder of result JSONs)",
+    )
+    cost.add_argument("--stack", metavar="NAME", help="a deployed stack: query its results")
+    cost.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="with --stack: results written on or after this day (YYYY-MM-DD)",
+    )
+    cost.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cost.add_argument("--workgroup", default="primary", help="with --stack: the Athena workgroup")
+    cost.add_argument(
+        "--output-location",
+        metavar="S3_URI",
+        help="with --stack: where Athena writes the query's result "
+        "(default s3://<processed bucket>/athena-results/)",
+    )
+    cost.add_argument("--region", help="with --stack: the stack's region")
     return parser
+
+
+def _run_cost(args: argparse.Namespace, console: Console) -> int:
+    from mmpipe import cost  # noqa: PLC0415
+
+    if (args.folder is None) == (args.stack is None):
+        console.print("[red]mmpipe cost takes a folder or --stack NAME (one of them)[/]")
+        return EXIT_USAGE
+    without_cost = 0
+    if args.folder is not None:
+        if args.since is not None:
+            console.print("[red]--since goes with --stack[/]")
+            return EXIT_USAGE
+        if not args.folder.is_dir():
+            console.print(f"[red]no such folder: {args.folder}[/]")
+            return EXIT_USAGE
+        rows, without_cost = cost.rows_from_dir(args.folder)
+        source = str(args.folder)
+    else:
+        import boto3  # noqa: PLC0415
+
+        session = boto3.session.Session(region_name=args.region)
+        try:
+            rows = cost.rows_from_athena(
+                session.client("athena"),
+                session.client("cloudformation"),
+                args.stack,
+                args.since,
+                workgroup=args.workgroup,
+                output_location=args.output_location,
+            )
+        except (cost.AthenaQueryFailed, KeyError) as error:
+            console.print(f"[red]{error}[/]")
+            return EXIT_NOT_TERMINAL
+        source = f"stack {args.stack}" + (f" since {args.since}" if args.since else "")
+    if args.json:
+        print(cost.as_json(rows, without_cost))
+        return EXIT_OK
+    # Nine columns of dollars: wider than the 80 columns rich assumes off a terminal.
+    console = Console(width=max(console.width, 110))
+    console.print(_cost_table(cost.summarize(rows), source))
+    report = cost.report(rows, without_cost)
+    anchors = ", ".join(f"${a['usd']:g} per {a['per']}" for a in report["anchors"].values())
+    console.print(
+        f"Bedrock Data Automation, standard output: {anchors} (a document counted as one "
+        f"page). Prices as of: {', '.join(report['prices_as_of']) or '-'}."
+    )
+    if without_cost:
+        console.print(f"[yellow]{without_cost} result(s) without a cost were left out[/]")
+    return EXIT_OK
+
+
+def _cost_table(summaries: list[Any], source: str) -> Table:
+    from mmpipe.cost import usd  # noqa: PLC0415
+
+    table = Table(title=f"Cost per item kind ({source})")
+    for column in ("Kind", "Items", "Mean", "Total", "AI", "Orch.", "Orch. share"):
+        table.add_column(column, justify="left" if column == "Kind" else "right")
+    table.add_column("BDA mean, same items", justify="right")
+    for summary in summaries:
+        anchored_mean = None if summary.bda_usd is None else summary.bda_usd / summary.items
+        table.add_row(
+            summary.kind,
+            str(summary.items),
+            usd(summary.mean_usd),
+            usd(summary.total_usd),
+            usd(summary.ai_usd),
+            usd(summary.orchestration_usd),
+            f"{summary.orchestration_share:.1%}",
+            usd(anchored_mean),
+            style="bold" if summary.kind == "all" else None,
+        )
+    return table
+
+
+def _pipeline_json(text: str) -> dict[str, object]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("a JSON object of pipeline settings")
+    return value
 
 
 def _run_local(args: argparse.Namespace, console: Console) -> int:
@@ -135,6 +261,9 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
     started = time.monotonic()
+    if args.cdk_out is not None and args.config is not None:
+        console.print("[red]--config applies at synth; --cdk-out is already synthesized[/]")
+        return EXIT_USAGE
     if args.cdk_out is not None:
         problem = assembly_problem(args.cdk_out)
         if problem:
@@ -145,7 +274,7 @@ def _run_local(args: argparse.Namespace, console: Console) -> int:
     else:
         try:
             with console.status("Synthesizing the CDK app (cached after the first run)…"):
-                cdk_out, cached = synthesized()
+                cdk_out, cached = synthesized(pipeline=args.config)
         except SynthError as error:
             console.print(f"[red]{error}[/]")
             return EXIT_SETUP
@@ -222,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     if args.command == "local" and args.local_command == "run":
         return _run_local(args, console)
+    if args.command == "cost":
+        return _run_cost(args, console)
     return EXIT_USAGE  # pragma: no cover - argparse requires a known command
 
 

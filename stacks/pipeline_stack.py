@@ -1,8 +1,9 @@
 """The Multimodal Pipeline stack: composes one construct per business concern, nothing else.
 
 Read top to bottom it is the pipeline: storage, intake, the three branches, results, the
-workflow that runs them, monitoring. The workflow names the branches' functions and some of
-them name the workflow's state machine, so those parts are connected once it exists.
+workflow that runs them, admission control (the quotas every execution takes from),
+monitoring. The workflow names the branches' functions and some of them name the workflow's
+state machine, so those parts are connected once it exists.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from pipeline.config import PipelineConfig
+from stacks.constructs.admission import Admission
 from stacks.constructs.alignment_branch import AlignmentBranch
 from stacks.constructs.audio_branch import AudioBranch
 from stacks.constructs.intake import Intake
@@ -78,6 +80,23 @@ class MultimodalPipelineStack(Stack):
         intake.dispatch_to(state_machine, failed_items_queue=results.failed_items)
         audio.resume_waiting_tasks_of(state_machine, dead_letter_queue=intake.event_dead_letters)
         results.record_endings_of(state_machine, dead_letter_queue=intake.event_dead_letters)
+        results.bill_items_of(
+            state_machine,
+            memory_by_state=workflow.memory_by_state,
+            dispatcher=intake.dispatcher,
+            callback=audio.callback,
+        )
+        admission = Admission(self, "Admission", config=config, shared=shared, key=storage.key)
+        admission.admit(
+            audio.start_transcription,
+            audio.recover_transcription,
+            audio.callback,
+            vision.analyze_media,
+            alignment.reserve_instance,
+            alignment.alignment_gate,
+            results.fusion,
+        )
+        admission.release_at_endings_of(state_machine, dead_letter_queue=intake.event_dead_letters)
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -90,6 +109,7 @@ class MultimodalPipelineStack(Stack):
                 intake.undispatched_recorder,
                 audio.callback,
                 results.endings_recorder,
+                admission.releaser,
             ],
             dead_letter_queues={
                 "IngestDeadLetters": intake.event_dead_letters,
@@ -111,3 +131,6 @@ class MultimodalPipelineStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)
         CfnOutput(self, "FailedItemsQueueUrl", value=results.failed_items.queue_url)
         CfnOutput(self, "UnsentEventsQueueUrl", value=results.unsent_events.queue_url)
+        # Where `mmpipe cost --stack` queries the results (Athena).
+        CfnOutput(self, "ResultsDatabaseName", value=results.database.ref)
+        CfnOutput(self, "ResultsTableName", value=results.catalog_table.ref)

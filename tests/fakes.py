@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline.adapters.storage import ObjectMissing
 from pipeline.config import Thresholds
+from pipeline.domain.admission import Bucket, BucketLevel
 from pipeline_contracts.item import ObjectRef
 
 
@@ -170,6 +171,41 @@ class FixedThresholds:
         return self.thresholds
 
 
+class MemoryLedger:
+    """The capacity ledger in memory (DynamoDbCapacity's behaviour, without the races)."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, set[str]] = {}
+        self.levels: dict[str, BucketLevel] = {}
+
+    def take_slot(self, pool: str, holder: str, limit: int) -> bool:
+        held = self.slots.setdefault(pool, set())
+        if holder in held:
+            return True
+        if len(held) >= limit:
+            return False
+        held.add(holder)
+        return True
+
+    def release_slot(self, pool: str, holder: str) -> bool:
+        if holder not in self.slots.get(pool, set()):
+            return False
+        self.slots[pool].discard(holder)
+        return True
+
+    def holders(self, pool: str) -> set[str]:
+        return set(self.slots.get(pool, set()))
+
+    def pools(self) -> list[str]:
+        return sorted(self.slots)
+
+    def take_from_bucket(self, bucket: Bucket, now: float) -> float:
+        taken, wait = bucket.take(self.levels.get(bucket.name), now)
+        if taken is not None:
+            self.levels[bucket.name] = taken
+        return wait
+
+
 def function_environment(monkeypatch: Any, **variables: str) -> None:
     """Set a handler's environment variables as the stack would, and make it read them anew."""
     from pipeline.config import PipelineConfig
@@ -177,6 +213,7 @@ def function_environment(monkeypatch: Any, **variables: str) -> None:
 
     monkeypatch.setenv("PIPELINE_CONFIG", PipelineConfig().model_dump_json())
     monkeypatch.setenv("THRESHOLDS_PARAMETER_PATH", "/test/thresholds")
+    monkeypatch.setenv("CAPACITY_TABLE", "capacity")
     for name, value in variables.items():
         monkeypatch.setenv(name.upper(), value)
     forget_environments()
@@ -188,7 +225,8 @@ def plan_fields(item_id: str = "item-1", **overrides: Any) -> dict[str, Any]:
     work = f"work/{item_id}/"
     fields: dict[str, Any] = {
         "alignment_job_name": "mmp-align-test",
-        "plan_uri": f"s3://processed/{work}plan.json",
+        "plan_uri": f"s3://processed/{work}job/plan.json",
+        "job_input_uri": f"s3://processed/{work}job/",
         "work_prefix": work,
         "media_uri": "s3://ingest/incoming/",
         "alignment_output_uri": f"s3://processed/{work}alignment/",

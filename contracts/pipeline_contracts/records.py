@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pipeline_contracts._base import Document, Message
+from pipeline_contracts.cost import ItemCost
 from pipeline_contracts.item import Asset, ObjectRef, Rejection
 from pipeline_contracts.outcomes import BranchVerdict, GateResult, StepFailure
 from pipeline_contracts.vocabulary import ItemKind, ItemStatus, Profile
@@ -55,6 +56,17 @@ class ItemResult(Document):
     derived_files: dict[str, str] = Field(default_factory=dict, description="name -> s3 URI")
     model_ids: list[str] = Field(default_factory=list)
     timings: Timings
+    # Added within 1.0: a field with a default is not a breaking change. Every record written
+    # before it still validates (it reads as None), and readers that take the fields they know
+    # (the Glue table's JSON SerDe, the ItemProcessed consumers, code reading the JSON) see
+    # nothing change. The writer fills it for every record it writes. The one reader it can
+    # surprise is a strict validator of the old schema file (additionalProperties is false):
+    # such a reader regenerates from docs/schemas/, where the field now is.
+    cost: ItemCost | None = Field(
+        default=None,
+        description="What the item cost, priced from its measured usage and a dated price "
+        "table (None in records written before the field existed).",
+    )
 
 
 class QuarantineRecord(Document):

@@ -71,6 +71,12 @@ class _Gate(_Processed):
     thresholds_max_age_s: int = Field(default=300, ge=0)
 
 
+class _Admitted(FunctionEnvironment):
+    """Functions that take (or give back) the account's quotas through admission control."""
+
+    capacity_table: str = Field(min_length=1)
+
+
 class DispatcherEnvironment(FunctionEnvironment):
     state_machine_arn: str = Field(min_length=1)
 
@@ -96,11 +102,11 @@ class ExtractAudioEnvironment(_Processed):
     pass
 
 
-class StartTranscriptionEnvironment(_Processed):
+class StartTranscriptionEnvironment(_Processed, _Admitted):
     task_tokens_table: str = Field(min_length=1)
 
 
-class TranscriptionEventsEnvironment(FunctionEnvironment):
+class TranscriptionEventsEnvironment(_Admitted):
     """The callback, and "Check the job once more": both settle a parked task token."""
 
     task_tokens_table: str = Field(min_length=1)
@@ -114,7 +120,7 @@ class PrepareMediaEnvironment(_Processed):
     pass
 
 
-class AnalyzeMediaEnvironment(_Processed):
+class AnalyzeMediaEnvironment(_Processed, _Admitted):
     pass
 
 
@@ -122,11 +128,15 @@ class VisionGateEnvironment(_Gate):
     pass
 
 
-class AlignmentGateEnvironment(_Gate):
+class ReserveInstanceEnvironment(_Admitted):
     pass
 
 
-class FusionEnvironment(_Processed):
+class AlignmentGateEnvironment(_Gate, _Admitted):
+    pass
+
+
+class FusionEnvironment(_Processed, _Admitted):
     pass
 
 
@@ -134,8 +144,32 @@ class FinalGateEnvironment(_Gate):
     pass
 
 
+class LambdaMemory(BaseModel):
+    """Memory (MB) of the functions an item runs, for its bill: by the state that invokes
+    each (the stack reads them off the definition), and those that run for it outside the
+    execution. A state the map does not name is billed at `default`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    states: dict[str, int] = Field(default_factory=dict)
+    dispatcher: int = Field(default=256, ge=128)
+    transcription_callback: int = Field(default=256, ge=128)
+    default: int = Field(default=512, ge=128)
+
+    def of(self, state: str) -> int:
+        return self.states.get(state, self.default)
+
+
 class ResultWriterEnvironment(_Processed):
     idempotency_table: str = Field(min_length=1)
+    lambda_memory_mb: LambdaMemory
+    # Set by the Lambda runtime (and local mode): the region whose prices bill the item.
+    aws_region: str = Field(default="us-east-1", min_length=1)
+
+    @field_validator("lambda_memory_mb", mode="before")
+    @classmethod
+    def _parse_memory(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class FailureRecorderEnvironment(_Processed):
@@ -144,6 +178,10 @@ class FailureRecorderEnvironment(_Processed):
 
 class ExecutionEndingsEnvironment(_Processed):
     failed_items_queue_url: str = Field(min_length=1)
+
+
+class ReleaseCapacityEnvironment(_Admitted):
+    pass
 
 
 # handler path (as deployed: "pipeline.handlers.<module>.handler") -> its environment model
@@ -161,12 +199,14 @@ _BY_MODULE: dict[str, type[FunctionEnvironment]] = {
     "prepare_media": PrepareMediaEnvironment,
     "analyze_media": AnalyzeMediaEnvironment,
     "vision_gate": VisionGateEnvironment,
+    "reserve_alignment_instance": ReserveInstanceEnvironment,
     "alignment_gate": AlignmentGateEnvironment,
     "fusion": FusionEnvironment,
     "final_gate": FinalGateEnvironment,
     "result_writer": ResultWriterEnvironment,
     "failure_recorder": FailureRecorderEnvironment,
     "record_execution_ending": ExecutionEndingsEnvironment,
+    "release_capacity": ReleaseCapacityEnvironment,
 }
 ENVIRONMENTS: dict[str, type[FunctionEnvironment]] = {
     f"pipeline.handlers.{module}.handler": model for module, model in _BY_MODULE.items()

@@ -138,6 +138,8 @@ class PipelineFunction(Construct):
             )
         )
         self.function_arn = self.function.function_arn
+        # What an item's bill multiplies this function's run time by.
+        self.memory_mb = memory_mb
         # The handler's environment model, checked at synth: a missing variable fails here.
         self.node.add_validation(_EnvironmentCheck(self))
 

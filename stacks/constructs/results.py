@@ -17,10 +17,14 @@ crawler and no MSCK REPAIR: new days are queryable at once.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+import json
+from typing import cast
+
+from aws_cdk import Acknowledgment, ArnFormat, CfnElement, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -40,6 +44,7 @@ from stacks.constructs.grants import (
     grant_object_read,
     grant_object_write,
     grant_work_files,
+    iam_acknowledgment,
 )
 from stacks.constructs.pipeline_function import (
     PipelineFunction,
@@ -79,6 +84,18 @@ CATALOG_COLUMNS = [
         "timings",
         "struct<received_at:string,started_at:string,finished_at:string,duration_s:double>",
     ),
+    # What `mmpipe cost --stack` needs beside the cost: each asset's modality and duration.
+    (
+        "assets",
+        "array<struct<asset_id:string,path:string,modality:string,media_format:string,"
+        "size_bytes:bigint,duration_s:double,width:int,height:int>>",
+    ),
+    (
+        "cost",
+        "struct<currency:string,total:double,ai:double,orchestration:double,"
+        "lines:array<struct<service:string,unit:string,quantity:double,usd:double>>,"
+        "prices_as_of:string,region:string>",
+    ),
 ]
 
 
@@ -108,6 +125,54 @@ class Results(TaskFunctions):
         """Record the items whose `state_machine` execution ended outside its Catch graph."""
         self.endings_recorder = self._build_endings_recorder()
         self.endings_rule = self._build_execution_ended_rule(state_machine, dead_letter_queue)
+
+    def bill_items_of(
+        self,
+        state_machine: sfn.StateMachine,
+        *,
+        memory_by_state: dict[str, int],
+        dispatcher: PipelineFunction,
+        callback: PipelineFunction,
+    ) -> None:
+        """Let the result writer bill each item: its functions' memory, and its own
+        execution's history (state transitions, Lambda durations, the alignment job)."""
+        memory = {
+            "states": memory_by_state,
+            "dispatcher": dispatcher.memory_mb,
+            "transcription_callback": callback.memory_mb,
+        }
+        writer = self.result_writer
+        writer.add_environment("LAMBDA_MEMORY_MB", json.dumps(memory, sort_keys=True))
+        # Named by the state machine's logical ID, not its name: the writer's policy must not
+        # reference the state machine, which references the writer (a circular dependency).
+        # CloudFormation names it "<logical ID>-<suffix>", local mode "<logical ID>".
+        stack = Stack.of(self)
+        machine = cast(CfnElement, state_machine.node.default_child)
+        logical_id = str(stack.resolve(stack.get_logical_id(machine)))
+        writer.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:GetExecutionHistory"],
+                resources=[
+                    stack.format_arn(
+                        service="states",
+                        resource="execution",
+                        resource_name=f"{logical_id}*:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        Validations.of(writer.role).acknowledge(
+            iam_acknowledgment(
+                writer.role,
+                "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                f"execution:{logical_id}*:*",
+                "The writer reads its own execution's history to bill the item; executions are "
+                "named per item at run time, and the state machine's name is matched by its "
+                "logical ID (its ARN would make the writer's policy and the state machine "
+                "depend on each other).",
+            )
+        )
 
     # --- queues and table -----------------------------------------------------------------
 

@@ -10,7 +10,11 @@ written here.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -66,6 +70,7 @@ class PipelineWorkflow(Construct):
             "PrepareMediaFunctionArn": vision.prepare_media.function_arn,
             "AnalyzeMediaFunctionArn": vision.analyze_media.function_arn,
             "VisionGateFunctionArn": vision.vision_gate.function_arn,
+            "ReserveAlignmentInstanceFunctionArn": alignment.reserve_instance.function_arn,
             "AlignmentGateFunctionArn": alignment.alignment_gate.function_arn,
             "FusionFunctionArn": results.fusion.function_arn,
             "FinalGateFunctionArn": results.final_gate.function_arn,
@@ -97,6 +102,12 @@ class PipelineWorkflow(Construct):
             ),
         )
         self._grant(alignment, [results.failed_items, results.unsent_events], key)
+        # Each task state's function memory, for the bill the result writer prices.
+        by_arn = {function.function_arn: function for function in self.tasks}
+        self.memory_by_state = memory_by_state(
+            json.loads(ASL_PATH.read_text()),
+            {name: by_arn[value] for name, value in substitutions.items() if value in by_arn},
+        )
 
     def _grant(self, alignment: AlignmentBranch, queues: list[sqs.IQueue], key: kms.IKey) -> None:
         role = self.state_machine.role
@@ -171,3 +182,32 @@ class PipelineWorkflow(Construct):
                 ],
             )
         )
+
+
+_PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
+
+
+def memory_by_state(
+    definition: dict[str, Any], functions: dict[str, PipelineFunction]
+) -> dict[str, int]:
+    """{state name: memory MB} of every state that invokes a pipeline function: directly
+    (`"Resource": "${XFunctionArn}"`) or through `lambda:invoke` (`FunctionName`)."""
+    memory: dict[str, int] = {}
+    for name, state in _states(definition):
+        target = state.get("Resource", "")
+        if str(target).startswith("arn:aws:states:::lambda:invoke"):
+            target = state.get("Parameters", {}).get("FunctionName", "")
+        found = _PLACEHOLDER.match(str(target))
+        if found and found.group(1) in functions:
+            memory[name] = functions[found.group(1)].memory_mb
+    return memory
+
+
+def _states(scope: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in scope.get("States", {}).items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from _states(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from _states(state[key])

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from pipeline_contracts._base import Document
+from pipeline_contracts.cost import ModelUsage
 from pipeline_contracts.outcomes import BranchVerdict, GateResult
 from pipeline_contracts.vocabulary import Modality, Profile, Provider
 from pipeline_contracts.work.alignment import TimelineEntry
@@ -176,3 +177,8 @@ class FusionDraft(Document):
     gates: list[GateResult] = Field(description="Every gate verdict so far, fusion's included.")
     timeline: list[TimelineEntry] = Field(default_factory=list)
     model_ids: list[str] = Field(default_factory=list)
+    model_usage: list[ModelUsage] = Field(
+        default_factory=list,
+        description="Fusion's own model calls (the answer and any repair), as Bedrock "
+        "reported their tokens; the vision branch's are in each VisionResult.",
+    )

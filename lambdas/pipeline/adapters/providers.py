@@ -1,22 +1,26 @@
 """The one seam between the handlers and the outside world.
 
 Handlers ask `get_providers()` for every port they use: objects (S3), the model (Bedrock),
-speech jobs (Transcribe), and, by the resource their environment names, parked task tokens
-(DynamoDB), executions (Step Functions), dead letters (SQS), gate thresholds (SSM) and the
-idempotency records of the result writer (DynamoDB, through Powertools). On AWS
-these are the real adapters, built on first use (a cold start) and reused; local mode calls
-`use_providers(...)` once with its own, and unit tests pass fakes straight into the domain
-functions or install them here. No handler builds a client.
+speech jobs (Transcribe), executions' histories (Step Functions), and, by the resource their
+environment names, parked task tokens (DynamoDB), executions (Step Functions), dead letters
+(SQS), gate thresholds (SSM), the idempotency records of the result writer (DynamoDB, through
+Powertools), the capacity ledger of admission control (DynamoDB) and the clock its quota
+windows run on. On AWS these are the real adapters, built on first use (a cold start) and
+reused; local mode calls `use_providers(...)` once with its own, and unit tests pass fakes
+straight into the domain functions or install them here. No handler builds a client.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from pipeline.adapters.capacity import DynamoDbCapacity
 from pipeline.adapters.executions import StepFunctionsExecutions
+from pipeline.adapters.history import StepFunctionsHistory
 from pipeline.adapters.model import BedrockModelClient, ModelClient
 from pipeline.adapters.queues import SqsDeadLetters
 from pipeline.adapters.speech import SpeechJobs, TranscribeJobs
@@ -24,6 +28,7 @@ from pipeline.adapters.storage import ObjectStore, S3ObjectStore
 from pipeline.adapters.task_tokens import TaskTokens
 from pipeline.adapters.thresholds import SsmThresholds
 from pipeline.config import Thresholds
+from pipeline.domain.admission import CapacityLedger
 from pipeline_contracts.item import ItemRequest
 from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
@@ -46,6 +51,10 @@ class Executions(Protocol):
     def exists(self, name: str) -> bool: ...
 
 
+class ExecutionHistory(Protocol):
+    def events(self, execution_arn: str) -> list[dict[str, Any]]: ...
+
+
 class DeadLetters(Protocol):
     def send(self, message: DeadLetter) -> None: ...
 
@@ -60,8 +69,18 @@ def _task_tokens(table: str) -> TaskTokenStore:
 
 
 @cache
+def _capacity(table: str) -> CapacityLedger:
+    return DynamoDbCapacity(table)
+
+
+@cache
 def _executions(state_machine_arn: str) -> Executions:
     return StepFunctionsExecutions(state_machine_arn)
+
+
+@cache
+def _history() -> ExecutionHistory:
+    return StepFunctionsHistory()
 
 
 @cache
@@ -92,8 +111,14 @@ class Providers:
     task_tokens: Callable[[str], TaskTokenStore] = field(default=_task_tokens)
     executions: Callable[[str], Executions] = field(default=_executions)
     dead_letters: Callable[[str], DeadLetters] = field(default=_dead_letters)
+    # An execution's own history: the result writer measures what the item used from it.
+    history: Callable[[], ExecutionHistory] = field(default=_history)
     thresholds: Callable[[str, int], ThresholdSource] = field(default=_thresholds)
     idempotency: Callable[[str], BasePersistenceLayer] = field(default=_idempotency)
+    capacity: Callable[[str], CapacityLedger] = field(default=_capacity)
+    # Seconds since the epoch. Quota windows are measured on it: local mode passes a clock
+    # that runs as fast as its time scale, so admission control sees the emulated minute.
+    clock: Callable[[], float] = field(default=time.time)
 
 
 _current: Providers | None = None

@@ -29,6 +29,7 @@ from pipeline.domain.branch_verdicts import (
 from pipeline.domain.data_fence import DataFence
 from pipeline.domain.fusion_prompt import PROFILE_TASKS, SYSTEM_PROMPT, fusion_context
 from pipeline.domain.gate_outcomes import record_gate_outcomes
+from pipeline.domain.model_usage import MeteredModel
 from pipeline.domain.plans import load_plan
 from pipeline.domain.structured_output import (
     Answer,
@@ -58,14 +59,16 @@ def fuse_item(
     processed_bucket: str,
 ) -> FuseModalitiesOutput:
     plan = load_plan(store, request.plan.plan_uri)
-    verdicts, bodies = judge_branches(request.branches, store)
+    verdicts, bodies = judge_branches(request.all_branches, store)
     degraded = sorted({v.branch for v in verdicts if v.status == "failed" or v.failed_assets})
     model_ids = sorted({v.model_id for v in bodies.vision})
     fused: FusedAnswer | None = None
+    # Every call's tokens (the answer and any repair), for the record's cost.
+    metered = MeteredModel(model)
     if not bodies.has_content:
         fusion_gate = _fusion_gate(False, "No branch produced content to fuse.")
     else:
-        fused, fusion_gate = _ask_model(plan, verdicts, bodies, model, config)
+        fused, fusion_gate = _ask_model(plan, verdicts, bodies, metered, config)
         model_ids = sorted({*model_ids, config.models.fusion})
     gates = [gate for verdict in verdicts for gate in verdict.gates] + [fusion_gate]
     draft = FusionDraft(
@@ -78,6 +81,7 @@ def fuse_item(
         gates=gates,
         timeline=merged_timeline(bodies),
         model_ids=model_ids,
+        model_usage=metered.usage(),
     )
     uri = put_json(
         store,

@@ -1,17 +1,21 @@
-"""Publish a finished item: derived files first, the ItemResult last (it is the item's one
-record), and the detail of the ItemProcessed event, which the state machine announces in a
-step that cannot undo the result."""
+"""Publish a finished item: derived files first, then its bill (costing.py, measured once
+all but the record is done), the ItemResult last (it is the item's one record), and the detail
+of the ItemProcessed event, which the state machine announces in a step that cannot undo the
+result."""
 
 from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri, read_json
 from pipeline.domain.branch_verdicts import read_bodies
+from pipeline.domain.costing import Billing, bill_item
 from pipeline.domain.plans import load_plan
 from pipeline.domain.records import now_iso
+from pipeline_contracts.cost import ItemCost
 from pipeline_contracts.item import ItemPlan, ItemRequest
 from pipeline_contracts.naming import derived_file_key, record_key
 from pipeline_contracts.records import ItemProcessed, ItemResult, Timings
@@ -23,9 +27,10 @@ MAX_DERIVED_KEYFRAMES = 50
 
 
 def write_results(
-    request: WriteResultsInput, store: ObjectStore, bucket: str
+    request: WriteResultsInput, store: ObjectStore, bucket: str, billing: Billing
 ) -> WriteResultsOutput:
-    """The item's ItemResult, from its plan, fusion's draft and the final gate's verdict."""
+    """The item's ItemResult, from its plan, fusion's draft and the final gate's verdict,
+    with its cost measured when everything but the record is done."""
     draft = FusionDraft.model_validate(read_json(store, request.fusion.fusion_uri))
     result = assemble_result(
         request.request,
@@ -36,7 +41,13 @@ def write_results(
         request.execution_arn,
         request.started_at,
     )
-    uri = publish_result(result, store, bucket, request.request.received_at)
+
+    def bill(result: ItemResult) -> ItemCost:
+        return bill_item(
+            result, draft.model_usage, request.plan.work_prefix, billing, store, bucket
+        )
+
+    uri = publish_result(result, store, bucket, request.request.received_at, bill)
     return WriteResultsOutput(
         result_uri=uri, status=result.status, event=item_processed(result, uri)
     )
@@ -103,9 +114,17 @@ def copy_derived_files(result: ItemResult, store: ObjectStore, bucket: str) -> d
     return copied
 
 
-def publish_result(result: ItemResult, store: ObjectStore, bucket: str, received_at: str) -> str:
-    """Derived files, then the ItemResult: nothing is written after it."""
+def publish_result(
+    result: ItemResult,
+    store: ObjectStore,
+    bucket: str,
+    received_at: str,
+    bill: Callable[[ItemResult], ItemCost] | None = None,
+) -> str:
+    """Derived files, then the bill, then the ItemResult: nothing is written after it."""
     result.derived_files = copy_derived_files(result, store, bucket)
+    if bill is not None:
+        result.cost = bill(result)
     # One JSON object per line: the Glue table's JSON SerDe reads it as one row.
     body = json.dumps(
         result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")

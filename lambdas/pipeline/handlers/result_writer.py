@@ -1,6 +1,7 @@
-"""Lambda: "Write results". Derived files, then the ItemResult (last: it is the item's
-record), once per execution: a retried invocation returns the first one's answer. Returns
-the ItemProcessed event's detail for "Announce the result"."""
+"""Lambda: "Write results". Derived files, the bill (from the execution's own history and
+the price table), then the ItemResult (last: it is the item's record), once per execution: a
+retried invocation returns the first one's answer. Returns the ItemProcessed event's detail
+for "Announce the result"."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
+from pipeline.domain.costing import Billing
 from pipeline.domain.publishing import write_results
 from pipeline.environment import ResultWriterEnvironment
 from pipeline.observability import logger, metrics, tracer
+from pipeline.prices import load_prices
 from pipeline_contracts.states.write_results import WriteResultsInput
 
 # One publication per execution.
@@ -26,9 +29,10 @@ IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[plan.item_id, execution_arn
 
 
 def _write(write: dict[str, Any]) -> dict[str, Any]:
-    env = ResultWriterEnvironment.current()
+    env, providers = ResultWriterEnvironment.current(), get_providers()
+    billing = Billing(providers.history(), env.lambda_memory_mb, load_prices(), env.aws_region)
     output = write_results(
-        WriteResultsInput.model_validate(write), get_providers().store, env.processed_bucket
+        WriteResultsInput.model_validate(write), providers.store, env.processed_bucket, billing
     )
     metrics.add_metric(
         name="ItemsDegraded" if output.status == "degraded" else "ItemsProcessed",

@@ -4,8 +4,9 @@
 runs): it refuses what Bedrock refuses (the API model, the documented image, document and
 video limits, video in S3 the caller may not read, tool configurations Converse rejects) and
 throttles when asked to. With a `toolConfig` it answers as Bedrock does: a `toolUse` block
-whose input is the answer, and stopReason "tool_use". `LocalModel` (standins.model) writes
-the answers.
+whose input is the answer, and stopReason "tool_use". Its `usage` is what Bedrock would
+count for the request's size (text, tool schema, images, documents, video), so the records'
+costs are plausible. `LocalModel` (standins.model) writes the answers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import re
 from typing import Any
 
@@ -22,6 +24,7 @@ from mmpipe.local.api_requests import RequestRejected, check_request
 from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
 from mmpipe.local.standins.model import LocalModel
+from mmpipe.local.template import ACCOUNT_ID
 from pipeline.adapters.model import DocumentBlock, ImageBlock, ModelRequest, TextBlock, VideoBlock
 
 # Converse limits (Bedrock API reference, Message and VideoSource; Nova user guide).
@@ -92,13 +95,14 @@ class LocalBedrock:
                     "input": tool_input,
                 }
             }
+        input_tokens = _input_tokens(params)
         return {
             "output": {"message": {"role": "assistant", "content": [content]}},
             "stopReason": reply.stop_reason or "end_turn",
             "usage": {
-                "inputTokens": reply.input_tokens,
+                "inputTokens": input_tokens,
                 "outputTokens": reply.output_tokens,
-                "totalTokens": reply.input_tokens + reply.output_tokens,
+                "totalTokens": input_tokens + reply.output_tokens,
             },
             "metrics": {"latencyMs": 1},
         }
@@ -220,6 +224,73 @@ def _check_tools(model_id: str, params: dict[str, Any]) -> dict[str, Any] | None
         return chosen
     # `any` or `auto`: this model always uses a tool when offered one, the first.
     return specs[0] if specs else None
+
+
+def _input_tokens(params: dict[str, Any]) -> int:
+    """The `usage.inputTokens` Bedrock would report, from the request's size: text, the
+    system prompt and the tool's schema at about 4 characters a token, media as below."""
+    chars = sum(len(block.get("text", "")) for block in params.get("system", []))
+    chars += len(json.dumps(params.get("toolConfig", {}).get("tools", [])))
+    tokens = 0
+    for message in params.get("messages", []):
+        for block in message.get("content", []):
+            chars += len(block.get("text", ""))
+            if "image" in block:
+                tokens += _image_tokens(block["image"]["source"].get("bytes", b""))
+            elif "document" in block:
+                tokens += _document_tokens(block["document"])
+            elif "video" in block:
+                tokens += _video_tokens(block["video"]["source"])
+    return chars // 4 + tokens + 1
+
+
+def _image_tokens(data: bytes) -> int:
+    """(width x height) / 750, at most 2,600: Nova's estimates, the largest for its largest
+    resized image."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError):
+        return 0
+    return min(2600, width * height // 750)
+
+
+def _document_tokens(document: dict[str, Any]) -> int:
+    """Text formats at 4 characters a token; a PDF at about 1,500 tokens a page (its pages
+    counted from its page objects), an approximation."""
+    data = bytes(document.get("source", {}).get("bytes", b""))
+    if document.get("format") != "pdf":
+        return len(data) // 4
+    return 1500 * max(1, len(re.findall(rb"/Type\s*/Page(?!s)", data)))
+
+
+def _video_tokens(source: dict[str, Any]) -> int:
+    """One frame a second up to 960 frames, at about 288 tokens a frame (an approximation of
+    Nova's sampling, not a documented figure); the video is read back from the S3 stand-in."""
+    data = source.get("bytes")
+    if data is None:
+        bucket, _, key = (
+            str(source.get("s3Location", {}).get("uri", "")).removeprefix("s3://").partition("/")
+        )
+        data = _stored_bytes(bucket, key)
+    try:
+        import av  # noqa: PLC0415 - only when a video is analysed
+
+        with av.open(io.BytesIO(data or b""), mode="r") as container:
+            seconds = (container.duration or 0) / 1_000_000
+    except Exception:  # only an estimate: a video it cannot read counts one frame
+        seconds = 0.0
+    return 288 * min(960, max(1, math.ceil(seconds)))
+
+
+def _stored_bytes(bucket: str, key: str) -> bytes:
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+
+    try:
+        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
+    except Exception:  # moto raises several "missing" types
+        return b""
+    return bytes(found.value) if found is not None else b""
 
 
 def _check_image(data: bytes) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from pipeline.adapters.providers import Providers, use_providers
 from pipeline.handlers import analyze_media, final_gate, fusion, prepare_media, vision_gate
 from pipeline_contracts.item import PlanSummary
-from tests.fakes import FixedThresholds, function_environment
+from tests.fakes import FixedThresholds, MemoryLedger, function_environment
 from tests.unit.pipeline.domain.vision.conftest import PROCESSED, VALID_ANALYSIS, iteration, jpeg
 from tests.unit.pipeline.domain.vision.fakes import ScriptedModel
 
@@ -30,6 +30,7 @@ def model(store, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     function_environment(monkeypatch, processed_bucket=PROCESSED)
     scripted = ScriptedModel()
+    ledger = MemoryLedger()
     no_speech: Any = object()  # this chain never transcribes
     use_providers(
         Providers(
@@ -38,6 +39,7 @@ def model(store, monkeypatch):
             speech=no_speech,
             name="stub",
             thresholds=FixedThresholds(),
+            capacity=lambda _table: ledger,
         )
     )
     yield scripted
@@ -46,7 +48,8 @@ def model(store, monkeypatch):
 
 def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, write_plan, capsys):
     # Given an accepted catalog item: a photo with a complementary description
-    photo = add_asset("photo.png", jpeg(Image.new("RGB", (64, 48), "blue")), "image", "jpeg")
+    picture = Image.effect_mandelbrot((64, 48), (-2, -1.5, 1, 1.5), 100).convert("RGB")
+    photo = add_asset("photo.png", jpeg(picture), "image", "jpeg")
     text = add_asset(
         "about.txt", b"A blue kettle.", "text", "txt", role="description", relation="complementary"
     )
@@ -68,8 +71,8 @@ def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, w
             "branches": [
                 {"branch": "audio", "status": "skipped"},
                 {"branch": "vision", "status": "succeeded", "results": [vision_output]},
-                {"branch": "alignment", "status": "skipped"},
             ],
+            "alignment": {"branch": "alignment", "status": "skipped"},
             "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:item-1",
         },
         context,
@@ -92,7 +95,8 @@ def test_vision_iteration_then_fusion_then_final_gate(store, model, add_asset, w
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
     passed = [sum(entry["GatePassed"]) for entry in emitted if "GatePassed" in entry]
-    assert passed == [2.0, 1.0, 1.0]  # two vision gates, then the fusion gate, then the final
+    # Three vision gates (schema, content, the image's sharpness), the fusion gate, the final
+    assert passed == [3.0, 1.0, 1.0]
     assert all(
         entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]] for entry in emitted
     )

@@ -89,7 +89,12 @@ def _fuse(store, plan, results: list[dict[str, Any]], answer: dict[str, Any]) ->
     request = FuseModalitiesInput.model_validate(
         {
             "plan": PlanSummary.of(plan).model_dump(mode="json"),
-            "branches": branches,
+            # The Parallel's two branches, and the alignment branch that runs after them.
+            "branches": [b for b in branches if b["branch"] != "alignment"],
+            "alignment": next(
+                (b for b in branches if b["branch"] == "alignment"),
+                {"branch": "alignment", "status": "skipped"},
+            ),
             "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:item-1",
         }
     )
@@ -198,19 +203,25 @@ def test_ordinary_text_raises_no_signal(text):
 # --------------------------------------------------------------------------- answers
 
 
+def _textured() -> Image.Image:
+    """A photo with detail enough to pass the sharpness gate (a flat colour would not)."""
+    return Image.effect_mandelbrot((64, 48), (-2, -1.5, 1, 1.5), 100).convert("RGB")
+
+
 def test_a_tool_answer_validates_without_a_repair(store, config, add_asset, write_plan):
     # Given a photo, and a model answering through the answer tool
-    photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
+    photo = add_asset("photo.jpg", jpeg(_textured()), "image", "jpeg")
     write_plan([photo])
 
     # When it is analysed and gated
     output, model = _analyse_and_gate(store, config, photo, VALID_ANALYSIS, "general")
 
-    # Then the request asked for the answer tool, and its input passed both gates
+    # Then the request asked for the answer tool, and its input passed both answer gates
     assert model.requests[0].response_model == "VisionAnalysis"
     assert [(g.name, g.passed) for g in output.gates] == [
         ("vision_schema", True),
         ("vision_content", True),
+        ("image-sharpness:photo.jpg", True),
     ]
     assert stored_json(store, output.result_uri)["analysis"]["objects"] == ["kettle", "table"]
 
@@ -246,7 +257,7 @@ def test_a_reply_without_a_valid_tool_answer_is_flagged_not_crashed(
     store, config, add_asset, write_plan, reply, says
 ):
     # Given a photo, and a reply that is not a valid answer tool call, twice
-    photo = add_asset("photo.jpg", jpeg(Image.new("RGB", (16, 16), "blue")), "image", "jpeg")
+    photo = add_asset("photo.jpg", jpeg(_textured()), "image", "jpeg")
     write_plan([photo])
     state: dict[str, Any] = iteration(photo)
     prepared = prepare_media(VisionIteration.model_validate(state), store, config, PROCESSED)
@@ -269,7 +280,10 @@ def test_a_reply_without_a_valid_tool_answer_is_flagged_not_crashed(
     # Then one repair was asked for through the tool, and the schema gate fails with the reason
     assert len(repair.requests) == 1
     assert repair.requests[0].response_model == "VisionAnalysis"
-    assert [(g.name, g.passed) for g in output.gates] == [("vision_schema", False)]
+    assert [(g.name, g.passed) for g in output.gates] == [
+        ("vision_schema", False),
+        ("image-sharpness:photo.jpg", True),
+    ]
     assert says in output.gates[0].reason
     # And what the model wrote is kept for a person, not used
     result = stored_json(store, output.result_uri)
