@@ -9,7 +9,6 @@ is and grants it the ledger's item actions, nothing more (lambdas/pipeline/domai
 from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
@@ -18,6 +17,7 @@ from constructs import Construct
 
 from pipeline.config import PipelineConfig
 from stacks.constructs.encrypted import encrypted_table
+from stacks.constructs.execution_endings import execution_endings_rule
 from stacks.constructs.grants import grant_item_access
 from stacks.constructs.pipeline_function import PipelineFunction, SharedLambdaCode
 
@@ -65,17 +65,12 @@ class Admission(Construct):
         self.releaser.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[self.ledger.table_arn])
         )
-        self.rule = events.Rule(
+        self.rule = execution_endings_rule(
             self,
             "ExecutionEnded",
+            state_machine=state_machine,
+            statuses=["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+            target=self.releaser,
+            dead_letter_queue=dead_letter_queue,
             description="Every ending of the pipeline's executions, to give back capacity",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={
-                    "stateMachineArn": [state_machine.state_machine_arn],
-                    "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
-                },
-            ),
-            targets=[self.releaser.event_target(dead_letter_queue)],
         )

@@ -36,6 +36,7 @@ from pipeline_contracts.naming import (
     day_partition,
 )
 from stacks.constructs.encrypted import encrypted_queue, encrypted_table
+from stacks.constructs.execution_endings import execution_endings_rule
 from stacks.constructs.grants import (
     grant_bedrock_models,
     grant_failure_recording,
@@ -282,19 +283,14 @@ class Results(TaskFunctions):
     def _build_execution_ended_rule(
         self, state_machine: sfn.IStateMachine, dead_letter_queue: sqs.IQueue
     ) -> events.Rule:
-        return events.Rule(
+        return execution_endings_rule(
             self,
             "ExecutionEnded",
+            state_machine=state_machine,
+            statuses=["FAILED", "TIMED_OUT", "ABORTED"],
+            target=self.endings_recorder,
+            dead_letter_queue=dead_letter_queue,
             description="Executions of the pipeline that failed, timed out or were aborted",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={
-                    "stateMachineArn": [state_machine.state_machine_arn],
-                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
-                },
-            ),
-            targets=[self.endings_recorder.event_target(dead_letter_queue)],
         )
 
     # --- the results catalog ----------------------------------------------------------------

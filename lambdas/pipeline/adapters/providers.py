@@ -27,8 +27,8 @@ from pipeline.adapters.speech import SpeechJobs, TranscribeJobs
 from pipeline.adapters.storage import ObjectStore, S3ObjectStore
 from pipeline.adapters.task_tokens import TaskTokens
 from pipeline.adapters.thresholds import SsmThresholds
-from pipeline.config import Thresholds
-from pipeline.domain.admission import CapacityLedger
+from pipeline.config import Quotas, Thresholds
+from pipeline.domain.admission import AdmittedModel, CapacityLedger
 from pipeline_contracts.item import ItemRequest
 from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
@@ -119,6 +119,11 @@ class Providers:
     # Seconds since the epoch. Quota windows are measured on it: local mode passes a clock
     # that runs as fast as its time scale, so admission control sees the emulated minute.
     clock: Callable[[], float] = field(default=time.time)
+
+    def admitted_model(self, capacity_table: str, quotas: Quotas) -> ModelClient:
+        """The model behind admission control: each call first takes its requests and tokens
+        from the shared ledger, or raises CapacityUnavailable."""
+        return AdmittedModel(self.model, self.capacity(capacity_table), quotas, self.clock)
 
 
 _current: Providers | None = None

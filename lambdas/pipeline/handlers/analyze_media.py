@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
-from pipeline.domain.admission import AdmittedModel
 from pipeline.domain.vision_analysis import analyze_media
 from pipeline.environment import AnalyzeMediaEnvironment
 from pipeline.observability import counting_capacity_waits, logger, metrics, tracer
@@ -20,12 +19,7 @@ from pipeline_contracts.states.analyze_with_bedrock import AnalyzeWithBedrockInp
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     given, env = AnalyzeWithBedrockInput.model_validate(event), AnalyzeMediaEnvironment.current()
     providers = get_providers()
-    model = AdmittedModel(
-        providers.model,
-        providers.capacity(env.capacity_table),
-        env.pipeline_config.quotas,
-        providers.clock,
-    )
+    model = providers.admitted_model(env.capacity_table, env.pipeline_config.quotas)
     with counting_capacity_waits("Bedrock"):
         analysis = analyze_media(
             given, providers.store, model, env.pipeline_config, env.processed_bucket
