@@ -59,35 +59,47 @@ class BucketLevel:
     at: float
 
 
+# A bucket holds a quarter of a minute's quota and refills the other three quarters over the
+# minute: in any 60 s window it admits at most the quota (a full bucket plus its refill), the
+# way Bedrock counts, at the price of a quarter of the quota in sustained throughput.
+BURST_SHARE = 0.25
+
+
 @dataclass(frozen=True)
 class Bucket:
-    """One model's per-minute quotas as a token bucket: full at a minute's worth, refilled
-    continuously, so a minute never admits more than the quota (plus what a full bucket holds)."""
+    """One model's per-minute quotas as a token bucket (requests and tokens together)."""
 
     name: str
     quota: ModelQuota
     tokens: int
 
+    def _capacity(self) -> tuple[float, float]:
+        return (
+            self.quota.requests_per_minute * BURST_SHARE,
+            self.quota.tokens_per_minute * BURST_SHARE,
+        )
+
     def take(self, level: BucketLevel | None, now: float) -> tuple[BucketLevel | None, float]:
         """(the level after taking, 0) or (None, seconds until there is enough)."""
-        per_s_requests = self.quota.requests_per_minute / 60
-        per_s_tokens = self.quota.tokens_per_minute / 60
+        max_requests, max_tokens = self._capacity()
+        per_s_requests = self.quota.requests_per_minute * (1 - BURST_SHARE) / 60
+        per_s_tokens = self.quota.tokens_per_minute * (1 - BURST_SHARE) / 60
         if level is None:
-            requests, tokens = (
-                float(self.quota.requests_per_minute),
-                float(self.quota.tokens_per_minute),
-            )
+            requests, tokens = max_requests, max_tokens
         else:
             elapsed = max(0.0, now - level.at)
-            requests = min(
-                self.quota.requests_per_minute, level.requests + elapsed * per_s_requests
+            requests = min(max_requests, level.requests + elapsed * per_s_requests)
+            tokens = min(max_tokens, level.tokens + elapsed * per_s_tokens)
+        # A call larger than a full bucket waits for a full bucket, never forever.
+        need_requests = min(1.0, max_requests)
+        need = min(float(self.tokens), max_tokens)
+        # (with a hair of slack: a refill computed to the instant it completes may round down)
+        if requests + 1e-9 >= need_requests and tokens + 1e-6 >= need:
+            return (
+                BucketLevel(max(0.0, requests - need_requests), max(0.0, tokens - need), now),
+                0.0,
             )
-            tokens = min(self.quota.tokens_per_minute, level.tokens + elapsed * per_s_tokens)
-        # A call larger than a minute's tokens waits for a full bucket, never forever.
-        need = min(self.tokens, self.quota.tokens_per_minute)
-        if requests >= 1 and tokens >= need:
-            return BucketLevel(requests - 1, tokens - need, now), 0.0
-        wait = max((1 - requests) / per_s_requests, (need - tokens) / per_s_tokens, 0.0)
+        wait = max((need_requests - requests) / per_s_requests, (need - tokens) / per_s_tokens, 0.0)
         return None, wait
 
 

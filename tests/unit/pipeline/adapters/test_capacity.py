@@ -75,17 +75,18 @@ def test_pools_lists_slot_pools_only(ledger: DynamoDbCapacity) -> None:
     assert ledger.pools() == ["slots#transcribe"]
 
 
-def test_a_bucket_admits_a_minutes_quota_then_asks_to_wait(ledger: DynamoDbCapacity) -> None:
-    quota = ModelQuota(requests_per_minute=5, tokens_per_minute=1_000_000)
+def test_a_bucket_admits_a_full_bucket_then_asks_to_wait(ledger: DynamoDbCapacity) -> None:
+    # 20 requests a minute: a full bucket holds 5, and one refills every 4 s
+    quota = ModelQuota(requests_per_minute=20, tokens_per_minute=1_000_000)
     bucket = Bucket("rate#bedrock#m", quota, tokens=100)
     admitted = [ledger.take_from_bucket(bucket, now=1000.0) for _ in range(7)]
     assert admitted[:5] == [0.0] * 5
-    assert admitted[5] == pytest.approx(12.0)  # one request refills every 60/5 s
-    assert ledger.take_from_bucket(bucket, now=1012.5) == 0.0
+    assert admitted[5] == pytest.approx(4.0)
+    assert ledger.take_from_bucket(bucket, now=1004.5) == 0.0
 
 
 def test_racing_callers_share_one_bucket(ledger: DynamoDbCapacity) -> None:
-    quota = ModelQuota(requests_per_minute=4, tokens_per_minute=1_000_000)
+    quota = ModelQuota(requests_per_minute=16, tokens_per_minute=1_000_000)  # 4 at once
     bucket = Bucket("rate#bedrock#m", quota, tokens=10)
     admitted: list[float] = []
 

@@ -22,31 +22,48 @@ from tests.fakes import MemoryLedger
 QUOTA = ModelQuota(requests_per_minute=60, tokens_per_minute=6_000)
 
 
-def test_a_full_bucket_admits_and_an_empty_one_says_how_long() -> None:
-    bucket = Bucket("b", QUOTA, tokens=3_000)
+def test_a_full_bucket_admits_a_quarter_minute_and_an_empty_one_says_how_long() -> None:
+    # 6,000 tokens a minute: a full bucket holds 1,500 and refills 75 a second
+    bucket = Bucket("b", QUOTA, tokens=750)
     level, wait = bucket.take(None, now=0.0)
     assert wait == 0
     assert level is not None
-    assert level.tokens == 3_000
+    assert level.tokens == 750
     level, _ = bucket.take(level, now=0.0)
     assert level is not None
     assert level.tokens == 0
     refused, wait = bucket.take(level, now=0.0)
     assert refused is None
-    assert wait == pytest.approx(30.0)  # 3,000 tokens at 100 a second
-    again, wait = bucket.take(level, now=30.0)
+    assert wait == pytest.approx(10.0)
+    again, wait = bucket.take(level, now=10.0)
     assert again is not None
     assert wait == 0
 
 
-def test_a_call_larger_than_a_minute_waits_for_a_full_bucket_not_forever() -> None:
+def test_no_sixty_seconds_admit_more_than_the_quota() -> None:
+    # Given callers that take whatever the bucket gives, one request each, for five minutes
+    bucket = Bucket("b", ModelQuota(requests_per_minute=60, tokens_per_minute=10**6), tokens=1)
+    level, admitted, now = None, [], 0.0
+    while now < 300:
+        taken, _ = bucket.take(level, now)
+        if taken is not None:
+            level = taken
+            admitted.append(now)
+        now += 0.05
+    # Then no window of a minute holds more than the 60 requests of the quota
+    assert max(sum(1 for t in admitted if start <= t < start + 60) for start in admitted) <= 60
+    # And the sustained rate is three quarters of it
+    assert len(admitted) >= 0.75 * 60 * 5 - 1
+
+
+def test_a_call_larger_than_a_full_bucket_waits_for_a_full_bucket_not_forever() -> None:
     bucket = Bucket("b", QUOTA, tokens=50_000)
     level, _ = bucket.take(None, now=0.0)
     assert level is not None
     assert level.tokens == 0
     refused, wait = bucket.take(level, now=0.0)
     assert refused is None
-    assert wait == pytest.approx(60.0)
+    assert wait == pytest.approx(20.0)
 
 
 def test_estimated_tokens_count_text_images_and_the_answer() -> None:
@@ -74,13 +91,13 @@ def test_a_model_call_waits_for_capacity_instead_of_being_throttled() -> None:
     admitted = AdmittedModel(model, ledger, quotas, lambda: now[0])
     request = ModelRequest(model_id="m", system="", content=[TextBlock(text="hi")])
     admitted.converse(request)
-    admitted.converse(request)
-    with pytest.raises(CapacityUnavailable, match="about 30 s"):
+    # 2 requests a minute: one at once, then one every 20 s
+    with pytest.raises(CapacityUnavailable, match="about 20 s"):
         admitted.converse(request)
-    assert model.calls == 2
-    now[0] = 30.0
+    assert model.calls == 1
+    now[0] = 20.0
     admitted.converse(request)
-    assert model.calls == 3
+    assert model.calls == 2
 
 
 def test_a_model_the_table_does_not_name_gets_the_default_quota() -> None:
