@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         default=None,
         help="faults, e.g. bedrock-throttle=0.3,transcribe-fail,sagemaker-fail,"
-        "model-malformed,lambda-raise=fusion",
+        "model-malformed,lambda-raise=fusion; quota=SERVICE:N lowers an emulated account "
+        "quota for the run (SERVICE: bedrock, bedrock-tokens, transcribe, sagemaker, lambda, "
+        "sfn), e.g. quota=transcribe:2,quota=lambda:20 (all: mmpipe/local/faults.py)",
     )
     run.add_argument(
         "--time-scale",

@@ -10,12 +10,20 @@ ValidationException is refused locally the same way.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
 import botocore.session
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from botocore.model import (
+    ListShape,
+    MapShape,
+    OperationModel,
+    ServiceModel,
+    Shape,
+    StructureShape,
+)
 from botocore.validate import ParamValidator
 from moto.core.exceptions import JsonRESTError
 
@@ -28,9 +36,24 @@ class RequestRejected(JsonRESTError):
         self.code = status
 
 
-@cache
+_service_models: dict[str, ServiceModel] = {}
+_service_models_lock = threading.Lock()
+
+
 def operation_model(service: str, operation: str) -> OperationModel:
-    return botocore.session.get_session().get_service_model(service).operation_model(operation)
+    # One botocore session for all (each new one loads botocore's data again), and each
+    # service's model loaded once, whichever stand-in threads ask first.
+    with _service_models_lock:
+        model = _service_models.get(service)
+        if model is None:
+            model = _session().get_service_model(service)
+            _service_models[service] = model
+    return model.operation_model(operation)
+
+
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
 
 
 def contract_problems(service: str, operation: str, params: Mapping[str, Any]) -> list[str]:

@@ -1,6 +1,6 @@
 """`--inject`: faults local mode can inject, so reliability is tested the same way as the rest.
 
-SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambda-raise=fusion`:
+SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,quota=transcribe:2`:
 
     bedrock-throttle=F      throttle a fraction F of model calls (retried by the SDK, then by the
                             state machine)
@@ -21,6 +21,14 @@ SPEC is a comma-separated list, e.g. `bedrock-throttle=0.3,transcribe-fail,lambd
                             its writes, say)
     deny=ACTION[,ACTION...] deny IAM actions to every role of the stack, as an organization's
                             service control policy would (wildcards as in IAM: s3:Put*)
+    quota=SERVICE:N         lower an emulated account quota for this run (mmpipe/local/
+                            quotas.py), below the synthesized configuration's: bedrock:N
+                            requests and bedrock-tokens:N tokens a minute for every model,
+                            transcribe:N concurrent jobs, sagemaker:N processing instances,
+                            lambda:N concurrent executions, sfn:N StartExecution burst and
+                            refill a second. Admission control still plans with the
+                            configuration's quotas, so the services answer past the lowered
+                            ones as they would to an account with less than it was told
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import threading
 from dataclasses import dataclass, field
 
 from mmpipe.local.iam.policies import is_action_name
+from pipeline.config import ModelQuota, Quotas
 
 
 class InjectedFault(Exception):
@@ -49,6 +58,8 @@ _FLAGS = {
     "events-fail",
 }
 _COUNTS = {"bedrock-throttle-burst"}
+# quota=SERVICE:N, the services whose emulated quota a run can lower.
+QUOTA_SERVICES = ("bedrock", "bedrock-tokens", "transcribe", "sagemaker", "lambda", "sfn")
 
 
 @dataclass
@@ -64,6 +75,8 @@ class Faults:
     lambda_raise: frozenset[str] = frozenset()
     lambda_raise_after: frozenset[str] = frozenset()
     deny: frozenset[str] = frozenset()
+    # quota=SERVICE:N: emulated quotas lowered for this run (see `lowered_quotas`).
+    quotas: dict[str, int] = field(default_factory=dict)
     seed: int = 7
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -109,7 +122,38 @@ class Faults:
         parts += [f"lambda-raise-after={name}" for name in sorted(self.lambda_raise_after)]
         if self.deny:
             parts.append("deny=" + ",".join(sorted(self.deny)))
+        parts += [f"quota={name}:{value}" for name, value in sorted(self.quotas.items())]
         return ", ".join(parts) or "none"
+
+    def lowered_quotas(self, quotas: Quotas) -> Quotas:
+        """The configuration's quotas with this run's `quota=` faults applied (not
+        validated: a test may go below the configuration's own minimums)."""
+        if not self.quotas:
+            return quotas
+        changes: dict[str, object] = {}
+        requests, tokens = self.quotas.get("bedrock"), self.quotas.get("bedrock-tokens")
+        if requests is not None or tokens is not None:
+
+            def lower(model: ModelQuota) -> ModelQuota:
+                return model.model_copy(
+                    update={
+                        **({"requests_per_minute": requests} if requests is not None else {}),
+                        **({"tokens_per_minute": tokens} if tokens is not None else {}),
+                    }
+                )
+
+            changes["bedrock"] = {name: lower(model) for name, model in quotas.bedrock.items()}
+            changes["bedrock_default"] = lower(quotas.bedrock_default)
+        for service, name in (
+            ("transcribe", "transcribe_concurrent_jobs"),
+            ("sagemaker", "sagemaker_processing_instances"),
+            ("lambda", "lambda_concurrent_executions"),
+            ("sfn", "sfn_start_execution_burst"),
+            ("sfn", "sfn_start_execution_per_second"),
+        ):
+            if service in self.quotas:
+                changes[name] = self.quotas[service]
+        return quotas.model_copy(update=changes)
 
 
 def parse_faults(spec: str | None) -> Faults:
@@ -119,6 +163,7 @@ def parse_faults(spec: str | None) -> Faults:
     raises: set[str] = set()
     raises_after: set[str] = set()
     denied: set[str] = set()
+    lowered: dict[str, int] = {}
     denying = False  # after deny=, bare IAM actions continue its list
     for raw in spec.split(","):
         entry = raw.strip()
@@ -154,6 +199,14 @@ def parse_faults(spec: str | None) -> Faults:
                     f"got {value!r}"
                 )
             denied.add(value)
+        elif name == "quota":
+            service, _, count = value.partition(":")
+            if service not in QUOTA_SERVICES or not count.isdigit() or int(count) < 1:
+                raise FaultSpecError(
+                    f"quota needs SERVICE:N with N >= 1, SERVICE one of "
+                    f"{', '.join(QUOTA_SERVICES)}; got {value!r}"
+                )
+            lowered[service] = int(count)
         elif name == "lambda-raise-after":
             if not value:
                 raise FaultSpecError(
@@ -166,10 +219,14 @@ def parse_faults(spec: str | None) -> Faults:
             raises.add(value)
         else:
             known = sorted(
-                _FRACTIONS | _FLAGS | _COUNTS | {"lambda-raise", "lambda-raise-after", "deny"}
+                _FRACTIONS
+                | _FLAGS
+                | _COUNTS
+                | {"lambda-raise", "lambda-raise-after", "deny", "quota"}
             )
             raise FaultSpecError(f"unknown fault {name!r}; known: {', '.join(known)}")
     faults.lambda_raise = frozenset(raises)
     faults.lambda_raise_after = frozenset(raises_after)
     faults.deny = frozenset(denied)
+    faults.quotas = lowered
     return faults

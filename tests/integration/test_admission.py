@@ -79,3 +79,24 @@ def test_a_slot_an_item_still_holds_at_its_end_is_given_back(run_local, demo: Pa
     assert len(logs) == 1
     (freed,) = logs[0]["freed"]
     assert freed.startswith(f"slots#sagemaker#ml.m5.large:{report.outcomes[0].item_id}/mmp-align-")
+
+
+def test_a_burst_of_images_waits_for_the_models_quota_and_never_exceeds_it(
+    lowered_quotas: Path, demo: Path, tmp_path: Path
+) -> None:
+    # Given six images at once and three model requests a minute per model for the account
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index in range(6):
+        shutil.copy(demo / "poster.png", inputs / f"poster{index}.png")
+
+    # When they run (the emulated Bedrock throttles past the quota, on the run's clock)
+    report = _run(lowered_quotas, tmp_path / "out", [inputs])
+
+    # Then the model calls waited for capacity, and Bedrock never had to throttle one
+    waits = waits_in(report.out_dir / "executions")
+    assert waits.attempts[("bedrock", "admission")] >= 3
+    assert report.quota_refusals.get("bedrock", 0) == 0
+    # And every image was processed
+    assert report.ok
+    assert report.counts()["processed"] == 6

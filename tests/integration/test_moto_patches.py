@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.events.models import Rule
@@ -361,3 +362,180 @@ def test_a_failed_entry_cause_is_a_string_as_on_aws() -> None:
     finally:
         moto_patches.uninstall()
     assert service_events.SfnFailedEntryCountException(cause={"a": 1}).cause == {"a": 1}
+
+
+def _retried_task(arn: str) -> dict[str, Any]:
+    retry = [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 1, "MaxAttempts": 2}]
+    return {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": arn, "End": True, "Retry": retry}},
+    }
+
+
+def test_executions_share_the_compiled_definition_but_not_their_retry_counts(patched) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    # Given one definition, compiled once for every execution of it (Patch 19)
+    definition = _retried_task(_function())
+    text = json.dumps(definition)
+    assert AmazonStateLanguageParser.parse(text)[0] is AmazonStateLanguageParser.parse(text)[0]
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(name="sm-shared", definition=text, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+    # When two executions in turn each need both of their retries
+    results = []
+    for name in ("first", "second"):
+        patched["fail_first"] = 2
+        execution = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")
+        deadline = time.monotonic() + 60
+        while sfn.describe_execution(executionArn=execution["executionArn"])[
+            "status"
+        ] == "RUNNING" and (time.monotonic() < deadline):
+            time.sleep(0.02)
+        results.append(sfn.describe_execution(executionArn=execution["executionArn"])["status"])
+
+    # Then each had its own attempts: the second did not inherit the first's spent retries
+    assert results == ["SUCCEEDED", "SUCCEEDED"]
+    assert len(patched["lambda"]) == 6
+
+
+def test_a_history_serialized_the_fast_way_is_what_moto_serializes(patched) -> None:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    # Given an execution with a retried task, so its history has failures and retries
+    patched["fail_first"] = 1
+    definition = _retried_task(_function())
+    definition["States"]["Call"]["Next"] = "Done"
+    del definition["States"]["Call"]["End"]
+    definition["States"]["Done"] = {"Type": "Pass", "Result": {"n": [1, 2.5, None]}, "End": True}
+    result = _execute(definition, name="history")
+    sfn = boto3.client("stepfunctions")
+
+    # When its history is read with Patch 22 and with moto's own serializer
+    fast = sfn.get_execution_history(executionArn=result["executionArn"])["events"]
+    patched_method = StepFunctionResponse.get_execution_history
+    StepFunctionResponse.get_execution_history = shared.originals["get_execution_history"]  # type: ignore[method-assign]
+    try:
+        generic = sfn.get_execution_history(executionArn=result["executionArn"])["events"]
+    finally:
+        StepFunctionResponse.get_execution_history = patched_method  # type: ignore[method-assign]
+
+    # Then the client sees the same events
+    assert len(fast) > 5
+    assert fast == generic
+
+
+def test_the_interpreter_copies_json_as_deepcopy_would() -> None:
+    import copy
+    import datetime as dt
+
+    from mmpipe.local.moto_patches.speed import _deepcopy
+
+    # Plain JSON: equal, and nothing shared with the original
+    value = {"a": [1, 2.5, "x", None, True, {"b": []}]}
+    copied = _deepcopy(value)
+    assert copied == value
+    assert copied["a"] is not value["a"]
+    assert copied["a"][5] is not value["a"][5]
+    # Anything else: copy.deepcopy, whole
+    odd = {"when": dt.datetime(2026, 1, 1), "shared": [value, value]}
+    copied_odd = _deepcopy(odd)
+    assert copied_odd == copy.deepcopy(odd)
+    assert copied_odd["shared"][0] is copied_odd["shared"][1]
+
+
+def test_start_execution_and_invoke_answer_past_the_emulated_quotas(patched) -> None:
+    from botocore.exceptions import ClientError
+
+    from mmpipe.local.faults import parse_faults
+    from mmpipe.local.quotas import EmulatedQuotas
+    from pipeline.config import Quotas
+
+    # Given a StartExecution bucket of one token that never refills in this test, and an
+    # account whose functions are all busy (Patch 25, and Patch 1 with a refusing host)
+    lowered = parse_faults("quota=sfn:1,quota=lambda:1").lowered_quotas(Quotas())
+    quotas = EmulatedQuotas(lowered, lambda: 0.0)
+    quotas.lambda_invocation_started()
+
+    def host(name: str, handler: str, event: Any) -> Any:
+        quotas.lambda_invocation_started()
+        return event
+
+    moto_patches.install(lambda_runner=host, processing_runner=dict, scale=0.001, quotas=quotas)
+    no_retries = Config(retries={"total_max_attempts": 1})  # the SDK retries throttling
+    sfn = boto3.client("stepfunctions", config=no_retries)
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    arn = sfn.create_state_machine(name="sm-rate", definition=definition, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+    # Then the second StartExecution is throttled, as Step Functions throttles it
+    sfn.start_execution(stateMachineArn=arn, name="one", input="{}")
+    with pytest.raises(ClientError) as throttled:
+        sfn.start_execution(stateMachineArn=arn, name="two", input="{}")
+    assert throttled.value.response["Error"]["Code"] == "ThrottlingException"
+
+    # And an Invoke past the concurrency fails as a call, not as the function's error
+    _function()
+    with pytest.raises(ClientError) as refused:
+        boto3.client("lambda", config=no_retries).invoke(FunctionName="fn", Payload=b"{}")
+    assert refused.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert quotas.refused == {"stepfunctions": 1, "lambda": 1}
+
+
+def test_a_throttled_invocation_is_retried_under_lambdas_own_error_name(patched) -> None:
+    from mmpipe.local.quotas import QuotaRefused
+
+    # Given a task retried on Lambda.TooManyRequestsException, whose first Invoke is refused
+    refusals = [1]
+
+    def host(name: str, handler: str, event: Any) -> Any:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise QuotaRefused("Rate Exceeded.", "TooManyRequestsException", 429)
+        return {"ran": True}
+
+    moto_patches.install(lambda_runner=host, processing_runner=dict, scale=0.001)
+    retry = [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 2}]
+    definition = {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": _function(), "End": True, "Retry": retry}},
+    }
+
+    # When it runs, it fails once under Lambda's name for the refusal (Patch 26), then succeeds
+    result = _execute(definition, name="throttled")
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=result["executionArn"]
+    )["events"]
+    failed = [e for e in history if e["type"] == "LambdaFunctionFailed"]
+    assert result["status"] == "SUCCEEDED"
+    errors = [e["lambdaFunctionFailedEventDetails"]["error"] for e in failed]
+    assert errors == ["Lambda.TooManyRequestsException"]
+
+
+def test_uninstall_restores_what_the_speed_patches_replaced() -> None:
+    import botocore.useragent
+    from moto.core import responses
+    from moto.core.base_backend import BackendDict
+    from moto.stepfunctions.parser.asl.eval import states
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    def replaced() -> list[Any]:
+        return [
+            BackendDict.__getitem__,
+            AmazonStateLanguageParser.parse,
+            states.copy,
+            responses.method_names_from_class,
+            responses.get_service_model,
+            botocore.useragent.sanitize_user_agent_string_component,
+        ]
+
+    before = replaced()
+    moto_patches.install(lambda_runner=lambda *_: None, processing_runner=dict, scale=0.5)
+    during = replaced()
+    moto_patches.uninstall()
+    assert all(a is not b for a, b in zip(before, during, strict=True))
+    assert all(a is b for a, b in zip(before, replaced(), strict=True))

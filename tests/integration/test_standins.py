@@ -10,11 +10,13 @@ from PIL import Image
 
 from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.faults import Faults, FaultSpecError, parse_faults
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.standins.bedrock import LocalBedrock
 from mmpipe.local.standins.model import LocalModel
 from mmpipe.local.standins.recognition import Recognition, Segment, Word
 from mmpipe.local.standins.transcripts import subtitles, transcribe_document
 from pipeline.adapters.model import ImageBlock, ModelRequest, TextBlock
+from pipeline.config import ModelQuota, Quotas
 from pipeline.domain.data_fence import DataFence
 from pipeline.domain.structured_output import schema_instructions
 from pipeline_contracts.work.fusion import ANSWERS
@@ -86,6 +88,35 @@ def test_throttling_is_the_services_answer_and_malformed_output_the_models() -> 
     )
     with pytest.raises(json.JSONDecodeError):
         json.loads(reply.text)
+
+
+def test_bedrock_throttles_past_the_accounts_quota_on_the_runs_clock() -> None:
+    # Given an account with two requests a minute of the model, on a clock we move
+    now = [0.0]
+    quotas = EmulatedQuotas(
+        Quotas(
+            bedrock={
+                "amazon.nova-lite-v1:0": ModelQuota(requests_per_minute=2, tokens_per_minute=10**6)
+            }
+        ),
+        lambda: now[0],
+    )
+    bedrock = LocalBedrock(LocalModel(ocr=False, faults=Faults()), Faults(), quotas=quotas)
+    request = {
+        "modelId": "amazon.nova-lite-v1:0",
+        "messages": [{"role": "user", "content": [{"text": "t"}]}],
+    }
+
+    # Then the third request of the minute is throttled as Bedrock throttles, and counted
+    bedrock.converse(request)
+    bedrock.converse(request)
+    with pytest.raises(RequestRejected) as refused:
+        bedrock.converse(request)
+    assert (refused.value.code, refused.value.error_type) == (429, "ThrottlingException")
+    assert quotas.refused["bedrock"] == 1
+    # And a minute later it answers again
+    now[0] = 61.0
+    assert bedrock.converse(request)["usage"]["inputTokens"] > 0
 
 
 def test_transcribe_document_and_subtitles_have_transcribes_shape() -> None:

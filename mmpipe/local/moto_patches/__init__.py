@@ -1,6 +1,6 @@
 """Every change local mode makes to moto, in one package. Pinned to moto 5.2.5.
 
-Each patch says which moto behaviour it works around; they are numbered (Patch 1..18) and
+Each patch says which moto behaviour it works around; they are numbered (Patch 1..26) and
 grouped by the service they patch, one module each:
 
 - `awslambda`: Patch 1 (handlers run in-process).
@@ -10,8 +10,13 @@ grouped by the service they patch, one module each:
   SendTaskFailure's cause).
 - `authorization`: Patch 5 (IAM decided by `iam.enforcement`).
 - `transcribe`: Patch 7; `bedrock`: Patch 8.
-- `sfn_errors`: Patches 10, 11 and 18 (States.* error names, string causes).
-- `sfn_executions`: Patches 15, 16 and 17 (parser scopes, status-change events, state sizes).
+- `sfn_errors`: Patches 10, 11, 18 and 26 (States.* error names, string causes, Lambda's
+  refusals named Lambda.<exception>).
+- `sfn_executions`: Patches 15, 16, 17 and 25 (parser scopes, status-change events, state
+  sizes, StartExecution's rate limit).
+- `speed`: Patches 19 to 24 (work moto does again and again, or the slow way, for the same
+  answer: the definition's parse, JSONPath parsers, backend and service-model lookups,
+  execution histories' serialization, user agents, the interpreter's copies of JSON).
 - `shared`: the run's settings and moto's originals, which the patches share.
 
 `install(...)` applies them all once per process; `uninstall()` restores moto (tests use it to
@@ -34,6 +39,7 @@ from mmpipe.local.moto_patches import (
     sfn_errors,
     sfn_executions,
     sfn_tasks,
+    speed,
     timing,
 )
 from mmpipe.local.moto_patches import bedrock as bedrock_patches
@@ -45,12 +51,14 @@ from mmpipe.local.moto_patches.shared import (
     originals,
     state,
 )
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.standins.bedrock import LocalBedrock
 from mmpipe.local.standins.transcribe import LocalTranscribe
 
 MOTO_VERSION = "5.2.5"
 # Every patch module, in the order install() applies them; uninstall() restores in reverse.
 PATCHES = (
+    speed,
     authorization,
     sfn_tasks,
     transcribe_patches,
@@ -74,6 +82,7 @@ def install(
     state_machine_credentials: ReadOnlyCredentials | None = None,
     faults: Faults | None = None,
     callback_floor_s: int | None = None,
+    quotas: EmulatedQuotas | None = None,
 ) -> None:
     """Apply every patch (idempotent) and point them at this run's runners."""
     if moto.__version__ != MOTO_VERSION:
@@ -88,6 +97,7 @@ def install(
             bedrock=bedrock,
             faults=faults,
             callback_floor_s=callback_floor_s,
+            quotas=quotas,
         )
         state["lambda"] = lambda_runner
         if originals:
@@ -112,6 +122,7 @@ def uninstall() -> None:
             transcribe=None,
             bedrock=None,
             faults=None,
+            quotas=None,
         )
         state["lambda"] = None
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.moto_patches.shared import LambdaRunner, originals, state
 
 
@@ -22,6 +23,8 @@ class LambdaFunctionError(Exception):
 # moto's LambdaSimpleBackend.invoke returns the request body. Run the real handler in-process
 # instead, and report an exception the way Lambda does (x-amz-function-error: Unhandled and
 # {"errorType", "errorMessage"}) so Retry/Catch on exception class names behave as on AWS.
+# A refusal of the invocation itself (TooManyRequestsException past the concurrency quota) is
+# the Invoke call's error, not the function's.
 def _invoke(
     self: LambdaSimpleBackend,
     function_name: str,
@@ -38,6 +41,8 @@ def _invoke(
     event = json.loads(body) if body else {}
     try:
         result = runner(function.function_name, str(function.handler), event)
+    except RequestRejected:
+        raise  # Lambda refused the invocation itself (a quota): the Invoke call fails
     except Exception as error:
         response_headers["x-amz-function-error"] = "Unhandled"
         error_type = (

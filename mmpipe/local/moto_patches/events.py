@@ -10,7 +10,7 @@ from moto.awslambda_simple.models import lambda_simple_backends
 from moto.events.models import EventsBackend, Rule
 
 from mmpipe.local.faults import Faults
-from mmpipe.local.moto_patches.shared import originals, state
+from mmpipe.local.moto_patches.shared import asynchronous_invocation, originals, state
 
 
 # --- Patch 2: EventBridge rules cannot target Lambda --------------------------------------
@@ -33,7 +33,12 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
         account, region = arn.split(":")[4], arn.split(":")[3]
         backend = lambda_simple_backends[account][region]
         headers: dict[str, str] = {}
-        backend.invoke(arn, None, json.dumps(original_event, default=str), {}, headers)
+        # EventBridge invokes asynchronously: past the concurrency quota the event waits.
+        token = asynchronous_invocation.set(True)
+        try:
+            backend.invoke(arn, None, json.dumps(original_event, default=str), {}, headers)
+        finally:
+            asynchronous_invocation.reset(token)
 
 
 # --- Patch 14: injected EventBridge failures (--inject events-fail) -----------------------

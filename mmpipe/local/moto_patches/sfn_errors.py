@@ -1,5 +1,6 @@
 """Step Functions' errors as AWS reports them: what States.ALL may catch, States.* errors
-passed up out of Parallel branches and Map iterations, and causes that are strings."""
+passed up out of Parallel branches and Map iterations, causes that are strings, and Lambda's
+own refusals named Lambda.<exception>."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import importlib
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
 )
@@ -22,6 +24,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_events,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
+    StateTaskLambda,
 )
 
 from mmpipe.local.moto_patches.shared import originals
@@ -82,7 +87,25 @@ class _FailedEntry(state_task_service_events.SfnFailedEntryCountException):
         self.cause = json.dumps(cause)  # type: ignore[assignment, misc]
 
 
+# --- Patch 26: a Lambda service error is "Exception" in moto --------------------------------
+# When the Invoke call itself fails (TooManyRequestsException past the account's concurrency,
+# a service error), AWS fails a Lambda task with the error "Lambda.<exception name>", which
+# is what Retry lists name ("Lambda.TooManyRequestsException"); moto names every such error
+# "Exception", so no Retry matched and a throttled invocation failed the item.
+def _lambda_task_error(self: StateTaskLambda, env: Any, ex: Exception) -> Any:
+    event = originals["lambda_task_error"](self, env, ex)
+    if isinstance(ex, ClientError):
+        name = f"Lambda.{ex.response.get('Error', {}).get('Code', 'AWSLambdaException')}"
+        event.error_name = CustomErrorName(name)
+        details = (event.event_details or {}).get("lambdaFunctionFailedEventDetails")
+        if details is not None:
+            details["error"] = name
+    return event
+
+
 def patch() -> None:
+    originals["lambda_task_error"] = StateTaskLambda._from_error
+    StateTaskLambda._from_error = _lambda_task_error  # type: ignore[method-assign]
     originals["error_equals"] = ErrorEqualsDecl._eval_body
     ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
     _use_error_names(_reraised_error_name)
@@ -91,6 +114,7 @@ def patch() -> None:
 
 
 def restore() -> None:
+    StateTaskLambda._from_error = originals.pop("lambda_task_error")  # type: ignore[method-assign]
     ErrorEqualsDecl._eval_body = originals.pop("error_equals")  # type: ignore[method-assign]
     _use_error_names(CustomErrorName)
     state_task_service_events.SfnFailedEntryCountException = originals.pop("failed_entry")  # type: ignore[misc]

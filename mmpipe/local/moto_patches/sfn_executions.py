@@ -1,5 +1,6 @@
 """Step Functions' executions: definitions parsed safely on many threads, the status-change
-events AWS sends when one ends, and the largest state each one carried."""
+events AWS sends when one ends, the largest state each one carried, and StartExecution's
+rate limit."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from moto.stepfunctions.parser import quotas
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.responses import StepFunctionResponse
 
-from mmpipe.local.moto_patches.shared import originals, rebind
+from mmpipe.local.moto_patches.shared import originals, rebind, state
+from mmpipe.local.quotas import EmulatedQuotas
 
 
 # --- Patch 15: moto's definition parser shares one scope stack across threads -------------
@@ -106,7 +109,20 @@ def largest_state_bytes(*, reset: bool = False) -> int:
     return largest
 
 
+# --- Patch 25: StartExecution has no rate limit in moto -----------------------------------
+# Step Functions meters StartExecution with a token bucket per account (burst, refill per
+# second) and answers ThrottlingException when it is empty. The run's emulated quotas
+# (mmpipe/local/quotas.py) keep the bucket, on the run's emulated clock.
+def _start_execution(self: StepFunctionResponse) -> Any:
+    emulated: EmulatedQuotas | None = state.get("quotas")
+    if emulated is not None:
+        emulated.execution_start()
+    return originals["start_execution"](self)
+
+
 def patch() -> None:
+    originals["start_execution"] = StepFunctionResponse.start_execution
+    StepFunctionResponse.start_execution = _start_execution  # type: ignore[method-assign]
     originals["terminated"] = BaseExecutionWorkerCommunication.terminated
     BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
     originals["preprocessor_init"] = Preprocessor.__init__
@@ -116,6 +132,7 @@ def patch() -> None:
 
 
 def restore() -> None:
+    StepFunctionResponse.start_execution = originals.pop("start_execution")  # type: ignore[method-assign]
     Preprocessor.__init__ = originals.pop("preprocessor_init")  # type: ignore[method-assign]
     BaseExecutionWorkerCommunication.terminated = originals.pop(  # type: ignore[method-assign]
         "terminated"

@@ -3,6 +3,7 @@ stand-in, every call signed with the state machine's role) and hears back (SendT
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -148,25 +149,37 @@ def _state_task_service_for(service_name: str) -> Any:
 
 # --- Patch 6: Step Functions signs its service calls with a fixed fake key -----------------
 # moto's interpreter calls Lambda, SQS, ... with access key "ak". On AWS it uses the state
-# machine's role: sign with that role's credentials, so its policy is what decides.
+# machine's role: sign with that role's credentials, so its policy is what decides. moto also
+# builds a new client for every task it runs (a tenth of a run's CPU): keep one per service,
+# region and credentials (botocore clients may be shared by threads).
+_clients: dict[tuple[str, str, ReadOnlyCredentials], Any] = {}
+_clients_lock = threading.Lock()
+
+
 def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     del state_credentials
     credentials: ReadOnlyCredentials | None = state["state_machine_credentials"]
     if credentials is None:
         return originals["boto_client_for"](region, service)
-    return identity.pin(
-        boto3.client(
-            service_name=service,
-            region_name=region,
-            config=Config(
-                parameter_validation=False,
-                retries={"max_attempts": 0, "total_max_attempts": 1},
-                connect_timeout=99999,
-                read_timeout=99999,
+    key = (region, service, credentials)
+    client = _clients.get(key)
+    if client is None:
+        client = identity.pin(
+            boto3.client(
+                service_name=service,
+                region_name=region,
+                config=Config(
+                    parameter_validation=False,
+                    retries={"max_attempts": 0, "total_max_attempts": 1},
+                    connect_timeout=99999,
+                    read_timeout=99999,
+                ),
             ),
-        ),
-        credentials,
-    )
+            credentials,
+        )
+        with _clients_lock:
+            client = _clients.setdefault(key, client)
+    return client
 
 
 # --- Patch 9: moto drops the cause of SendTaskFailure --------------------------------------
@@ -196,4 +209,6 @@ def restore() -> None:
     state_task_service_factory.state_task_service_for = original
     state_task_factory.state_task_service_for = original
     rebind("boto_client_for", _boto_client_for, originals.pop("boto_client_for"))
+    with _clients_lock:
+        _clients.clear()
     StepFunctionResponse.send_task_failure = originals.pop("send_task_failure")  # type: ignore[method-assign]

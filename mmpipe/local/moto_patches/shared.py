@@ -7,6 +7,7 @@ new run without re-applying anything.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 from collections.abc import Callable
@@ -19,6 +20,11 @@ ProcessingRunner = Callable[[dict[str, Any]], dict[str, Any]]
 
 lock = threading.Lock()
 originals: dict[str, Any] = {}
+# True while a Lambda function is invoked asynchronously (an EventBridge target): Lambda
+# queues such events, so past the account's concurrency they wait instead of being refused.
+asynchronous_invocation: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mmpipe_asynchronous_invocation", default=False
+)
 state: dict[str, Any] = {
     "time_scale": 1.0,
     "lambda": None,

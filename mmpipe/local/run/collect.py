@@ -29,6 +29,22 @@ class Collector:
         self.timeout_s = timeout_s
         # Why the event source mappings failed, if they did (the pump's word for it).
         self.esm_error = esm_error
+        # The record keys the run wrote, listed once (None: not listed yet): most items have
+        # one record of three kinds, and asking S3 for the two missing ones was most of the
+        # collection's requests.
+        self._records: set[str] | None = None
+        self._sfn: Any = None
+
+    def _written(self, s3: Any, bucket: str) -> set[str]:
+        if self._records is None:
+            paginator = s3.get_paginator("list_objects_v2")
+            self._records = {
+                entry["Key"]
+                for kind in RECORD_KINDS
+                for page in paginator.paginate(Bucket=bucket, Prefix=f"{kind}/")
+                for entry in page.get("Contents", [])
+            }
+        return self._records
 
     def collect(self, deployment: Deployment, outcome: ItemOutcome, s3: Any) -> None:
         if outcome.execution_arn is None or outcome.item_id is None:
@@ -46,7 +62,9 @@ class Collector:
                 "(see lambda-logs.jsonl)"
             )
             return
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        if self._sfn is None:
+            self._sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn = self._sfn
         described = sfn.describe_execution(executionArn=outcome.execution_arn)
         outcome.status = described["status"]
         outcome.history = _history(sfn, outcome.execution_arn)
@@ -67,13 +85,16 @@ class Collector:
             )
         )
         received_at = json.loads(described.get("input") or "{}").get("received_at")
-        records = {
-            kind: _read_record(
-                s3, deployment.processed_bucket, record_key(kind, outcome.item_id, received_at)
-            )
-            if received_at
-            else None
+        written_keys = self._written(s3, deployment.processed_bucket)
+        keys = {
+            kind: record_key(kind, outcome.item_id, received_at) if received_at else None
             for kind in RECORD_KINDS
+        }
+        records = {
+            kind: _read_record(s3, deployment.processed_bucket, key)
+            if key and key in written_keys
+            else None
+            for kind, key in keys.items()
         }
         written = sorted(kind for kind, document in records.items() if document)
         invalid = _breaks_its_schema(records)

@@ -18,6 +18,8 @@ from typing import Any
 
 from mmpipe.local.faults import Faults, InjectedFault
 from mmpipe.local.iam.identity import acting_as
+from mmpipe.local.moto_patches.shared import asynchronous_invocation
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.resources import Deployment
 from mmpipe.local.template import ACCOUNT_ID, REGION
 
@@ -45,11 +47,18 @@ class LambdaHost:
     calls with its own role's credentials, as the Lambda runtime provides them."""
 
     def __init__(
-        self, functions: dict[str, Any], credentials: dict[str, Any], faults: Faults
+        self,
+        functions: dict[str, Any],
+        credentials: dict[str, Any],
+        faults: Faults,
+        quotas: EmulatedQuotas | None = None,
     ) -> None:
         self._functions = functions
         self._credentials = credentials
         self._faults = faults
+        # The account's concurrent executions: past them an invocation is refused
+        # (TooManyRequestsException), or waits when it is asynchronous.
+        self._quotas = quotas
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self.invocations = 0
@@ -62,6 +71,15 @@ class LambdaHost:
             return self._handlers[path]
 
     def __call__(self, function_name: str, handler_path: str, event: Any) -> Any:
+        if self._quotas is None:
+            return self._invoke(function_name, handler_path, event)
+        self._quotas.lambda_invocation_started(wait=asynchronous_invocation.get())
+        try:
+            return self._invoke(function_name, handler_path, event)
+        finally:
+            self._quotas.lambda_invocation_ended()
+
+    def _invoke(self, function_name: str, handler_path: str, event: Any) -> Any:
         with self._lock:
             self.invocations += 1
         module = handler_path.rpartition(".")[0].rpartition(".")[2]
@@ -129,16 +147,28 @@ def quiet_handlers(log_file: Path) -> Iterator[None]:
 
 
 def warm_up(host: LambdaHost, deployment: Deployment) -> None:
-    """Import every handler and read the SSM thresholds once, in this thread, as warm Lambdas
-    would have them: otherwise the first concurrent executions race on import locks and each
-    builds its own boto3 session for the parameters cache (seconds of CPU on two cores)."""
+    """Import every handler, read the SSM thresholds and build the adapters the providers
+    seam caches, once, in this thread, as warm Lambdas would have them: otherwise the first
+    concurrent executions race on import locks and on those caches, and each builds its own
+    boto3 session or resource (the idempotency layer's sessions alone were a tenth of a run's
+    CPU: sixteen of them, each loading botocore's data again)."""
     for function in deployment.functions.values():
         host.handler_for(function.handler)
+    from pipeline.adapters.providers import get_providers  # noqa: PLC0415
     from pipeline.adapters.thresholds import SsmThresholds  # noqa: PLC0415
-    from pipeline.environment import FinalGateEnvironment  # noqa: PLC0415
+    from pipeline.environment import (  # noqa: PLC0415
+        FinalGateEnvironment,
+        ResultWriterEnvironment,
+        StartTranscriptionEnvironment,
+    )
 
     env = FinalGateEnvironment.load()
     SsmThresholds(env.thresholds_parameter_path, env.thresholds_max_age_s).current()
+    providers = get_providers()
+    providers.idempotency(ResultWriterEnvironment.load().idempotency_table)
+    tables = StartTranscriptionEnvironment.load()
+    providers.task_tokens(tables.task_tokens_table)
+    providers.capacity(tables.capacity_table)
 
 
 def discard_metrics() -> None:

@@ -22,6 +22,11 @@ from mmpipe.local.run.report import ItemOutcome, ProgressSink
 from mmpipe.local.template import ACCOUNT_ID, REGION
 
 _BUSY_STATUSES = ("RUNNING", "PENDING_REDRIVE")
+# How often the loop looks again, and how often the other mappings poll their queues (they
+# carry few messages: the Undispatched queue's, say). Polling the other mappings on every
+# turn was a tenth of a run's CPU, with IAM checking each call.
+_TURN_S = 0.05
+_OTHER_MAPPINGS_EVERY_S = 0.25
 
 
 class Pump:
@@ -56,6 +61,7 @@ class Pump:
         running: set[str] = set()
         done: set[str] = set()
         queue_drained = False
+        mappings_idle, mappings_polled = False, 0.0
         while time.monotonic() < deadline and len(done) < len(outcomes):
             if len(running) < self.concurrency and not queue_drained:
                 batch = min(10, self.concurrency - len(running))
@@ -76,30 +82,31 @@ class Pump:
                     messages, queue_drained = [], True
                 if messages:
                     self._dispatch(deployment, lam, sqs, messages)
-            # The other mappings (the Undispatched queue's recorder) run as messages arrive.
-            mappings_idle = self._poll_other_mappings(deployment, lam, sqs)
-            # Every page: a run starts an execution per object, bundle files included, and
-            # the first page (100, newest first) soon stops showing the older ones.
-            pages = sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=deployment.state_machine_arn
-            )
-            for execution in (e for page in pages for e in page["executions"]):
-                outcome = by_item.get(execution["name"])
-                if outcome is None or execution["name"] in done:
+            # The other mappings (the Undispatched queue's recorder) run as messages arrive;
+            # at the end, every turn, so that "idle" is current when the loop decides.
+            ending = queue_drained and not running
+            if ending or time.monotonic() - mappings_polled >= _OTHER_MAPPINGS_EVERY_S:
+                # Idle counts only from a poll that also checked messages in flight.
+                idle = self._poll_other_mappings(deployment, lam, sqs, check=ending)
+                mappings_idle = idle and ending
+                mappings_polled = time.monotonic()
+            for name, execution_arn, status in executions_of(deployment.state_machine_arn):
+                outcome = by_item.get(name)
+                if outcome is None or name in done:
                     continue
-                outcome.execution_arn = execution["executionArn"]
-                outcome.status = execution["status"]
-                if execution["status"] in _BUSY_STATUSES:
-                    running.add(execution["name"])
+                outcome.execution_arn = execution_arn
+                outcome.status = status
+                if status in _BUSY_STATUSES:
+                    running.add(name)
                 else:
-                    running.discard(execution["name"])
-                    done.add(execution["name"])
+                    running.discard(name)
+                    done.add(name)
                     if not outcome.bundle_file:
                         self.progress.finished(outcome)
             if queue_drained and not running and mappings_idle:
                 break  # nothing left to start and nothing running: the rest never started
             if len(done) < len(outcomes):
-                time.sleep(0.05)
+                time.sleep(_TURN_S)
         for name in running - done:
             # Past the deadline: stop what still runs, so nothing outlives the run.
             arn = by_item[name].execution_arn
@@ -110,8 +117,11 @@ class Pump:
                     cause=f"not finished within {self.timeout_s:.0f} s",
                 )
 
-    def _poll_other_mappings(self, deployment: Deployment, lam: Any, sqs: Any) -> bool:
-        """One poll of each other event source mapping; True when all their queues are empty."""
+    def _poll_other_mappings(
+        self, deployment: Deployment, lam: Any, sqs: Any, *, check: bool
+    ) -> bool:
+        """One poll of each other event source mapping. With `check`, True when all their
+        queues are empty (messages in flight included); without, True when none had any."""
         idle = True
         for mapping in deployment.other_mappings:
             with acting_as(self._credentials[mapping.function.name]):
@@ -121,7 +131,7 @@ class Pump:
                     AttributeNames=["All"],
                 ).get("Messages", [])
                 if not messages:
-                    idle = idle and self._queue_empty(sqs, mapping.queue_url)
+                    idle = idle and (not check or self._queue_empty(sqs, mapping.queue_url))
                     continue
             idle = False
             self._deliver(
@@ -172,10 +182,17 @@ class Pump:
             }
             for m in messages
         ]
-        response = lam.invoke(
-            FunctionName=function_name, Payload=json.dumps({"Records": records}).encode()
-        )
-        payload = json.loads(response["Payload"].read() or b"{}")
+        try:
+            response = lam.invoke(
+                FunctionName=function_name, Payload=json.dumps({"Records": records}).encode()
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TooManyRequestsException":
+                raise
+            # Throttled (the account's concurrency): the mapping backs off and the batch is
+            # received again, as on AWS.
+            response = {"FunctionError": "Throttled", "Payload": None}
+        payload = json.loads(response["Payload"].read() or b"{}") if response["Payload"] else {}
         if response.get("FunctionError"):
             failed = {m["MessageId"] for m in messages}
         else:
@@ -199,6 +216,29 @@ class Pump:
             # On AWS the messages come back after their visibility timeout and are started
             # again (the dispatcher is idempotent by execution name): say so, go on.
             self.esm_error = f"the event source mapping cannot settle its messages: {error}"
+
+
+def executions_of(state_machine_arn: str) -> list[tuple[str, str, str]]:
+    """(name, ARN, status) of every execution of the state machine, read from the emulated
+    Step Functions itself: the watcher is the operator looking on, not a caller whose
+    requests are checked, and listing every execution through the API on every turn of the
+    loop (the list grows with the run) was the largest cost of watching."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
+
+    machine = stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_state_machine(
+        state_machine_arn
+    )
+    found = []
+    for execution in list(machine.executions):
+        status = getattr(execution, "exec_status", None)  # None: not started yet
+        found.append(
+            (
+                str(execution.name),
+                str(execution.execution_arn),
+                str(status.value) if status else "RUNNING",
+            )
+        )
+    return found
 
 
 def await_status_changes(limit_s: float = 60.0) -> None:

@@ -56,6 +56,8 @@ class RunReport:
     # Bundle files their bundle's record accounts for (the others are in `outcomes`).
     files_in_bundles: int = 0
     skipped: list[str] = field(default_factory=list)
+    # Calls the stand-ins refused past an emulated quota, per service (mmpipe/local/quotas.py).
+    quota_refusals: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(PLACES, 0)
@@ -93,6 +95,7 @@ def write_summary(report: RunReport) -> None:
         "cdk_out": str(report.cdk_out),
         "iam": "enforced" if report.iam else "off",
         "largest_state_bytes": report.largest_state_bytes,
+        "quota_refusals": report.quota_refusals,
         "access_denied": [
             {
                 "principal": r.principal,

@@ -21,6 +21,7 @@ from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.iam.identity import Identities, acting_as
 from mmpipe.local.iam.policies import Denials
 from mmpipe.local.moto_patches.sfn_executions import largest_state_bytes
+from mmpipe.local.quotas import EmulatedClock, EmulatedQuotas
 from mmpipe.local.resources import Deployment, deploy
 from mmpipe.local.run.collect import Collector, check_bundle_files
 from mmpipe.local.run.lambda_host import (
@@ -49,6 +50,7 @@ from mmpipe.local.standins.transcribe import LocalTranscribe
 from mmpipe.local.template import REGION, CloudAssembly
 
 DEFAULT_TIME_SCALE = 0.01
+MOTO_OBJECT_MEMORY_BYTES = 256 * 1024
 
 
 class LocalRun:
@@ -88,6 +90,7 @@ class LocalRun:
         self.progress = progress or ProgressSink()
         self.synth_cached = synth_cached
         self.enforcement: Enforcement | None = None
+        self.quotas: EmulatedQuotas | None = None
         self.esm_error: str | None = None
 
     @staticmethod
@@ -106,6 +109,11 @@ class LocalRun:
                         "AWS_ACCESS_KEY_ID": "local",
                         "AWS_SECRET_ACCESS_KEY": "local",
                         "AWS_DEFAULT_REGION": REGION,
+                        # moto keeps every object under 5 MB in memory: a burst of media
+                        # (hundreds of recordings) would hold them all. Larger than this, an
+                        # object spools to a temporary file, as the ingest bucket's bytes
+                        # live on disk on AWS too.
+                        "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(MOTO_OBJECT_MEMORY_BYTES),
                     }
                 )
             )
@@ -140,6 +148,7 @@ class LocalRun:
             largest_state_bytes=largest_state,
             files_in_bundles=self.files_in_bundles,
             skipped=self.skipped,
+            quota_refusals=dict(self.quotas.refused) if self.quotas else {},
         )
         write_summary(report)
         return report
@@ -155,8 +164,17 @@ class LocalRun:
         from pipeline.adapters.providers import Providers, use_providers  # noqa: PLC0415
         from pipeline.adapters.speech import TranscribeJobs  # noqa: PLC0415
         from pipeline.adapters.storage import S3ObjectStore  # noqa: PLC0415
+        from pipeline.environment import FunctionEnvironment  # noqa: PLC0415
 
         stub = self.providers == "stub"
+        # The account's quotas, as the synthesized configuration states them (or lower, with
+        # --inject quota=...), on a clock that runs at the run's time scale: the stand-ins,
+        # Lambda and StartExecution refuse past them, and the handlers' admission control
+        # measures its windows on the same clock.
+        clock = EmulatedClock(self.time_scale)
+        self.quotas = EmulatedQuotas(
+            self.faults.lowered_quotas(FunctionEnvironment.load().pipeline_config.quotas), clock
+        )
         # The handlers use the real adapters; the stand-ins serve their APIs behind moto.
         use_providers(
             Providers(
@@ -164,13 +182,14 @@ class LocalRun:
                 speech=TranscribeJobs(),
                 model=BedrockModelClient(provider=self.providers),
                 name=self.providers,
+                clock=clock,
             )
         )
         stack.callback(use_providers, None)
         credentials = {
             f.name: identities.assume(f.role_arn, f.name) for f in deployment.functions.values()
         }
-        host = LambdaHost(deployment.functions, credentials, self.faults)
+        host = LambdaHost(deployment.functions, credentials, self.faults, self.quotas)
         ledger = self.out_dir / "access-denied.jsonl"
         ledger.unlink(missing_ok=True)
         self.enforcement = (
@@ -190,12 +209,14 @@ class LocalRun:
             identities,
             self.enforcement,
             deployment.state_machine_role_arn,
+            quotas=self.quotas,
         )
         transcribe = LocalTranscribe(
             StubRecognizer() if stub else WhisperRecognizer(),
             self.faults,
             identities.operator,
             self.enforcement,
+            quotas=self.quotas,
         )
         stack.callback(transcribe.shutdown)
         bedrock = LocalBedrock(
@@ -204,6 +225,7 @@ class LocalRun:
             ),
             self.faults,
             self.enforcement,
+            quotas=self.quotas,
         )
         moto_patches.install(
             lambda_runner=host,
@@ -214,6 +236,7 @@ class LocalRun:
             enforcement=self.enforcement,
             faults=self.faults,
             callback_floor_s=self.callback_floor_s,
+            quotas=self.quotas,
             state_machine_credentials=identities.assume(
                 deployment.state_machine_role_arn, "StepFunctions"
             ),
@@ -222,8 +245,6 @@ class LocalRun:
         largest_state_bytes(reset=True)
 
         warm_up(host, deployment)
-        from pipeline.environment import FunctionEnvironment  # noqa: PLC0415
-
         config = FunctionEnvironment.load().pipeline_config
         if self.tree:
             (root,) = paths

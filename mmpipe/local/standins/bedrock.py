@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from mmpipe.local.api_requests import RequestRejected, check_request
 from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.standins.model import LocalModel
 from mmpipe.local.template import ACCOUNT_ID
 from pipeline.adapters.model import DocumentBlock, ImageBlock, ModelRequest, TextBlock, VideoBlock
@@ -51,11 +52,16 @@ class LocalBedrock:
     """Converse, served to moto's bedrock-runtime (see moto_patches, Patch 8)."""
 
     def __init__(
-        self, model: LocalModel, faults: Faults, enforcement: Enforcement | None = None
+        self,
+        model: LocalModel,
+        faults: Faults,
+        enforcement: Enforcement | None = None,
+        quotas: EmulatedQuotas | None = None,
     ) -> None:
         self._model = model
         self._faults = faults
         self._enforcement = enforcement
+        self._quotas = quotas
 
     def converse(self, params: dict[str, Any]) -> dict[str, Any]:
         check_request("bedrock-runtime", "Converse", params)
@@ -70,6 +76,9 @@ class LocalBedrock:
                 "ThrottlingException",
                 429,
             )
+        if self._quotas is not None:
+            max_tokens = int(params.get("inferenceConfig", {}).get("maxTokens", 2048))
+            self._quotas.bedrock_call(model_id, _input_tokens(params) + max_tokens)
         request = ModelRequest(
             model_id=model_id,
             system="\n".join(b.get("text", "") for b in params.get("system", [])),

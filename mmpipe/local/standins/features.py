@@ -124,7 +124,10 @@ def image_features(data: bytes, ocr: bool) -> ImageFeatures:
         else "portrait"
     )
     small = image.resize((48, 48))
-    names = Counter(colour_name(p) for p in small.get_flattened_data())  # type: ignore[arg-type]
+    names: Counter[str] = Counter()
+    # Each distinct pixel named once (an image has far fewer colours than pixels).
+    for pixel, count in Counter(small.get_flattened_data()).items():
+        names[colour_name(pixel)] += count  # type: ignore[arg-type]
     total = sum(names.values())
     colours = [name for name, count in names.most_common(3) if count / total >= 0.08]
     text = ocr_image(image) if ocr else ""

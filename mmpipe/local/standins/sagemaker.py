@@ -26,6 +26,7 @@ from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.iam.identity import Identities, acting_as
 from mmpipe.local.iam.policies import Permission
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.template import ACCOUNT_ID, REGION
 
 INPUT_ROOT = PurePosixPath("/opt/ml/processing/input")
@@ -86,15 +87,31 @@ class LocalProcessing:
         identities: Identities,
         enforcement: Enforcement | None,
         state_machine_role: str,
+        quotas: EmulatedQuotas | None = None,
     ) -> None:
+        self._quotas = quotas
         self._run = run
         self._faults = faults
         self._identities = identities
         self._enforcement = enforcement
         self._state_machine_role = state_machine_role
+        # One S3 client for staging (it signs as whoever acts, when it calls).
+        self._s3: Any = None
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         self._check_creation(request)
+        if self._quotas is None:
+            return self._job(request)
+        instance_type = str(request["ProcessingResources"]["ClusterConfig"]["InstanceType"])
+        refused = self._quotas.processing_instance_started(instance_type)
+        if refused:
+            raise CreationRefused(refused, "SageMaker.ResourceLimitExceededException")
+        try:
+            return self._job(request)
+        finally:
+            self._quotas.processing_instance_ended()
+
+    def _job(self, request: dict[str, Any]) -> dict[str, Any]:
         name = str(request["ProcessingJobName"])
         description: dict[str, Any] = {
             "ProcessingJobName": name,
@@ -215,7 +232,7 @@ class LocalProcessing:
     # --- staging, as the job's role ----------------------------------------------------------
 
     def _stage(self, inputs: list[dict[str, Any]], input_root: Path) -> None:
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = self._s3_client()
         for entry in inputs:
             if entry.get("InputName") == CODE_INPUT or "S3Input" not in entry:
                 continue
@@ -231,8 +248,13 @@ class LocalProcessing:
                     (target / relative).parent.mkdir(parents=True, exist_ok=True)
                     s3.download_file(bucket, key, str(target / relative))
 
+    def _s3_client(self) -> Any:
+        if self._s3 is None:
+            self._s3 = boto3.client("s3", region_name=REGION)
+        return self._s3
+
     def _upload(self, config: dict[str, Any], output_root: Path) -> None:
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = self._s3_client()
         for output in config.get("Outputs", []):
             s3_output = output["S3Output"]
             bucket, prefix = _split(s3_output["S3Uri"])

@@ -27,6 +27,7 @@ from mmpipe.local.faults import Faults
 from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
 from mmpipe.local.iam.identity import Principal, acting_as
 from mmpipe.local.iam.policies import Permission
+from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.standins.media_probe import Media, MediaRefused, detect_media
 from mmpipe.local.standins.recognition import Recognizer
 from mmpipe.local.standins.transcripts import subtitles, transcribe_document
@@ -49,8 +50,10 @@ class LocalTranscribe:
     service: ReadOnlyCredentials | None = None  # who the service acts as (the operator)
     enforcement: Enforcement | None = None
     workers: int = 2
+    quotas: EmulatedQuotas | None = None
     _pool: ThreadPoolExecutor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[str, Any] = field(default_factory=dict)
 
     # --- the API, called by moto's Transcribe responses ---------------------------------
 
@@ -98,6 +101,9 @@ class LocalTranscribe:
                     p, Permission("kms:Encrypt", kms_key), "StartTranscriptionJob"
                 )
             )
+        # Last: a job refused for anything else never held a slot.
+        if self.quotas is not None:
+            self.quotas.transcribe_job_started(str(request["TranscriptionJobName"]))
 
     def check_vocabulary(self, request: dict[str, Any]) -> None:
         check_request("transcribe", "CreateVocabulary", request)
@@ -147,6 +153,8 @@ class LocalTranscribe:
         except Exception as error:  # the service reports, it does not crash
             job.status, job.failure_reason = "FAILED", f"Internal failure: {error}"
         job.completion_time = _now()
+        if self.quotas is not None:
+            self.quotas.transcribe_job_ended(job.transcription_job_name)
         detail: dict[str, Any] = {
             "TranscriptionJobName": job.transcription_job_name,
             "TranscriptionJobStatus": job.status,
@@ -155,7 +163,7 @@ class LocalTranscribe:
             detail["FailureReason"] = job.failure_reason
         if self.faults.transcribe_event_lost:
             return  # the job ended; its event is what gets lost
-        boto3.client("events", region_name=REGION).put_events(
+        self._client("events").put_events(
             Entries=[
                 {
                     "Source": "aws.transcribe",
@@ -167,7 +175,7 @@ class LocalTranscribe:
         )
 
     def _transcribe(self, job: Any) -> None:
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = self._client("s3")
         bucket, key = _split_uri(job.media["MediaFileUri"])
         with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
             media = Path(scratch) / (Path(key).name or "media")
@@ -202,6 +210,13 @@ class LocalTranscribe:
         }
         job.subtitles = {**(job.subtitles or {}), "SubtitleFileUris": uris}
         job.output_location_type = "CUSTOMER_BUCKET"
+
+    def _client(self, service: str) -> Any:
+        """One client per service for the jobs (they sign as whoever acts, when they call)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=REGION)
+            return self._clients[service]
 
     @staticmethod
     def refuse_unless_transcribable(found: Media, wanted: str | None) -> None:
