@@ -64,13 +64,13 @@ def test_a_burst_waits_for_transcribe_slots_and_all_of_it_proceeds(
 
 
 def test_a_slot_an_item_still_holds_at_its_end_is_given_back(run_local, demo: Path) -> None:
-    # Given a lecture whose alignment job fails after its instance was reserved (the gate
-    # that would give it back never runs)
-    report = run_local([demo / "lecture"], inject="sagemaker-fail")
+    # Given a lecture whose alignment job fails after its instance was reserved (its gate never
+    # gives it back), and whose item then fails in fusion (which would have)
+    report = run_local([demo / "lecture"], inject="sagemaker-fail,lambda-raise=fusion")
 
-    # Then the item ends degraded, and its execution's end gave the instance back
+    # Then the item ends failed, and its execution's end gave the instance back
     assert report.ok
-    assert report.counts()["degraded"] == 1
+    assert report.counts()["failed"] == 1
     logs = [
         json.loads(line)
         for line in (report.out_dir / "lambda-logs.jsonl").read_text().splitlines()

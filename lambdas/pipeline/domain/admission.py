@@ -7,8 +7,9 @@ that spends a quota, a step takes what the call needs from a ledger shared by al
 state machine retries it with backoff for hours. Two kinds of quota:
 
 - slots, held while work runs elsewhere: Transcribe's concurrent jobs (taken when a job
-  starts, given back when its completion event arrives) and SageMaker's processing instances
-  (taken before the job, given back by the alignment gate). Any slot an item still holds when
+  starts, given back when its completion event arrives, or at once when the job did not
+  start) and SageMaker's processing instances (taken before the job, given back by the
+  alignment gate, or by fusion after a failed job). Any slot an item still holds when
   its execution ends, however it ends, is given back by `release_capacity`.
 - rates, which refill with time: Bedrock's requests and tokens per minute per model, taken
   just before each Converse call (`AdmittedModel`), as Bedrock counts them: the input and the
@@ -85,21 +86,25 @@ class Bucket:
         per_s_requests = self.quota.requests_per_minute * (1 - BURST_SHARE) / 60
         per_s_tokens = self.quota.tokens_per_minute * (1 - BURST_SHARE) / 60
         if level is None:
-            requests, tokens = max_requests, max_tokens
+            requests, tokens, at = max_requests, max_tokens, now
         else:
-            elapsed = max(0.0, now - level.at)
+            # A caller whose clock runs behind refills nothing, and never moves time back.
+            at = max(now, level.at)
+            elapsed = at - level.at
             requests = min(max_requests, level.requests + elapsed * per_s_requests)
             tokens = min(max_tokens, level.tokens + elapsed * per_s_tokens)
-        # A call larger than a full bucket waits for a full bucket, never forever.
-        need_requests = min(1.0, max_requests)
-        need = min(float(self.tokens), max_tokens)
+        # A call larger than a full bucket gets in when the bucket is full and leaves it in
+        # debt for the rest: it never waits forever, and the quota still holds over a minute.
+        ready_requests = min(1.0, max_requests)
+        ready_tokens = min(float(self.tokens), max_tokens)
         # (with a hair of slack: a refill computed to the instant it completes may round down)
-        if requests + 1e-9 >= need_requests and tokens + 1e-6 >= need:
-            return (
-                BucketLevel(max(0.0, requests - need_requests), max(0.0, tokens - need), now),
-                0.0,
-            )
-        wait = max((need_requests - requests) / per_s_requests, (need - tokens) / per_s_tokens, 0.0)
+        if requests + 1e-9 >= ready_requests and tokens + 1e-6 >= ready_tokens:
+            return BucketLevel(requests - 1.0, tokens - self.tokens, at), 0.0
+        wait = max(
+            (ready_requests - requests) / per_s_requests,
+            (ready_tokens - tokens) / per_s_tokens,
+            0.0,
+        )
         return None, wait
 
 

@@ -165,6 +165,7 @@ def start_transcription(
     take_slot(capacity, TRANSCRIBE_POOL, holder(iteration.item_id, spec.job_name), slots)
     # Park first: the job may finish before start() returns.
     tokens.park(spec.job_name, request.task_token, iteration.item_id)
+    slot = holder(iteration.item_id, spec.job_name)
     try:
         speech.start(spec)
     except JobAlreadyExists:
@@ -172,7 +173,11 @@ def start_transcription(
         if speech.state(spec.job_name).status in ("COMPLETED", "FAILED"):
             report_job_outcome(spec.job_name, request.task_token, speech, tokens)
             tokens.forget(spec.job_name)
-            capacity.release_slot(TRANSCRIBE_POOL, holder(iteration.item_id, spec.job_name))
+            capacity.release_slot(TRANSCRIBE_POOL, slot)
+    except Exception:
+        # No job runs: its slot goes back now (a retry takes it again), not at the item's end.
+        capacity.release_slot(TRANSCRIBE_POOL, slot)
+        raise
     return TranscriptionStarted(job_name=spec.job_name)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.providers import get_providers
+from pipeline.domain.admission import release_alignment_instance
 from pipeline.domain.fusion import fuse_item
 from pipeline.environment import FusionEnvironment
 from pipeline.observability import counting_capacity_waits, logger, metrics, tracer
@@ -19,6 +20,11 @@ from pipeline_contracts.states.fuse_modalities import FuseModalitiesInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     given, env = FuseModalitiesInput.model_validate(event), FusionEnvironment.current()
     providers = get_providers()
+    # The alignment job has ended either way; a failed one's instance was not given back by
+    # its gate, and fusion may wait long for the model: free it for other items now.
+    release_alignment_instance(
+        providers.capacity(env.capacity_table), given.plan, env.pipeline_config
+    )
     model = providers.admitted_model(env.capacity_table, env.pipeline_config.quotas)
     with counting_capacity_waits("Bedrock"):
         output = fuse_item(given, providers.store, model, env.pipeline_config, env.processed_bucket)

@@ -56,14 +56,36 @@ def test_no_sixty_seconds_admit_more_than_the_quota() -> None:
     assert len(admitted) >= 0.75 * 60 * 5 - 1
 
 
-def test_a_call_larger_than_a_full_bucket_waits_for_a_full_bucket_not_forever() -> None:
-    bucket = Bucket("b", QUOTA, tokens=50_000)
-    level, _ = bucket.take(None, now=0.0)
+def test_a_call_larger_than_a_full_bucket_gets_in_and_leaves_the_bucket_in_debt() -> None:
+    # 6,000 tokens a minute: a full bucket holds 1,500 and refills 75 a second
+    bucket = Bucket("b", QUOTA, tokens=3_000)
+    level, wait = bucket.take(None, now=0.0)
+    assert wait == 0
     assert level is not None
-    assert level.tokens == 0
-    refused, wait = bucket.take(level, now=0.0)
+    assert level.tokens == -1_500
+    # The next call waits until the bucket has refilled the debt and its own tokens
+    small = Bucket("b", QUOTA, tokens=750)
+    refused, wait = small.take(level, now=0.0)
     assert refused is None
-    assert wait == pytest.approx(20.0)
+    assert wait == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize(("per_minute", "tokens"), [(2, 10), (60, 10), (600, 40_000)])
+def test_no_sixty_seconds_admit_more_than_the_quota_even_for_large_calls(
+    per_minute: int, tokens: int
+) -> None:
+    quota = ModelQuota(requests_per_minute=per_minute, tokens_per_minute=100_000)
+    bucket = Bucket("b", quota, tokens=tokens)
+    level, admitted, now = None, [], 0.0
+    while now < 600:
+        taken, _ = bucket.take(level, now)
+        if taken is not None:
+            level = taken
+            admitted.append(now)
+        now += 0.25
+    windows = [[t for t in admitted if start <= t < start + 60] for start in admitted]
+    assert max(len(w) for w in windows) <= per_minute
+    assert max(len(w) * tokens for w in windows) <= 100_000 + tokens  # one call in debt
 
 
 def test_estimated_tokens_count_text_images_and_the_answer() -> None:
@@ -91,11 +113,11 @@ def test_a_model_call_waits_for_capacity_instead_of_being_throttled() -> None:
     admitted = AdmittedModel(model, ledger, quotas, lambda: now[0])
     request = ModelRequest(model_id="m", system="", content=[TextBlock(text="hi")])
     admitted.converse(request)
-    # 2 requests a minute: one at once, then one every 20 s
-    with pytest.raises(CapacityUnavailable, match="about 20 s"):
+    # 2 requests a minute: one at once, then one every 40 s (never more than 2 in a minute)
+    with pytest.raises(CapacityUnavailable, match="about 40 s"):
         admitted.converse(request)
     assert model.calls == 1
-    now[0] = 20.0
+    now[0] = 40.0
     admitted.converse(request)
     assert model.calls == 2
 

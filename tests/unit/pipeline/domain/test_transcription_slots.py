@@ -10,7 +10,7 @@ from pipeline.adapters.speech import JobState, TranscriptionJobSpec
 from pipeline.adapters.storage import put_json
 from pipeline.domain.admission import TRANSCRIBE_POOL, holder
 from pipeline.domain.transcription import check_job_once_more, settle_job, start_transcription
-from pipeline.errors import CapacityUnavailable
+from pipeline.errors import CapacityUnavailable, ServiceThrottled
 from pipeline_contracts.naming import transcription_job_name
 from pipeline_contracts.states.check_the_job_once_more import CheckJobOnceMoreInput
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
@@ -105,4 +105,16 @@ def test_giving_up_on_a_lost_event_gives_the_slot_back(store) -> None:
     check_job_once_more(
         CheckJobOnceMoreInput(item_id="talk-wav-1", asset_id=ASSET.asset_id), jobs, tokens, ledger
     )
+    assert ledger.holders(TRANSCRIBE_POOL) == set()
+
+
+class RefusingJobs(Jobs):
+    def start(self, spec: TranscriptionJobSpec) -> None:
+        raise ServiceThrottled("Transcribe throttled the call (LimitExceededException)")
+
+
+def test_a_job_that_did_not_start_gives_its_slot_back_at_once(store) -> None:
+    tokens, ledger = Tokens(), MemoryLedger()
+    with pytest.raises(ServiceThrottled):
+        start_transcription(REQUEST, store, RefusingJobs(), tokens, "processed", ledger, slots=1)
     assert ledger.holders(TRANSCRIBE_POOL) == set()
