@@ -185,17 +185,9 @@ def _ended_by_quota(record: dict[str, object]) -> bool:
     )
 
 
-def _entered(out: Path, item_id: str) -> set[str]:
-    path = out / "executions" / f"{item_id}.json"
-    if not path.is_file():
-        return set()
-    events = json.loads(path.read_text()).get("events", [])
-    return {
-        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
-    }
-
-
-def drain_minutes(out: Path, records: dict[str, dict[str, object]]) -> dict[str, float]:
+def drain_minutes(
+    records: dict[str, dict[str, object]], entered: dict[str, set[str]]
+) -> dict[str, float]:
     """The least time each quota lets the burst drain in, at real-time scale, from what the
     burst asked of it: model calls and tokens (per model), Transcribe audio, alignment jobs."""
     quotas = PipelineConfig().quotas
@@ -203,7 +195,7 @@ def drain_minutes(out: Path, records: dict[str, dict[str, object]]) -> dict[str,
     tokens: Counter[str] = Counter()
     audio_minutes, jobs = 0.0, 0
     for item, record in records.items():
-        jobs += "Run alignment job" in _entered(out, item)
+        jobs += "Run alignment job" in entered.get(item, set())
         for asset in record.get("assets") or []:  # type: ignore[attr-defined]
             if asset.get("modality") in ("audio", "video") and asset.get("has_audio"):
                 audio_minutes += float(asset.get("duration_s") or 0) / 60
@@ -255,6 +247,16 @@ def main() -> int:
         ).run([inputs])
         elapsed = time.monotonic() - started
         records = _records(out)
+        # The states each item's execution entered, from the histories the run collected.
+        entered = {
+            outcome.item_id: {
+                event["stateEnteredEventDetails"]["name"]
+                for event in outcome.history
+                if "stateEnteredEventDetails" in event
+            }
+            for outcome in report.outcomes
+            if outcome.item_id
+        }
         waits = waits_in(out / "executions")
         rows, without_cost = rows_from_dir(out)
         by_quota = [item for item, record in records.items() if _ended_by_quota(record)]
@@ -262,11 +264,11 @@ def main() -> int:
             item
             for item, record in records.items()
             if record.get("status") in ("processed", "degraded")
-            and "Run alignment job" in _entered(out, item)
+            and "Run alignment job" in entered.get(item, set())
             and "video" not in json.dumps(record.get("modalities"))
             and "captions" not in json.dumps(record.get("assets"))
         ]
-        drain = drain_minutes(out, records)
+        drain = drain_minutes(records, entered)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     counts = report.counts()
 

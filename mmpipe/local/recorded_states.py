@@ -49,6 +49,17 @@ def state_definitions(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def owning_state(event: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> str | None:
+    """The state an event belongs to: the nearest StateEntered up its `previousEventId`
+    chain (branches of a Parallel or Map interleave their events), or None."""
+    current: dict[str, Any] | None = event
+    while current is not None:
+        if str(current.get("type", "")).endswith("StateEntered"):
+            return str(current["stateEnteredEventDetails"]["name"])
+        current = by_id.get(int(current.get("previousEventId") or 0))
+    return None
+
+
 def recorded_states(
     history: list[dict[str, Any]], definition: dict[str, Any], execution: str = ""
 ) -> Iterator[Recorded]:
@@ -61,13 +72,10 @@ def recorded_states(
     }
 
     def owner(event: dict[str, Any]) -> str:
-        """The state an event belongs to: the nearest StateEntered up its chain."""
-        current: dict[str, Any] | None = event
-        while current is not None:
-            if current["type"].endswith("StateEntered"):
-                return str(current["stateEnteredEventDetails"]["name"])
-            current = by_id.get(current.get("previousEventId", 0))
-        raise ValueError(f"event {event['id']} belongs to no state")
+        name = owning_state(event, by_id)
+        if name is None:
+            raise ValueError(f"event {event['id']} belongs to no state")
+        return name
 
     for event in history:
         kind = event["type"]

@@ -2,9 +2,8 @@
 
 Admission control makes a step wait by failing it with `CapacityUnavailable` (the state's
 Retry is the wait); a service that throttles anyway fails it with `ServiceThrottled` or its
-own throttling error. Each such failure is one attempt that waited. The state it belongs to
-is found by following `previousEventId` back to the state's entry, since branches of a
-Parallel or Map interleave their events.
+own throttling error. Each such failure is one attempt that waited, counted for the state
+it belongs to (`recorded_states.owning_state`).
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mmpipe.local.recorded_states import owning_state
 
 # The service whose quota each waiting state spends.
 SERVICE_OF_STATE = {
@@ -59,17 +60,6 @@ def _failure(event: dict[str, Any]) -> str | None:
     return None
 
 
-def _state_of(event: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> str | None:
-    seen = 0
-    while event and seen < 10_000:
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
-            return str(entered["name"])
-        event = by_id.get(int(event.get("previousEventId") or 0), {})
-        seen += 1
-    return None
-
-
 def waits_in(executions_dir: Path) -> Waits:
     waits = Waits()
     for path in sorted(executions_dir.glob("*.json")):
@@ -80,7 +70,7 @@ def waits_in(executions_dir: Path) -> Waits:
             error = _failure(event)
             if error not in ADMISSION_ERRORS | THROTTLING_ERRORS:
                 continue
-            state = _state_of(event, by_id) or "?"
+            state = owning_state(event, by_id) or "?"
             service = (
                 "lambda"
                 if error == "Lambda.TooManyRequestsException"

@@ -14,11 +14,10 @@ JOB_STATES = {"Reserve an alignment instance", "Run alignment job"}
 
 
 def _entered(report, name: str) -> set[str]:
-    outcome = outcome_for(report, name)
-    history = json.loads((report.out_dir / "executions" / f"{outcome.item_id}.json").read_text())
+    history = outcome_for(report, name).history
     return {
         event["stateEnteredEventDetails"]["name"]
-        for event in history["events"]
+        for event in history
         if "stateEnteredEventDetails" in event
     }
 

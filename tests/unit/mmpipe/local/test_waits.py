@@ -9,7 +9,12 @@ from mmpipe.local.waits import waits_in
 
 
 def _entered(id_: int, previous: int, name: str) -> dict[str, object]:
-    return {"id": id_, "previousEventId": previous, "stateEnteredEventDetails": {"name": name}}
+    return {
+        "id": id_,
+        "previousEventId": previous,
+        "type": "TaskStateEntered",
+        "stateEnteredEventDetails": {"name": name},
+    }
 
 
 def _failed(id_: int, previous: int, error: str, lambda_form: bool = True) -> dict[str, object]:
