@@ -1,5 +1,6 @@
 """Create what cdk.out declares inside moto: buckets, queues, tables, rules, Lambdas, the
-state machine (its definition with substitutions resolved) and the SSM parameters."""
+state machine (its definition with substitutions resolved), the SSM parameters and the S3
+Vectors buckets and indexes."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ class QueueMapping:
     batch_size: int
 
 
+@dataclass(frozen=True)
+class LocalVectorIndex:
+    """An AWS::S3Vectors::Index as created in moto."""
+
+    logical_id: str
+    bucket_name: str
+    index_name: str
+    arn: str
+    dimension: int
+    distance_metric: str
+    non_filterable_keys: tuple[str, ...]
+
+
 @dataclass
 class Deployment:
     """Names of what was created, as the runner needs them."""
@@ -57,6 +71,7 @@ class Deployment:
     keys: KmsKeys = field(default_factory=KmsKeys)
     # Every mapping but the buffer's (the runner drives that one with its own pacing).
     other_mappings: list[QueueMapping] = field(default_factory=list)
+    vector_indexes: dict[str, LocalVectorIndex] = field(default_factory=dict)  # by logical id
 
 
 def merged_environment(assembly: CloudAssembly) -> dict[str, str]:
@@ -155,6 +170,8 @@ def deploy(assembly: CloudAssembly) -> Deployment:
             BillingMode="PAY_PER_REQUEST",
         )
 
+    vector_indexes = create_vector_indexes(assembly, boto3.client("s3vectors", region_name=REGION))
+
     for parameter in assembly.of_type("AWS::SSM::Parameter").values():
         props = resolve(parameter["Properties"])
         clients["ssm"].put_parameter(
@@ -249,7 +266,60 @@ def deploy(assembly: CloudAssembly) -> Deployment:
         environment=environment,
         keys=keys,
         other_mappings=[m for m in mappings if m is not buffer_mapping],
+        vector_indexes=vector_indexes,
     )
+
+
+def create_vector_indexes(assembly: CloudAssembly, s3vectors: Any) -> dict[str, LocalVectorIndex]:
+    """Every AWS::S3Vectors::VectorBucket, then every AWS::S3Vectors::Index, as the template
+    declares them (names CloudFormation would generate where the template gives none)."""
+    resolve = assembly.resolve
+    for logical_id, bucket in assembly.of_type("AWS::S3Vectors::VectorBucket").items():
+        props = resolve(bucket.get("Properties", {}))
+        s3vectors.create_vector_bucket(
+            vectorBucketName=assembly.physical_name(logical_id), **_vector_encryption(props)
+        )
+
+    created: dict[str, LocalVectorIndex] = {}
+    for logical_id, index in assembly.of_type("AWS::S3Vectors::Index").items():
+        props = resolve(index["Properties"])
+        bucket_arn = assembly.vector_bucket_arn_of(logical_id)
+        name = assembly.physical_name(logical_id)
+        non_filterable = tuple(
+            props.get("MetadataConfiguration", {}).get("NonFilterableMetadataKeys", [])
+        )
+        request: dict[str, Any] = {
+            "vectorBucketArn": bucket_arn,
+            "indexName": name,
+            "dataType": props["DataType"],
+            "dimension": int(props["Dimension"]),
+            "distanceMetric": props["DistanceMetric"],
+            **_vector_encryption(props),
+        }
+        if non_filterable:
+            request["metadataConfiguration"] = {"nonFilterableMetadataKeys": list(non_filterable)}
+        s3vectors.create_index(**request)
+        created[logical_id] = LocalVectorIndex(
+            logical_id=logical_id,
+            bucket_name=bucket_arn.rsplit("/", 1)[-1],
+            index_name=name,
+            arn=assembly.arn(logical_id),  # what the template's Ref and GetAtt give
+            dimension=int(props["Dimension"]),
+            distance_metric=str(props["DistanceMetric"]),
+            non_filterable_keys=non_filterable,
+        )
+    return created
+
+
+def _vector_encryption(props: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's EncryptionConfiguration (SseType, KmsKeyArn) as the API's."""
+    encryption = props.get("EncryptionConfiguration")
+    if not encryption:
+        return {}
+    api = {"sseType": encryption.get("SseType", "AES256")}
+    if "KmsKeyArn" in encryption:
+        api["kmsKeyArn"] = encryption["KmsKeyArn"]
+    return {"encryptionConfiguration": api}
 
 
 def _create_roles(assembly: CloudAssembly, iam: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ REGION = "us-east-1"
 PARTITION = "aws"
 
 _SUB_PATTERN = re.compile(r"\$\{([^}!][^}]*)\}")
+# S3 Vectors resources: the property that names them, and the characters a name may not have.
+_VECTOR_NAMES = {
+    "AWS::S3Vectors::VectorBucket": ("VectorBucketName", r"[^a-z0-9-]"),
+    "AWS::S3Vectors::Index": ("IndexName", r"[^a-z0-9.-]"),
+}
 
 
 @dataclass
@@ -31,6 +37,7 @@ class CloudAssembly:
     template: dict[str, Any]
     assets: dict[str, Any]
     _names: dict[str, str] = field(default_factory=dict)
+    _created: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, outdir: Path, stack_name: str = "MultimodalPipeline") -> CloudAssembly:
@@ -51,6 +58,8 @@ class CloudAssembly:
             kind = self.resources[logical_id]["Type"]
             if kind == "AWS::S3::Bucket":
                 name = re.sub(r"[^a-z0-9-]", "-", f"local-{logical_id.lower()}")[:63]
+            elif kind in _VECTOR_NAMES:
+                name = self._vector_name(logical_id)
             else:
                 name = logical_id[:64]
             self._names[logical_id] = name
@@ -72,7 +81,30 @@ class CloudAssembly:
             "AWS::SNS::Topic": f"{prefix}:sns:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::Events::Rule": f"{prefix}:events:{REGION}:{ACCOUNT_ID}:rule/{name}",
         }
+        if kind == "AWS::S3Vectors::VectorBucket":
+            return f"{prefix}:s3vectors:{regional}:bucket/{name}"
+        if kind == "AWS::S3Vectors::Index":
+            return f"{self.vector_bucket_arn_of(logical_id)}/index/{name}"
         return arns.get(kind, f"{prefix}:local:{REGION}:{ACCOUNT_ID}:{name}")
+
+    def _vector_name(self, logical_id: str) -> str:
+        """The name the template gives, else one CloudFormation could have generated: lower
+        case letters, digits and hyphens (dots too for an index), 3 to 63 characters."""
+        kind = self.resources[logical_id]["Type"]
+        property_name, disallowed = _VECTOR_NAMES[kind]
+        given = self.resources[logical_id].get("Properties", {}).get(property_name)
+        if given is not None:
+            return str(self.resolve(given))
+        name = re.sub(disallowed, "-", f"local-{logical_id.lower()}")[:63]
+        return name.rstrip("-.")
+
+    def vector_bucket_arn_of(self, index_logical_id: str) -> str:
+        """The vector bucket an AWS::S3Vectors::Index names, by ARN or by name."""
+        props = self.resources[index_logical_id].get("Properties", {})
+        if "VectorBucketArn" in props:
+            return str(self.resolve(props["VectorBucketArn"]))
+        bucket = self.resolve(props["VectorBucketName"])
+        return f"arn:{PARTITION}:s3vectors:{REGION}:{ACCOUNT_ID}:bucket/{bucket}"
 
     def ref(self, name: str) -> str:
         pseudo = {
@@ -88,7 +120,12 @@ class CloudAssembly:
         if name in pseudo:
             return pseudo[name]
         kind = self.resources[name]["Type"]
-        if kind in ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
+        if kind in (
+            "AWS::StepFunctions::StateMachine",
+            "AWS::SNS::Topic",
+            "AWS::S3Vectors::VectorBucket",
+            "AWS::S3Vectors::Index",
+        ):
             return self.arn(name)
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self.physical_name(name)}"
@@ -97,8 +134,12 @@ class CloudAssembly:
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
-        if attribute == "Arn":
+        if attribute in ("Arn", "VectorBucketArn", "IndexArn"):
             return self.arn(logical_id)
+        if attribute == "CreationTime":  # S3 Vectors: when the resource was created
+            return self._created.setdefault(
+                logical_id, datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            )
         if attribute in ("QueueName", "Name"):
             return self.physical_name(logical_id)
         if attribute == "QueueUrl":

@@ -9,7 +9,7 @@ from moto.core.exceptions import JsonRESTError
 from mmpipe.local.iam.policies import Decision, Permission
 
 # Error shapes per service: (HTTP status, error code) as the service answers an IAM refusal.
-JSON_DENIALS = {"lambda": 403, "bedrock": 403, "sqs": 400}
+JSON_DENIALS = {"lambda": 403, "bedrock": 403, "sqs": 400, "s3vectors": 403}
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,52 @@ def _s3(request: AwsRequest) -> Needs:
     return needs
 
 
+# Operations on a vector bucket; every other operation but ListVectorBuckets and the tagging
+# ones acts on an index (Service Authorization Reference, Amazon S3 Vectors).
+_VECTOR_BUCKET_OPERATIONS = frozenset(
+    {
+        "CreateVectorBucket",
+        "DeleteVectorBucket",
+        "GetVectorBucket",
+        "ListIndexes",
+        "PutVectorBucketPolicy",
+        "GetVectorBucketPolicy",
+        "DeleteVectorBucketPolicy",
+        "PutVectorBucketDefaultIndexMode",
+    }
+)
+
+
+def _s3vectors(request: AwsRequest) -> Needs:
+    params, operation = request.params, request.operation
+    action = f"s3vectors:{operation}"
+    if operation in ("TagResource", "UntagResource", "ListTagsForResource"):
+        arn = unquote(str(params.get("resourceArn", "")))
+        return [Permission(action, arn or None)]
+    if operation == "ListVectorBuckets":
+        return [Permission(action, "*")]  # no resource type: only "*" grants it
+    bucket = str(params.get("vectorBucketArn") or "")
+    if not bucket and params.get("vectorBucketName"):
+        bucket = _arn(request, "s3vectors", f"bucket/{params['vectorBucketName']}")
+    if operation in _VECTOR_BUCKET_OPERATIONS:
+        needs = [Permission(action, bucket or None)]
+    else:
+        index = str(params.get("indexArn") or "")
+        if not index and bucket and params.get("indexName"):
+            index = f"{bucket}/index/{params['indexName']}"
+        needs = [Permission(action, index or None)]
+        # QueryVectors with a filter or returnMetadata, and ListVectors with returnData or
+        # returnMetadata, also need s3vectors:GetVectors (their API references say so).
+        metadata = params.get("returnMetadata") is True
+        if (operation == "QueryVectors" and (metadata or params.get("filter") is not None)) or (
+            operation == "ListVectors" and (metadata or params.get("returnData") is True)
+        ):
+            needs.append(Permission("s3vectors:GetVectors", index or None))
+    if operation in ("CreateVectorBucket", "CreateIndex") and params.get("tags"):
+        needs.append(Permission("s3vectors:TagResource", needs[0].resource))
+    return needs
+
+
 SERVICES: dict[str, Callable[[AwsRequest], Needs]] = {
     "dynamodb": _dynamodb,
     "states": _states,
@@ -274,6 +320,7 @@ SERVICES: dict[str, Callable[[AwsRequest], Needs]] = {
     "sts": _sts,
     "kms": _kms,
     "s3": _s3,
+    "s3vectors": _s3vectors,
 }
 
 
