@@ -1,6 +1,6 @@
 """Every change local mode makes to moto, in one package. Pinned to moto 5.2.5.
 
-Each patch says which moto behaviour it works around; they are numbered (Patch 1..26) and
+Each patch says which moto behaviour it works around; they are numbered (Patch 1..30) and
 grouped by the service they patch, one module each:
 
 - `awslambda`: Patch 1 (handlers run in-process).
@@ -9,7 +9,7 @@ grouped by the service they patch, one module each:
 - `sfn_tasks`: Patches 4, 6 and 9 (SageMaker jobs, the state machine's credentials,
   SendTaskFailure's cause).
 - `authorization`: Patch 5 (IAM decided by `iam.enforcement`).
-- `transcribe`: Patch 7; `bedrock`: Patch 8.
+- `transcribe`: Patch 7; `bedrock`: Patch 8 (Converse, and the embedding models' InvokeModel).
 - `sfn_errors`: Patches 10, 11, 18 and 26 (States.* error names, string causes, Lambda's
   refusals named Lambda.<exception>).
 - `sfn_executions`: Patches 15, 16, 17 and 25 (parser scopes, status-change events, state
@@ -17,6 +17,8 @@ grouped by the service they patch, one module each:
 - `speed`: Patches 19 to 24 (work moto does again and again, or the slow way, for the same
   answer: the definition's parse, JSONPath parsers, backend and service-model lookups,
   execution histories' serialization, user agents, the interpreter's copies of JSON).
+- `s3vectors`: Patches 27 to 30 (QueryVectors, the service's limits on writes and reads,
+  the index's metadata configuration, ListVectors' pages).
 - `shared`: the run's settings and moto's originals, which the patches share.
 
 `install(...)` applies them all once per process; `uninstall()` restores moto (tests use it to
@@ -43,6 +45,7 @@ from mmpipe.local.moto_patches import (
     timing,
 )
 from mmpipe.local.moto_patches import bedrock as bedrock_patches
+from mmpipe.local.moto_patches import s3vectors as s3vectors_patches
 from mmpipe.local.moto_patches import transcribe as transcribe_patches
 from mmpipe.local.moto_patches.shared import (
     LambdaRunner,
@@ -53,6 +56,7 @@ from mmpipe.local.moto_patches.shared import (
 )
 from mmpipe.local.quotas import EmulatedQuotas
 from mmpipe.local.standins.bedrock import LocalBedrock
+from mmpipe.local.standins.embeddings import LocalEmbeddings
 from mmpipe.local.standins.transcribe import LocalTranscribe
 
 MOTO_VERSION = "5.2.5"
@@ -63,6 +67,7 @@ PATCHES = (
     sfn_tasks,
     transcribe_patches,
     bedrock_patches,
+    s3vectors_patches,
     sfn_executions,
     events,
     timing,
@@ -78,6 +83,7 @@ def install(
     scale: float,
     transcribe: LocalTranscribe | None = None,
     bedrock: LocalBedrock | None = None,
+    embeddings: LocalEmbeddings | None = None,
     enforcement: Enforcement | None = None,
     state_machine_credentials: ReadOnlyCredentials | None = None,
     faults: Faults | None = None,
@@ -95,6 +101,7 @@ def install(
             state_machine_credentials=state_machine_credentials,
             transcribe=transcribe,
             bedrock=bedrock,
+            embeddings=embeddings,
             faults=faults,
             callback_floor_s=callback_floor_s,
             quotas=quotas,
@@ -121,6 +128,7 @@ def uninstall() -> None:
             state_machine_credentials=None,
             transcribe=None,
             bedrock=None,
+            embeddings=None,
             faults=None,
             quotas=None,
         )
