@@ -1,6 +1,7 @@
 """`mmpipe`: the project's command line. `mmpipe local run PATH...` runs the synthesized
 pipeline offline, end to end (see DESIGN.md, "Local mode"); `mmpipe cost DIR` and
-`mmpipe cost --stack NAME [--since DATE]` summarize what items cost (mmpipe/cost.py).
+`mmpipe cost --stack NAME [--since DATE]` summarize what items cost (mmpipe/cost.py);
+`mmpipe search QUERY --local DIR | --stack NAME` finds processed items (mmpipe/search.py).
 
 Exit status of `local run`: 0 every input ended with exactly one record and nothing was refused;
 1 some did not; 2 usage; 3 set-up (synth) failed; 4 every input ended, but the synthesized
@@ -149,7 +150,37 @@ def _parser() -> argparse.ArgumentParser:
         "(default s3://<processed bucket>/athena-results/)",
     )
     cost.add_argument("--region", help="with --stack: the stack's region")
+    _search_parser(commands)
     return parser
+
+
+def _search_parser(commands: Any) -> None:
+    from pipeline_contracts.search import MAX_TOP_K, SEARCH_MODALITIES  # noqa: PLC0415
+
+    search = commands.add_parser(
+        "search",
+        help="find processed items by words or by an image",
+        description="Search everything processed (S3 Vectors), through the search function "
+        "the stack deploys: on a deployment (--stack) or in a local run's folder (--local).",
+    )
+    search.add_argument("query", nargs="?", help="words to look for")
+    search.add_argument("--image", type=Path, metavar="FILE", help="find what looks like it")
+    search.add_argument(
+        "--modality",
+        action="append",
+        choices=SEARCH_MODALITIES,
+        metavar="M",
+        help=f"only these (repeatable): {', '.join(SEARCH_MODALITIES)}",
+    )
+    search.add_argument("--item", metavar="ITEM_ID", help="only within this item")
+    search.add_argument(
+        "--top", type=int, default=5, metavar="K", help=f"how many hits (1-{MAX_TOP_K})"
+    )
+    search.add_argument("--json", action="store_true", help="print the hits as a JSON list")
+    where = search.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", metavar="NAME", help="a deployed stack")
+    where.add_argument("--local", type=Path, metavar="DIR", help="a local run's --out folder")
+    search.add_argument("--region", help="with --stack: the stack's region")
 
 
 def _run_cost(args: argparse.Namespace, console: Console) -> int:
@@ -355,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_local(args, console)
     if args.command == "cost":
         return _run_cost(args, console)
+    if args.command == "search":
+        from mmpipe.search import run_search  # noqa: PLC0415
+
+        return run_search(args, console)
     return EXIT_USAGE  # pragma: no cover - argparse requires a known command
 
 

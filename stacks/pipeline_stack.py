@@ -1,9 +1,10 @@
 """The Multimodal Pipeline stack: composes one construct per business concern, nothing else.
 
-Read top to bottom it is the pipeline: storage, intake, the three branches, results, the
-workflow that runs them, admission control (the quotas every execution takes from),
-monitoring. The workflow names the branches' functions and some of them name the workflow's
-state machine, so those parts are connected once it exists.
+Read top to bottom it is the pipeline: storage, intake, the three branches, results, search
+(the index every finished item goes into), the workflow that runs them, admission control
+(the quotas every execution takes from), monitoring. The workflow names the branches'
+functions and some of them name the workflow's state machine, so those parts are connected
+once it exists.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.pipeline_function import SharedLambdaCode
 from stacks.constructs.results import Results
+from stacks.constructs.search import Search
 from stacks.constructs.storage import Storage
 from stacks.constructs.thresholds import ThresholdParameters
 from stacks.constructs.vision_branch import VisionBranch
@@ -64,6 +66,9 @@ class MultimodalPipelineStack(Stack):
         results = Results(
             self, "Results", config=config, shared=shared, storage=storage, thresholds=thresholds
         )
+        search = Search(
+            self, "Search", config=config, shared=shared, storage=storage, thresholds=thresholds
+        )
         # "Pipeline", so that the state machine keeps its logical ID.
         workflow = PipelineWorkflow(
             self,
@@ -75,6 +80,7 @@ class MultimodalPipelineStack(Stack):
             vision=vision,
             alignment=alignment,
             results=results,
+            search=search,
         )
         state_machine = workflow.state_machine
         intake.dispatch_to(state_machine, failed_items_queue=results.failed_items)
@@ -95,8 +101,10 @@ class MultimodalPipelineStack(Stack):
             alignment.reserve_instance,
             alignment.alignment_gate,
             results.fusion,
+            search.indexer,
         )
         admission.release_at_endings_of(state_machine, dead_letter_queue=intake.event_dead_letters)
+        search.forget_items_of(state_machine, dead_letter_queue=intake.event_dead_letters)
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -110,6 +118,8 @@ class MultimodalPipelineStack(Stack):
                 audio.callback,
                 results.endings_recorder,
                 admission.releaser,
+                search.search_function,
+                search.forgetter,
             ],
             dead_letter_queues={
                 "IngestDeadLetters": intake.event_dead_letters,
@@ -134,3 +144,6 @@ class MultimodalPipelineStack(Stack):
         # Where `mmpipe cost --stack` queries the results (Athena).
         CfnOutput(self, "ResultsDatabaseName", value=results.database.ref)
         CfnOutput(self, "ResultsTableName", value=results.catalog_table.ref)
+        # What `mmpipe search --stack` (and applications) invoke.
+        CfnOutput(self, "SearchFunctionName", value=search.search_function.function.function_name)
+        CfnOutput(self, "VectorIndexArn", value=search.index_arn)

@@ -3,7 +3,9 @@
 - S3 "Object Created" (via EventBridge and SQS): Powertools' `S3EventNotificationEventBridgeModel`
   is the contract; the dispatcher turns it into an `ItemRequest`.
 - Transcribe "Transcribe Job State Change": resumes the waiting "Transcribe audio" task.
-- Step Functions "Step Functions Execution Status Change": records endings outside the Catch.
+- Step Functions "Step Functions Execution Status Change": records endings outside the Catch,
+  gives back capacity, removes a failed item's vectors from the search index.
+- S3 "Object Deleted" on the processed bucket's results: removes the item's vectors.
 Only the fields the pipeline reads are declared; the rest of each AWS event is ignored.
 """
 
@@ -42,6 +44,20 @@ class ExecutionStatusEvent(_AwsEvent):
     detail: ExecutionStatusChange
 
 
+class DeletedObject(_AwsEvent):
+    key: str
+
+
+class ObjectDeleted(_AwsEvent):
+    object: DeletedObject
+
+
+class ObjectDeletedEvent(_AwsEvent):
+    """S3's "Object Deleted" (EventBridge): a result deleted from the processed bucket."""
+
+    detail: ObjectDeleted
+
+
 class CapacityReleased(Message):
     """What release_capacity gave back when an execution ended ("pool:holder" each)."""
 
@@ -53,6 +69,13 @@ class JobStateHandled(Message):
 
     resumed: bool
     outcome: Literal["completed", "failed", "unknown"] | None = None
+
+
+class VectorsForgotten(Message):
+    """What forget_search_vectors removed from the search index."""
+
+    item_id: str | None
+    vectors: int
 
 
 class EndingHandled(Message):

@@ -16,6 +16,7 @@ from pipeline_contracts._base import Document, Message
 from pipeline_contracts.cost import ItemCost
 from pipeline_contracts.item import Asset, ObjectRef, Rejection
 from pipeline_contracts.outcomes import BranchVerdict, GateResult, StepFailure
+from pipeline_contracts.search import SearchIndexing
 from pipeline_contracts.vocabulary import ItemKind, ItemStatus, Profile
 from pipeline_contracts.work.alignment import AlignmentResult, TimelineEntry
 from pipeline_contracts.work.fusion import FusedAnswer
@@ -62,6 +63,11 @@ class ItemResult(Document):
     # nothing change. The writer fills it for every record it writes. The one reader it can
     # surprise is a strict validator of the old schema file (additionalProperties is false):
     # such a reader regenerates from docs/schemas/, where the field now is.
+    search: SearchIndexing | None = Field(
+        default=None,
+        description="Whether the item is in the search index, with its vector count, the "
+        "embeddings made and the cache hits (None in records written before search existed).",
+    )
     cost: ItemCost | None = Field(
         default=None,
         description="What the item cost, priced from its measured usage and a dated price "

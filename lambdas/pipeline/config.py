@@ -141,6 +141,53 @@ class Quotas(_Strict):
         return self.bedrock.get(model_id, self.bedrock_default)
 
 
+# The dimensions each embedding model offers (Nova Multimodal Embeddings; Titan Multimodal
+# Embeddings G1): text and images in one vector space, so words find pictures.
+EMBEDDING_DIMENSIONS: dict[str, tuple[int, ...]] = {
+    "amazon.nova-2-multimodal-embeddings-v1:0": (256, 384, 1024, 3072),
+    "amazon.titan-embed-image-v1": (256, 384, 1024),
+}
+
+
+class SearchSettings(_Strict):
+    """The search index: the embedding model and dimension (fixed per index: changing either
+    creates a new, empty index; reprocess to fill it), and how items are cut into pieces."""
+
+    embedding_model: str = "amazon.nova-2-multimodal-embeddings-v1:0"
+    dimension: int = 1024
+    # A hit points at a stretch of speech or captions this long at most.
+    window_s: float = Field(default=30.0, ge=5, le=300)
+    # Text is embedded in chunks of this many characters, overlapping by `chunk_overlap`.
+    # (Nova reads up to 8K tokens of text; Titan 256 tokens, about 1,000 characters.)
+    chunk_chars: int = Field(default=2000, ge=200, le=8000)
+    chunk_overlap: int = Field(default=200, ge=0)
+    # An item is cut into at most this many pieces; the rest is left out of search (and
+    # counted in the record), so a huge document cannot flood the index or the bill.
+    max_pieces_per_item: int = Field(default=400, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _model_offers_dimension(self) -> SearchSettings:
+        offered = EMBEDDING_DIMENSIONS.get(self.embedding_model)
+        if offered is None:
+            raise ValueError(
+                f"embedding_model must be one of {sorted(EMBEDDING_DIMENSIONS)} (a model "
+                "that puts text and images in one space)"
+            )
+        if self.dimension not in offered:
+            raise ValueError(f"{self.embedding_model} offers dimensions {offered}")
+        if self.chunk_overlap >= self.chunk_chars:
+            raise ValueError("chunk_overlap must be smaller than chunk_chars")
+        if self.embedding_model.startswith("amazon.titan") and self.chunk_chars > 1000:
+            raise ValueError("Titan reads 256 tokens of text at most: chunk_chars <= 1000")
+        return self
+
+    @property
+    def index_name(self) -> str:
+        """Named by model and dimension: vectors of another model cannot share its space."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.embedding_model.lower()).strip("-")
+        return f"{slug[:40].rstrip('-')}-{self.dimension}"
+
+
 class PipelineConfig(_Strict):
     """Everything an operator can set, with sane defaults."""
 
@@ -151,6 +198,7 @@ class PipelineConfig(_Strict):
     limits: Limits = Limits()
     alignment: AlignmentJob = AlignmentJob()
     quotas: Quotas = Quotas()
+    search: SearchSettings = SearchSettings()
     alarm_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
         None
     )

@@ -77,6 +77,19 @@ class _Admitted(FunctionEnvironment):
     capacity_table: str = Field(min_length=1)
 
 
+class _Indexed(FunctionEnvironment):
+    """Functions that read or change the search index (S3 Vectors)."""
+
+    vector_bucket_name: str = Field(min_length=1)
+    vector_index_name: str = Field(min_length=1)
+
+
+class _Searchable(_Indexed):
+    """And its ledger: the embedding cache and which item holds which vectors (DynamoDB)."""
+
+    search_table: str = Field(min_length=1)
+
+
 class DispatcherEnvironment(FunctionEnvironment):
     state_machine_arn: str = Field(min_length=1)
 
@@ -184,6 +197,18 @@ class ReleaseCapacityEnvironment(_Admitted):
     pass
 
 
+class IndexForSearchEnvironment(_Processed, _Admitted, _Searchable):
+    pass
+
+
+class SearchEnvironment(_Indexed):
+    pass
+
+
+class ForgetVectorsEnvironment(_Searchable):
+    pass
+
+
 # handler path (as deployed: "pipeline.handlers.<module>.handler") -> its environment model
 _BY_MODULE: dict[str, type[FunctionEnvironment]] = {
     "dispatcher": DispatcherEnvironment,
@@ -207,6 +232,9 @@ _BY_MODULE: dict[str, type[FunctionEnvironment]] = {
     "failure_recorder": FailureRecorderEnvironment,
     "record_execution_ending": ExecutionEndingsEnvironment,
     "release_capacity": ReleaseCapacityEnvironment,
+    "index_for_search": IndexForSearchEnvironment,
+    "search": SearchEnvironment,
+    "forget_search_vectors": ForgetVectorsEnvironment,
 }
 ENVIRONMENTS: dict[str, type[FunctionEnvironment]] = {
     f"pipeline.handlers.{module}.handler": model for module, model in _BY_MODULE.items()

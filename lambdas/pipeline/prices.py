@@ -31,6 +31,11 @@ class TokenPrices(_Strict):
     output: float = Field(ge=0)
 
 
+class EmbeddingPrices(_Strict):
+    per_1k_text_tokens: float = Field(ge=0)
+    per_image: float = Field(ge=0)
+
+
 class RegionPrices(_Strict):
     bedrock_per_1k_tokens: dict[str, TokenPrices] = Field(
         description="By foundation model id (no cross-region inference prefix)."
@@ -47,6 +52,11 @@ class RegionPrices(_Strict):
     eventbridge_per_1m_custom_events: float = Field(ge=0)
     kms_per_10k_requests: float = Field(ge=0)
     cloudwatch_logs_per_gb: float = Field(ge=0, description="Ingestion (standard logs).")
+    embeddings: dict[str, EmbeddingPrices] = Field(description="By embedding model id.")
+    s3vectors_put_per_gb: float = Field(ge=0, description="Logical data written.")
+    s3vectors_storage_per_gb_month: float = Field(ge=0)
+    s3vectors_query_per_1m: float = Field(ge=0, description="QueryVectors requests.")
+    s3vectors_query_per_tb: float = Field(ge=0, description="Data processed by queries.")
 
     def tokens(self, model_id: str) -> TokenPrices | None:
         """The price of a model id or of the inference profile that routes to it."""

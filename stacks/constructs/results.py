@@ -92,6 +92,12 @@ CATALOG_COLUMNS = [
         "size_bytes:bigint,duration_s:double,width:int,height:int>>",
     ),
     (
+        "search",
+        "struct<status:string,vectors:int,embedded:int,cache_hits:int,removed:int,left_out:int,"
+        "model_id:string,dimension:int,index_arn:string,put_bytes:bigint,error:string,"
+        "cause:string>",
+    ),
+    (
         "cost",
         "struct<currency:string,total:double,ai:double,orchestration:double,"
         "lines:array<struct<service:string,unit:string,quantity:double,usd:double>>,"

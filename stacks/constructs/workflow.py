@@ -30,6 +30,7 @@ from stacks.constructs.grants import grant_key_encrypt, iam_acknowledgment
 from stacks.constructs.intake import Intake
 from stacks.constructs.pipeline_function import PipelineFunction, encrypted_log_group
 from stacks.constructs.results import Results
+from stacks.constructs.search import Search
 from stacks.constructs.vision_branch import VisionBranch
 
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachines" / "pipeline.asl.json"
@@ -48,6 +49,7 @@ class PipelineWorkflow(Construct):
         vision: VisionBranch,
         alignment: AlignmentBranch,
         results: Results,
+        search: Search,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = encrypted_log_group(self, key, config)
@@ -58,6 +60,7 @@ class PipelineWorkflow(Construct):
             *vision.tasks,
             *alignment.tasks,
             *results.tasks,
+            *search.tasks,
         ]
         substitutions = {
             "IntakeGateFunctionArn": intake.intake_gate.function_arn,
@@ -74,6 +77,7 @@ class PipelineWorkflow(Construct):
             "AlignmentGateFunctionArn": alignment.alignment_gate.function_arn,
             "FusionFunctionArn": results.fusion.function_arn,
             "FinalGateFunctionArn": results.final_gate.function_arn,
+            "IndexForSearchFunctionArn": search.indexer.function_arn,
             "ResultWriterFunctionArn": results.result_writer.function_arn,
             "FailureRecorderFunctionArn": results.failure_recorder.function_arn,
             "AlignmentJobRoleArn": alignment.job_role.role_arn,

@@ -43,9 +43,15 @@ def test_parallel_has_one_branch_per_modality_then_alignment_then_sequential_fus
     for name in ("Reserve an alignment instance", "Run alignment job", "Check alignment quality"):
         assert [c["Next"] for c in states[name]["Catch"]] == ["Alignment branch failed"], name
     assert states["Fuse modalities"]["Parameters"]["alignment.$"] == "$.alignment_branch"
-    # And fusion follows: fuse -> final gate -> write results
+    # And fusion follows: fuse -> final gate -> index for search -> write results
     assert states["Fuse modalities"]["Next"] == "Check final quality"
-    assert states["Check final quality"]["Next"] == "Write results"
+    assert states["Check final quality"]["Next"] == "Index for search"
+    assert states["Index for search"]["Next"] == "Write results"
+    # And a failed indexing reaches the writer too (the item degraded, not failed)
+    assert [c["Next"] for c in states["Index for search"]["Catch"]] == ["Index for search failed"]
+    assert states["Index for search failed"]["Next"] == "Write results"
+    assert states["Index for search failed"]["ResultPath"] == "$.search"
+    assert states["Write results"]["Parameters"]["search.$"] == "$.search"
 
 
 def test_every_task_has_retry_or_catch(definition):

@@ -26,6 +26,7 @@ from pipeline_contracts.states import (
     extract_audio_track,
     find_the_files_manifest,
     fuse_modalities,
+    index_for_search,
     keep_the_unsent_announcement,
     look_again_for_the_files_manifest,
     prepare_media_for_the_model,
@@ -120,6 +121,9 @@ CONTRACTS: dict[str, StateContract] = {
     ),
     "Check final quality": StateContract(
         check_final_quality.CheckFinalQualityInput, check_final_quality.CheckFinalQualityOutput
+    ),
+    "Index for search": StateContract(
+        index_for_search.IndexForSearchInput, index_for_search.IndexForSearchOutput
     ),
     "Write results": StateContract(
         write_results.WriteResultsInput, write_results.WriteResultsOutput

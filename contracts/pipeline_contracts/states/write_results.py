@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipeline_contracts._base import Message
 from pipeline_contracts.item import ItemRequest, PlanSummary
 from pipeline_contracts.records import ItemProcessed
+from pipeline_contracts.search import SearchIndexing
 from pipeline_contracts.states.check_final_quality import ItemVerdict
 from pipeline_contracts.states.fuse_modalities import FuseModalitiesOutput
 from pipeline_contracts.vocabulary import ItemStatus
@@ -16,6 +17,8 @@ class WriteResultsInput(Message):
     plan: PlanSummary
     fusion: FuseModalitiesOutput
     final_gate: ItemVerdict
+    # "Index for search" (or its Catch): whether the item can be found.
+    search: SearchIndexing
     execution_arn: str
     started_at: str
 

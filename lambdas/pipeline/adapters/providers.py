@@ -19,16 +19,19 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.adapters.capacity import DynamoDbCapacity
+from pipeline.adapters.embeddings import BedrockEmbedder, Embedder
 from pipeline.adapters.executions import StepFunctionsExecutions
 from pipeline.adapters.history import StepFunctionsHistory
 from pipeline.adapters.model import BedrockModelClient, ModelClient
 from pipeline.adapters.queues import SqsDeadLetters
+from pipeline.adapters.search_ledger import DynamoDbSearchLedger
 from pipeline.adapters.speech import SpeechJobs, TranscribeJobs
 from pipeline.adapters.storage import ObjectStore, S3ObjectStore
 from pipeline.adapters.task_tokens import TaskTokens
 from pipeline.adapters.thresholds import SsmThresholds
+from pipeline.adapters.vector_index import S3VectorIndex
 from pipeline.config import Quotas, Thresholds
-from pipeline.domain.admission import AdmittedModel, CapacityLedger
+from pipeline.domain.admission import AdmittedEmbedder, AdmittedModel, CapacityLedger
 from pipeline_contracts.item import ItemRequest
 from pipeline_contracts.records import DeadLetter
 from pipeline_contracts.states.transcribe_audio import TranscriptionJob
@@ -98,6 +101,21 @@ def _idempotency(table: str) -> BasePersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=table)
 
 
+@cache
+def _embedder(model_id: str, dimension: int) -> Embedder:
+    return BedrockEmbedder(model_id, dimension)
+
+
+@cache
+def _vector_index(bucket: str, index: str) -> S3VectorIndex:
+    return S3VectorIndex(bucket, index)
+
+
+@cache
+def _search_ledger(table: str) -> DynamoDbSearchLedger:
+    return DynamoDbSearchLedger(table)
+
+
 def _thresholds(path: str, max_age_s: int) -> ThresholdSource:
     return SsmThresholds(path, max_age_s)
 
@@ -119,6 +137,20 @@ class Providers:
     # Seconds since the epoch. Quota windows are measured on it: local mode passes a clock
     # that runs as fast as its time scale, so admission control sees the emulated minute.
     clock: Callable[[], float] = field(default=time.time)
+
+    # Search: the embedding model (by id and dimension), the S3 Vectors index (by bucket and
+    # index name) and the search ledger (by table).
+    embedder: Callable[[str, int], Embedder] = field(default=_embedder)
+    vector_index: Callable[[str, str], S3VectorIndex] = field(default=_vector_index)
+    search_ledger: Callable[[str], DynamoDbSearchLedger] = field(default=_search_ledger)
+
+    def admitted_embedder(
+        self, capacity_table: str, quotas: Quotas, model_id: str, dimension: int
+    ) -> Embedder:
+        """The embedding model behind admission control, as `admitted_model` is."""
+        return AdmittedEmbedder(
+            self.embedder(model_id, dimension), self.capacity(capacity_table), quotas, self.clock
+        )
 
     def admitted_model(self, capacity_table: str, quotas: Quotas) -> ModelClient:
         """The model behind admission control: each call first takes its requests and tokens

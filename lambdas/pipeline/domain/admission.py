@@ -13,7 +13,7 @@ state machine retries it with backoff for hours. Two kinds of quota:
   its execution ends, however it ends, is given back by `release_capacity`.
 - rates, which refill with time: Bedrock's requests and tokens per minute per model, taken
   just before each Converse call (`AdmittedModel`), as Bedrock counts them: the input and the
-  most the answer may use.
+  most the answer may use; and before each embedding (`AdmittedEmbedder`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipeline.adapters.embeddings import Embedder, Embedding, Purpose
 from pipeline.adapters.model import (
     DocumentBlock,
     ImageBlock,
@@ -34,6 +35,7 @@ from pipeline.adapters.model import (
 from pipeline.config import ModelQuota, PipelineConfig, Quotas
 from pipeline.errors import CapacityUnavailable
 from pipeline_contracts.item import PlanSummary
+from pipeline_contracts.search import ImageFormat
 from pipeline_contracts.states.reserve_an_alignment_instance import InstanceReserved
 
 TRANSCRIBE_POOL = "slots#transcribe"
@@ -180,6 +182,46 @@ class AdmittedModel:
                 f"capacity for this call in about {wait:.0f} s"
             )
         return self._model.converse(request)
+
+
+class AdmittedEmbedder:
+    """An Embedder that takes each call's request and tokens from the shared ledger first
+    (embedding models have per-minute quotas of their own)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        ledger: CapacityLedger,
+        quotas: Quotas,
+        clock: Callable[[], float],
+    ) -> None:
+        self._embedder = embedder
+        self._ledger = ledger
+        self._quotas = quotas
+        self._clock = clock
+        self.model_id = embedder.model_id
+        self.dimension = embedder.dimension
+
+    def _admit(self, tokens: int) -> None:
+        bucket = Bucket(
+            name=f"rate#bedrock#{self.model_id}",
+            quota=self._quotas.model(self.model_id),
+            tokens=tokens,
+        )
+        wait = self._ledger.take_from_bucket(bucket, self._clock())
+        if wait > 0:
+            raise CapacityUnavailable(
+                f"{self.model_id}: its requests or tokens per minute are spent; "
+                f"capacity for this call in about {wait:.0f} s"
+            )
+
+    def embed_text(self, text: str, purpose: Purpose) -> Embedding:
+        self._admit(math.ceil(len(text) / _CHARS_PER_TOKEN))
+        return self._embedder.embed_text(text, purpose)
+
+    def embed_image(self, image: bytes, image_format: ImageFormat, purpose: Purpose) -> Embedding:
+        self._admit(_IMAGE_TOKENS)
+        return self._embedder.embed_image(image, image_format, purpose)
 
 
 def reserve_alignment_instance(

@@ -24,6 +24,7 @@ from pipeline.environment import LambdaMemory
 from pipeline.prices import PriceTable, RegionPrices, foundation_model
 from pipeline_contracts.cost import USD_DECIMALS, CostLine, ItemCost, ModelUsage
 from pipeline_contracts.records import ItemResult
+from pipeline_contracts.search import SearchIndexing
 
 GB = 1024**3
 # "Announce the result" and "Processed" follow the writer: two transitions, when the event
@@ -68,6 +69,7 @@ class ItemUsage:
     derived_files: int
     assets: int
     memory: LambdaMemory = field(default_factory=LambdaMemory)
+    search: SearchIndexing | None = None
 
 
 def bill_item(
@@ -117,6 +119,7 @@ def usage_of(
         derived_files=len(result.derived_files),
         assets=len(result.assets),
         memory=memory,
+        search=result.search,
     )
 
 
@@ -146,6 +149,7 @@ def item_cost(usage: ItemUsage, table: PriceTable, region: str) -> ItemCost:
         *_step_functions(usage.execution, prices),
         *_lambda(usage, prices),
         *_requests(usage, prices),
+        *_search(usage.search, prices),
     ]
     return ItemCost.of(lines, table.as_of.isoformat(), used_region)
 
@@ -177,6 +181,39 @@ def _bedrock(models: list[ModelUsage], prices: RegionPrices) -> Iterable[CostLin
             yield _line(
                 "bedrock", f"1K {direction} tokens, {name}", tokens / 1000, tokens / 1000 * per_1k
             )
+
+
+def _search(search: SearchIndexing | None, prices: RegionPrices) -> Iterable[CostLine]:
+    """Embeddings made for the item (the cache's hits cost nothing, and are counted) and the
+    vectors written to S3 Vectors; their storage is monthly, not the item's."""
+    if search is None or search.usage is None:
+        return
+    usage = search.usage
+    name = foundation_model(usage.model_id)
+    price = prices.embeddings.get(name)
+    per_token, per_image = (price.per_1k_text_tokens, price.per_image) if price else (0, 0)
+    unpriced = "" if price else "; not priced: the price table has no such model"
+    yield _line(
+        "bedrock",
+        f"1K text tokens embedded, {name} (estimate: 4 characters a token){unpriced}",
+        usage.text_tokens / 1000,
+        usage.text_tokens / 1000 * per_token,
+    )
+    yield _line(
+        "bedrock",
+        f"images embedded, {name}{unpriced}",
+        usage.image_calls,
+        usage.image_calls * per_image,
+    )
+    yield _line(
+        "bedrock", "pieces found in the embedding cache (not embedded again)", usage.cache_hits, 0
+    )
+    yield _line(
+        "s3",
+        "GB written to S3 Vectors (vectors, keys and metadata)",
+        search.put_bytes / GB,
+        search.put_bytes / GB * prices.s3vectors_put_per_gb,
+    )
 
 
 def _transcribe(media_s: list[float | None], prices: RegionPrices) -> Iterable[CostLine]:

@@ -19,6 +19,7 @@ from pipeline_contracts.cost import ItemCost
 from pipeline_contracts.item import ItemPlan, ItemRequest
 from pipeline_contracts.naming import derived_file_key, record_key
 from pipeline_contracts.records import ItemProcessed, ItemResult, Timings
+from pipeline_contracts.search import SearchIndexing
 from pipeline_contracts.states.check_final_quality import ItemVerdict
 from pipeline_contracts.states.write_results import WriteResultsInput, WriteResultsOutput
 from pipeline_contracts.work.fusion import FusionDraft
@@ -41,6 +42,7 @@ def write_results(
         request.execution_arn,
         request.started_at,
     )
+    result = with_search(result, request.search)
 
     def bill(result: ItemResult) -> ItemCost:
         return bill_item(
@@ -90,6 +92,17 @@ def assemble_result(
             duration_s=_seconds_between(started_at, finished_at),
         ),
     )
+
+
+def with_search(result: ItemResult, search: SearchIndexing) -> ItemResult:
+    """The record says whether the item can be found; an item that could not be indexed is
+    degraded (branch "search"): processed, but search will not find it."""
+    result.search = search
+    if search.status == "failed" and result.status == "processed":
+        result.status = "degraded"
+    if search.status == "failed" and "search" not in result.degraded_branches:
+        result.degraded_branches = [*result.degraded_branches, "search"]
+    return result
 
 
 def copy_derived_files(result: ItemResult, store: ObjectStore, bucket: str) -> dict[str, str]:

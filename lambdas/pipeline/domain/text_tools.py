@@ -73,6 +73,11 @@ def _finite_float(literal: str) -> float:
     return value
 
 
+def decoded_text(data: bytes) -> tuple[str, list[str]]:
+    """The bytes as text, as written (captions with their timings), plus any warnings."""
+    return _decode_leniently(data)
+
+
 def _decode_leniently(data: bytes) -> tuple[str, list[str]]:
     """Text whatever the bytes: UTF-8, or UTF-16 by its BOM; what does not decode is replaced
     and said in a warning. (The intake gate's strict check is `media_checks`.)"""

@@ -58,6 +58,8 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     # Calls the stand-ins refused past an emulated quota, per service (mmpipe/local/quotas.py).
     quota_refusals: dict[str, int] = field(default_factory=dict)
+    # The search index carried over from the folder's previous run, and what was saved.
+    search: dict[str, object] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(PLACES, 0)
@@ -96,6 +98,7 @@ def write_summary(report: RunReport) -> None:
         "iam": "enforced" if report.iam else "off",
         "largest_state_bytes": report.largest_state_bytes,
         "quota_refusals": report.quota_refusals,
+        "search": report.search,
         "access_denied": [
             {
                 "principal": r.principal,

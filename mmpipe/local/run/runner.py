@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from mmpipe.local.iam.policies import Denials
 from mmpipe.local.moto_patches.sfn_executions import largest_state_bytes
 from mmpipe.local.quotas import EmulatedClock, EmulatedQuotas
 from mmpipe.local.resources import Deployment, deploy
+from mmpipe.local.run import search_state
 from mmpipe.local.run.collect import Collector, check_bundle_files
 from mmpipe.local.run.lambda_host import (
     LambdaHost,
@@ -42,14 +44,28 @@ from mmpipe.local.run.report import (
 )
 from mmpipe.local.run.uploads import MANIFEST, plan_tree_uploads, plan_uploads
 from mmpipe.local.standins.bedrock import LocalBedrock
+from mmpipe.local.standins.embeddings import LocalEmbeddings
 from mmpipe.local.standins.features import ocr_available
 from mmpipe.local.standins.model import LocalModel
 from mmpipe.local.standins.recognition import StubRecognizer, WhisperRecognizer
 from mmpipe.local.standins.sagemaker import LocalProcessing, real_job, stub_job
 from mmpipe.local.standins.transcribe import LocalTranscribe
 from mmpipe.local.template import REGION, CloudAssembly
+from mmpipe.search import invoke_search
+from pipeline_contracts.search import SearchRequest, SearchResponse
 
 DEFAULT_TIME_SCALE = 0.01
+SEARCH_HANDLER = "pipeline.handlers.search.handler"
+
+
+class SearchStateMismatch(RuntimeError):
+    """The folder's saved index was made with another embedding model or dimension."""
+
+
+class SearchRefused(RuntimeError):
+    """IAM refused a call the search made (a defect of the stack's grants)."""
+
+
 MOTO_OBJECT_MEMORY_BYTES = 256 * 1024
 
 
@@ -92,15 +108,70 @@ class LocalRun:
         self.enforcement: Enforcement | None = None
         self.quotas: EmulatedQuotas | None = None
         self.esm_error: str | None = None
+        self.restored = search_state.Restored(0, 0)
+        self.vectors_saved = 0
+        self.definition: dict[str, Any] = {}
 
     @staticmethod
     def faults_need_iam(faults: Faults | None) -> bool:
         return bool(faults and faults.deny)
 
     def run(self, paths: list[Path]) -> RunReport:
+        started = time.monotonic()
+        with self._emulation() as (deployment, identities, stack):
+            credentials = self._install(deployment, identities, stack)
+            self.restored = search_state.restore(deployment, self.out_dir)
+            outcomes = self._process(deployment, credentials, paths, stack)
+            # The index and its ledger outlive the run, as they outlive executions on AWS.
+            self.vectors_saved = search_state.save(deployment, self.out_dir)
+        largest_state = largest_state_bytes(reset=True)
+        report = RunReport(
+            outcomes=outcomes,
+            out_dir=self.out_dir,
+            elapsed_s=time.monotonic() - started,
+            time_scale=self.time_scale,
+            providers=self.providers,
+            faults=self.faults.describe(),
+            synth_cached=self.synth_cached,
+            definition=self.definition,
+            iam=self.iam,
+            cdk_out=self.cdk_out,
+            refusals=list(self.enforcement.refusals) if self.enforcement else [],
+            unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [],
+            largest_state_bytes=largest_state,
+            files_in_bundles=self.files_in_bundles,
+            skipped=self.skipped,
+            quota_refusals=dict(self.quotas.refused) if self.quotas else {},
+            search=self._search_summary(),
+        )
+        write_summary(report)
+        return report
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Ask the deployed search function, as an application would (lambda:Invoke, the
+        function under its own role), over the index a run left in the out folder."""
+        (answer,) = self.searches([request])
+        return answer
+
+    def searches(self, requests: list[SearchRequest]) -> list[SearchResponse]:
+        """Several searches in one emulated deployment (a benchmark's queries)."""
+        with self._emulation() as (deployment, identities, stack):
+            self._install(deployment, identities, stack)
+            self.restored = search_state.restore(deployment, self.out_dir)
+            if self.restored.skipped_reason:
+                raise SearchStateMismatch(self.restored.skipped_reason)
+            function = next(f for f in deployment.functions.values() if f.handler == SEARCH_HANDLER)
+            client = boto3.client("lambda", region_name=REGION)
+            answers = [invoke_search(client, function.name, request) for request in requests]
+        if self.enforcement and self.enforcement.refusals:
+            raise SearchRefused("; ".join(str(r) for r in self.enforcement.refusals))
+        return answers
+
+    @contextlib.contextmanager
+    def _emulation(self) -> Iterator[tuple[Deployment, Identities, contextlib.ExitStack]]:
+        """moto with the synthesized stack deployed in it, signed as the operator."""
         from moto import mock_aws  # noqa: PLC0415 - moto is heavy; only local mode needs it
 
-        started = time.monotonic()
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         with contextlib.ExitStack() as stack:
             stack.enter_context(
@@ -124,42 +195,28 @@ class LocalRun:
             stack.enter_context(acting_as(identities.operator))
             stack.callback(identity.uninstall)
             deployment = deploy(self.assembly)
+            self.definition = deployment.definition
             stack.enter_context(environment(local_environment(deployment)))
             from pipeline.environment import forget_environments  # noqa: PLC0415 - env first
 
             forget_environments()
             self.out_dir.mkdir(parents=True, exist_ok=True)
             stack.enter_context(quiet_handlers(self.out_dir / "lambda-logs.jsonl"))
-            outcomes = self._run_inside(deployment, identities, paths, stack)
-        largest_state = largest_state_bytes(reset=True)
-        report = RunReport(
-            outcomes=outcomes,
-            out_dir=self.out_dir,
-            elapsed_s=time.monotonic() - started,
-            time_scale=self.time_scale,
-            providers=self.providers,
-            faults=self.faults.describe(),
-            synth_cached=self.synth_cached,
-            definition=deployment.definition,
-            iam=self.iam,
-            cdk_out=self.cdk_out,
-            refusals=list(self.enforcement.refusals) if self.enforcement else [],
-            unmapped_operations=sorted(self.enforcement.unmapped) if self.enforcement else [],
-            largest_state_bytes=largest_state,
-            files_in_bundles=self.files_in_bundles,
-            skipped=self.skipped,
-            quota_refusals=dict(self.quotas.refused) if self.quotas else {},
-        )
-        write_summary(report)
-        return report
+            yield deployment, identities, stack
 
-    def _run_inside(
-        self,
-        deployment: Deployment,
-        identities: Identities,
-        paths: list[Path],
-        stack: contextlib.ExitStack,
-    ) -> list[ItemOutcome]:
+    def _search_summary(self) -> dict[str, object]:
+        return {
+            "restored_vectors": self.restored.vectors,
+            "restored_ledger_entries": self.restored.ledger_entries,
+            "not_restored": self.restored.skipped_reason,
+            "vectors_saved": self.vectors_saved,
+        }
+
+    def _install(
+        self, deployment: Deployment, identities: Identities, stack: contextlib.ExitStack
+    ) -> dict[str, Any]:
+        """The providers, the Lambda host, IAM enforcement, the stand-ins and moto's patches;
+        the functions' credentials."""
         from pipeline.adapters.model import BedrockModelClient  # noqa: PLC0415
         from pipeline.adapters.providers import Providers, use_providers  # noqa: PLC0415
         from pipeline.adapters.speech import TranscribeJobs  # noqa: PLC0415
@@ -219,13 +276,23 @@ class LocalRun:
             quotas=self.quotas,
         )
         stack.callback(transcribe.shutdown)
+        ocr = not stub and ocr_available()
         bedrock = LocalBedrock(
-            LocalModel(
-                ocr=not stub and ocr_available(), faults=self.faults, provider=self.providers
-            ),
+            LocalModel(ocr=ocr, faults=self.faults, provider=self.providers),
             self.faults,
             self.enforcement,
             quotas=self.quotas,
+        )
+        # Embeddings: the same small model with --providers stub too (it loads once per
+        # process, in under a second, and embeds a short text in milliseconds), so a stub
+        # run's search finds items by meaning, not by chance; only images are described
+        # without their printed words there, as the Converse stand-in describes them.
+        embeddings = LocalEmbeddings(
+            self.faults,
+            ocr=ocr,
+            enforcement=self.enforcement,
+            quotas=self.quotas,
+            provider=self.providers,
         )
         moto_patches.install(
             lambda_runner=host,
@@ -233,6 +300,7 @@ class LocalRun:
             scale=self.time_scale,
             transcribe=transcribe,
             bedrock=bedrock,
+            embeddings=embeddings,
             enforcement=self.enforcement,
             faults=self.faults,
             callback_floor_s=self.callback_floor_s,
@@ -245,6 +313,18 @@ class LocalRun:
         largest_state_bytes(reset=True)
 
         warm_up(host, deployment)
+        return credentials
+
+    def _process(
+        self,
+        deployment: Deployment,
+        credentials: dict[str, Any],
+        paths: list[Path],
+        stack: contextlib.ExitStack,
+    ) -> list[ItemOutcome]:
+        """Upload, pump the queue until every item has ended, collect the records."""
+        from pipeline.environment import FunctionEnvironment  # noqa: PLC0415
+
         config = FunctionEnvironment.load().pipeline_config
         if self.tree:
             (root,) = paths

@@ -166,6 +166,22 @@ def test_the_record_carries_the_items_cost(store, world, add_asset, write_plan):
             "plan": plan_json,
             "fusion": fusion_output,
             "final_gate": verdict,
+            "search": {
+                "status": "indexed",
+                "vectors": 3,
+                "embedded": 2,
+                "cache_hits": 1,
+                "model_id": "amazon.nova-2-multimodal-embeddings-v1:0",
+                "dimension": 1024,
+                "usage": {
+                    "model_id": "amazon.nova-2-multimodal-embeddings-v1:0",
+                    "text_calls": 1,
+                    "text_tokens": 2000,
+                    "image_calls": 1,
+                    "cache_hits": 1,
+                },
+                "put_bytes": 12_288,
+            },
             "execution_arn": EXECUTION_ARN,
             "started_at": RECEIVED_AT,
         },
@@ -188,8 +204,21 @@ def test_the_record_carries_the_items_cost(store, world, add_asset, write_plan):
     cost = result.cost
     assert cost is not None
     assert (cost.region, cost.prices_as_of) == ("us-west-2", "2026-12-01")
-    billed_models = {x.unit.rsplit(", ", 1)[1] for x in cost.lines if x.service == "bedrock"}
+    billed_models = {
+        x.unit.rsplit(", ", 1)[1]
+        for x in cost.lines
+        if x.service == "bedrock" and x.unit.startswith(("1K input", "1K output"))
+    }
     assert billed_models == {"amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"}
+    # And the search index's part: 2,000 text tokens and one image embedded, the cache's
+    # hit counted at no cost, the vectors' bytes written
+    embedded = {x.unit.split(",")[0]: x for x in cost.lines if "embed" in x.unit}
+    assert embedded["1K text tokens embedded"].usd == pytest.approx(2 * 0.000135)
+    assert embedded["images embedded"].usd == pytest.approx(0.00006)
+    (hits,) = [x for x in cost.lines if x.unit.startswith("pieces found in the embedding cache")]
+    assert (hits.quantity, hits.usd) == (1, 0)
+    assert result.search is not None
+    assert result.search.vectors == 3
     (transitions,) = [x for x in cost.lines if x.unit.startswith("state transitions, measured")]
     assert transitions.quantity == 17
     assert cost.total == pytest.approx(cost.ai + cost.orchestration)
