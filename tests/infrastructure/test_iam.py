@@ -99,3 +99,52 @@ def test_each_function_has_its_own_role(template):
     functions = resources_of(template, "AWS::Lambda::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
     assert len(roles) == len(set(roles))
+
+
+def _s3vectors_actions_by_policy(template: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for name, statement in _statements(template):
+        for action in _as_list(statement["Action"]):
+            if action.startswith("s3vectors:"):
+                found.setdefault(name, set()).add(action)
+                # Always on the index, never on every index of the account
+                resources = _as_list(statement["Resource"])
+                assert resources == [{"Fn::GetAtt": [_index_id(template), "IndexArn"]}], name
+    return found
+
+
+def _index_id(template: dict[str, Any]) -> str:
+    (logical_id,) = resources_of(template, "AWS::S3Vectors::Index")
+    return str(logical_id)
+
+
+def test_search_roles_each_touch_the_index_only_as_their_job_needs(template):
+    by_policy = _s3vectors_actions_by_policy(template)
+    by_role = {
+        next(
+            part for part in ("IndexForSearch", "SearchFunction", "ForgetVectors") if part in n
+        ): actions
+        for n, actions in by_policy.items()
+    }
+    assert by_role == {
+        # Writes vectors and removes an object's earlier ones; never queries
+        "IndexForSearch": {"s3vectors:PutVectors", "s3vectors:DeleteVectors", "s3vectors:GetIndex"},
+        # Queries (GetVectors: a filtered query that returns metadata needs it); never writes
+        "SearchFunction": {
+            "s3vectors:QueryVectors",
+            "s3vectors:GetVectors",
+            "s3vectors:GetIndex",
+        },
+        "ForgetVectors": {"s3vectors:DeleteVectors"},
+    }
+
+
+def test_applications_reach_search_only_through_the_function(template):
+    # Nothing in the stack grants QueryVectors but the search function's role
+    querying = [
+        n
+        for n, actions in _s3vectors_actions_by_policy(template).items()
+        if "s3vectors:QueryVectors" in actions
+    ]
+    assert len(querying) == 1
+    assert "SearchFunction" in querying[0]
