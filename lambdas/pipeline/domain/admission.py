@@ -154,6 +154,19 @@ def estimated_tokens(request: ModelRequest) -> int:
     return count + math.ceil(chars / _CHARS_PER_TOKEN) + request.max_tokens
 
 
+def admit_model_call(
+    ledger: CapacityLedger, quotas: Quotas, now: float, model_id: str, tokens: int
+) -> None:
+    """Take one request and `tokens` from the model's bucket, or raise CapacityUnavailable."""
+    bucket = Bucket(name=f"rate#bedrock#{model_id}", quota=quotas.model(model_id), tokens=tokens)
+    wait = ledger.take_from_bucket(bucket, now)
+    if wait > 0:
+        raise CapacityUnavailable(
+            f"{model_id}: its requests or tokens per minute are spent; "
+            f"capacity for this call in about {wait:.0f} s"
+        )
+
+
 class AdmittedModel:
     """A ModelClient that takes the call's requests and tokens from the shared ledger first."""
 
@@ -170,17 +183,9 @@ class AdmittedModel:
         self._clock = clock
 
     def converse(self, request: ModelRequest) -> ModelReply:
-        bucket = Bucket(
-            name=f"rate#bedrock#{request.model_id}",
-            quota=self._quotas.model(request.model_id),
-            tokens=estimated_tokens(request),
+        admit_model_call(
+            self._ledger, self._quotas, self._clock(), request.model_id, estimated_tokens(request)
         )
-        wait = self._ledger.take_from_bucket(bucket, self._clock())
-        if wait > 0:
-            raise CapacityUnavailable(
-                f"{request.model_id}: its requests or tokens per minute are spent; "
-                f"capacity for this call in about {wait:.0f} s"
-            )
         return self._model.converse(request)
 
 
@@ -203,17 +208,7 @@ class AdmittedEmbedder:
         self.dimension = embedder.dimension
 
     def _admit(self, tokens: int) -> None:
-        bucket = Bucket(
-            name=f"rate#bedrock#{self.model_id}",
-            quota=self._quotas.model(self.model_id),
-            tokens=tokens,
-        )
-        wait = self._ledger.take_from_bucket(bucket, self._clock())
-        if wait > 0:
-            raise CapacityUnavailable(
-                f"{self.model_id}: its requests or tokens per minute are spent; "
-                f"capacity for this call in about {wait:.0f} s"
-            )
+        admit_model_call(self._ledger, self._quotas, self._clock(), self.model_id, tokens)
 
     def embed_text(self, text: str, purpose: Purpose) -> Embedding:
         self._admit(math.ceil(len(text) / _CHARS_PER_TOKEN))

@@ -22,10 +22,10 @@ from PIL import Image, UnidentifiedImageError
 
 from mmpipe.local.api_requests import RequestRejected, check_request
 from mmpipe.local.faults import Faults
-from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
+from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.quotas import EmulatedQuotas
+from mmpipe.local.standins.caller_reads import caller_may_read, stored_bytes
 from mmpipe.local.standins.model import LocalModel
-from mmpipe.local.template import ACCOUNT_ID
 from pipeline.adapters.model import DocumentBlock, ImageBlock, ModelRequest, TextBlock, VideoBlock
 
 # Converse limits (Bedrock API reference, Message and VideoSource; Nova user guide).
@@ -173,21 +173,7 @@ class LocalBedrock:
                 )
             return
         uri = str(source.get("s3Location", {}).get("uri", ""))
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        # Bedrock reads the video with its caller's permissions.
-        principal = current_principal()
-        if self._enforcement is not None and principal is not None:
-            try:
-                self._enforcement.require_object_access(
-                    principal, "s3:GetObject", bucket, key, "Converse"
-                )
-            except PermissionError as denied:
-                raise RequestRejected(
-                    f"Unable to access the video at {uri}: {denied}", "AccessDeniedException", 403
-                ) from denied
-        size = stored_size(bucket, key)
-        if size is None:
-            raise RequestRejected(f"The video at {uri} was not found.")
+        _, _, size = caller_may_read(self._enforcement, uri, "Converse", "video")
         if size > MAX_S3_VIDEO_BYTES:
             raise RequestRejected(f"The video is {size} bytes; videos in S3 may be at most 1 GB.")
 
@@ -281,7 +267,7 @@ def _video_tokens(source: dict[str, Any]) -> int:
         bucket, _, key = (
             str(source.get("s3Location", {}).get("uri", "")).removeprefix("s3://").partition("/")
         )
-        data = _stored_bytes(bucket, key)
+        data = stored_bytes(bucket, key)
     try:
         import av  # noqa: PLC0415 - only when a video is analysed
 
@@ -290,16 +276,6 @@ def _video_tokens(source: dict[str, Any]) -> int:
     except Exception:  # only an estimate: a video it cannot read counts one frame
         seconds = 0.0
     return 288 * min(960, max(1, math.ceil(seconds)))
-
-
-def _stored_bytes(bucket: str, key: str) -> bytes:
-    from moto.s3.models import s3_backends  # noqa: PLC0415
-
-    try:
-        found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
-    except Exception:  # moto raises several "missing" types
-        return b""
-    return bytes(found.value) if found is not None else b""
 
 
 def _check_image(data: bytes) -> None:

@@ -56,10 +56,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mmpipe.local.api_requests import RequestRejected
 from mmpipe.local.faults import Faults
-from mmpipe.local.iam.enforcement import Enforcement, current_principal, stored_size
+from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.quotas import EmulatedQuotas
+from mmpipe.local.standins.caller_reads import caller_may_read, stored_bytes
 from mmpipe.local.standins.model import LocalModel
-from mmpipe.local.template import ACCOUNT_ID
 from pipeline.adapters.model import ImageBlock, ModelRequest
 from pipeline_contracts.search import ImageFormat
 from pipeline_contracts.vocabulary import Provider
@@ -455,23 +455,10 @@ class LocalEmbeddings:
         assert source is not None
         assert source.s3_location is not None
         uri = source.s3_location.uri
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        principal = current_principal()
-        if self._enforcement is not None and principal is not None:
-            try:
-                self._enforcement.require_object_access(
-                    principal, "s3:GetObject", bucket, key, "InvokeModel"
-                )
-            except PermissionError as denied:
-                raise RequestRejected(
-                    f"Unable to access the object at {uri}: {denied}", "AccessDeniedException", 403
-                ) from denied
-        size = stored_size(bucket, key)
-        if size is None:
-            raise RequestRejected(f"The object at {uri} was not found.")
+        bucket, key, size = caller_may_read(self._enforcement, uri, "InvokeModel", "object")
         if size > limit:
             raise RequestRejected(f"The object at {uri} is {size} bytes; at most {limit}.")
-        return _stored_bytes(bucket, key)
+        return stored_bytes(bucket, key)
 
     # --- Titan Multimodal Embeddings G1 ----------------------------------------------------
 
@@ -616,10 +603,3 @@ def _check_image(data: bytes, formats: tuple[str, ...], max_edge: int | None = N
             raise RequestRejected(
                 f"The image is {width}x{height} px; images may be at most {max_edge}x{max_edge} px."
             )
-
-
-def _stored_bytes(bucket: str, key: str) -> bytes:
-    from moto.s3.models import s3_backends  # noqa: PLC0415
-
-    found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key)
-    return bytes(found.value) if found is not None else b""
