@@ -104,9 +104,11 @@ def run_search(args: Any, console: Any) -> int:
     except ValidationError as error:
         console.print(f"[red]{error.errors()[0]['msg']}[/]")
         return 2
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
     try:
         response = _local(args.local, request) if args.local else _deployed(args, request)
-    except (SearchFailed, RuntimeError) as error:
+    except (SearchFailed, RuntimeError, BotoCoreError, ClientError, ValidationError) as error:
         console.print(f"[red]search failed: {error}[/]")
         return 3
     if args.json:

@@ -48,7 +48,12 @@ class DeletedObject(_AwsEvent):
     key: str
 
 
+class DeletedFromBucket(_AwsEvent):
+    name: str
+
+
 class ObjectDeleted(_AwsEvent):
+    bucket: DeletedFromBucket
     object: DeletedObject
 
 

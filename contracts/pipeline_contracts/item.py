@@ -39,6 +39,15 @@ class ItemRequest(Message):
     received_at: str
     # For bundle files: how long to wait for a manifest before quarantining the file.
     manifest_wait_s: int | None = Field(default=None, ge=0)
+    # S3's event sequencer: orders the events of one key (search keeps the newest version's
+    # vectors). Hexadecimal; compared left-padded with zeros, as S3 documents.
+    sequencer: str | None = Field(default=None, max_length=128)
+
+    @property
+    def version_order(self) -> str:
+        """Sorts the versions of one object as they were written: the sequencer, then the
+        time the event was received (for events without one)."""
+        return f"{(self.sequencer or '').upper().rjust(64, '0')}|{self.received_at}"
 
 
 class RejectionCode(StrEnum):

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnResource, Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3vectors as s3vectors
@@ -33,12 +33,16 @@ from stacks.constructs.grants import (
 )
 from stacks.constructs.pipeline_function import PipelineFunction, TaskFunctions
 
-# The embedding cache (BatchGetItem, PutItem) and the vector ledger (GetItem, PutItem with a
-# condition, DeleteItem).
+# The source of the pipeline's own events (the ASL's "Announce the result").
+ITEM_EVENTS_SOURCE = "multimodal-pipeline"
+# The embedding cache (BatchGetItem, PutItem) and the vector ledger (GetItem; PutItem of an
+# item's count; UpdateItem: the conditional claim of an object and its pending removals;
+# DeleteItem).
 INDEXER_LEDGER_ACTIONS = (
     "dynamodb:BatchGetItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
 FORGETTER_LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:DeleteItem")
@@ -130,7 +134,9 @@ class Search(TaskFunctions):
             "index_for_search",
             "Embeds a finished item's pieces (cache first) into the S3 Vectors index",
             memory_mb=1024,
-            timeout=Duration.minutes(5),
+            # 400 pieces at Bedrock's pace take a minute or two; a timeout leaves the item
+            # degraded and its vectors are removed (the IndexingFailed rule).
+            timeout=Duration.minutes(10),
         )
         storage, key = self._storage, self._storage.key
         self._index_environment(indexer)
@@ -201,12 +207,20 @@ class Search(TaskFunctions):
             description="Executions that ended without a result: their vectors leave the index",
         )
         processed = self._storage.processed
-        # The processed bucket's events reach EventBridge for this rule.
-        cfn_bucket = processed.node.default_child
-        assert isinstance(cfn_bucket, CfnResource)
-        cfn_bucket.add_property_override(
-            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        self.search_failed_rule = events.Rule(
+            self,
+            "IndexingFailed",
+            description="Items whose indexing failed (degraded, branch search): no vectors left",
+            event_pattern=events.EventPattern(
+                source=[ITEM_EVENTS_SOURCE],
+                detail_type=["ItemProcessed"],
+                detail={"degraded_branches": ["search"]},
+            ),
+            targets=[self.forgetter.event_target(dead_letter_queue)],
         )
+        # A deleted result: its item leaves the index, unless a current version remains.
+        grant_object_read(self.forgetter.role, processed, RESULTS_PREFIX, self._storage.key)
+        grant_missing_object_checks(self.forgetter.role, processed)
         self.deleted_rule = events.Rule(
             self,
             "ResultDeleted",

@@ -1,4 +1,4 @@
-"""Encryption key and buckets: ingest (versioned, EventBridge on), processed, access logs."""
+"""Encryption key and buckets: ingest and processed (versioned, EventBridge on), access logs."""
 
 from __future__ import annotations
 
@@ -97,4 +97,7 @@ class Storage(Construct):
                     prefix=RESULTS_PREFIX, expiration=Duration.days(config.results_retention_days)
                 )
             )
-        return self._bucket("Processed", "processed/", lifecycle_rules=rules)
+        # S3 -> EventBridge: a deleted result takes its item's vectors out of the search index.
+        return self._bucket(
+            "Processed", "processed/", lifecycle_rules=rules, event_bridge_enabled=True
+        )

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import boto3
+from botocore.exceptions import ClientError
 
-from pipeline.adapters.aws_errors import translated_aws_errors
+from pipeline.adapters.aws_errors import error_code, translated_aws_errors
 from pipeline.config import EMBEDDING_DIMENSIONS
 from pipeline.errors import MediaNotPreparable, ModelOutputInvalid
 from pipeline_contracts.search import ImageFormat
@@ -46,6 +47,11 @@ TITAN_MAX_IMAGE_BYTES = 25_000_000
 # key points) is cut to what fits, about 4 characters a token with a margin.
 TITAN_MAX_TEXT_CHARS = 900
 _NOVA_PURPOSE: dict[Purpose, str] = {"index": "GENERIC_INDEX", "query": "GENERIC_RETRIEVAL"}
+
+
+class ContentRefused(Exception):
+    """The model refused this input (Bedrock's ValidationException): the same request would
+    be refused again. Indexing skips the piece; a search reports it."""
 
 
 @dataclass(frozen=True)
@@ -141,14 +147,19 @@ class BedrockEmbedder:
         return {**content, "embeddingConfig": {"outputEmbeddingLength": self.dimension}}
 
     def _invoke(self, body: dict[str, Any]) -> dict[str, Any]:
-        with translated_aws_errors("Bedrock"):
-            response = self._bedrock.invoke_model(
-                modelId=self.model_id,
-                body=json.dumps(body).encode("utf-8"),
-                contentType="application/json",
-                accept="application/json",
-            )
-            raw = response["body"].read()
+        try:
+            with translated_aws_errors("Bedrock"):
+                response = self._bedrock.invoke_model(
+                    modelId=self.model_id,
+                    body=json.dumps(body).encode("utf-8"),
+                    contentType="application/json",
+                    accept="application/json",
+                )
+                raw = response["body"].read()
+        except ClientError as error:
+            if error_code(error) != "ValidationException":
+                raise
+            raise ContentRefused(f"{self.model_id} refused the input: {error}") from error
         try:
             answer = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as error:

@@ -7,8 +7,10 @@ one table keeps what the index cannot, in three kinds of entry (key `key`):
   (float32, little-endian, in a binary attribute). The same image or text is never embedded
   twice, across items and re-runs; a model or dimension change misses, as it must.
 - `source#<source id>`: the item whose vectors the object (bucket and key) has in the index,
-  when it was received, and how many. A newer version of the object replaces them; an older
-  one that finishes later does not (the claim is conditional on `received_at`).
+  its place among the object's versions (S3's event sequencer), how many vectors, and the
+  items whose vectors it replaces and has not yet removed (so a retried step finishes the
+  removal). A newer version of the object claims it; an older one that finishes later
+  cannot (the claim is conditional on the version order).
 - `item#<item id>`: how many vectors the item put and for which object, so deleting its
   result, or its failure, can remove them.
 """
@@ -31,8 +33,20 @@ BATCH_GET_LIMIT = 100  # BatchGetItem's most keys a call
 @dataclass(frozen=True)
 class IndexedSource:
     item_id: str
-    received_at: str
+    order: str  # ItemRequest.version_order: the newest version of the object wins
     vectors: int
+    replacing: frozenset[str] = frozenset()  # items whose vectors are still to be removed
+
+
+def _source(entry: dict[str, Any] | None) -> IndexedSource | None:
+    if not entry or "item_id" not in entry:
+        return None
+    return IndexedSource(
+        item_id=str(entry["item_id"]),
+        order=str(entry.get("version_order", "")),
+        vectors=int(entry.get("vectors", 0)),
+        replacing=frozenset(str(x) for x in entry.get("replacing", set())),
+    )
 
 
 @dataclass(frozen=True)
@@ -89,36 +103,62 @@ class DynamoDbSearchLedger:
     def source(self, source_id: str) -> IndexedSource | None:
         with translated_aws_errors("DynamoDB"):
             entry = self._table.get_item(Key={"key": f"source#{source_id}"}).get("Item")
-        if entry is None:
-            return None
-        return IndexedSource(
-            item_id=str(entry["item_id"]),
-            received_at=str(entry["received_at"]),
-            vectors=int(entry["vectors"]),
-        )
+        return _source(entry)
 
-    def claim_source(self, source_id: str, claim: IndexedSource) -> bool:
-        """Make `claim` the object's indexed item unless a newer version holds it."""
+    def claim_source(
+        self, source_id: str, claim: IndexedSource, replacing: set[str]
+    ) -> tuple[bool, IndexedSource | None]:
+        """Make `claim` the object's indexed item unless a newer version holds it, noting the
+        items whose vectors it replaces (removed by `replaced`, so a retry finishes the job).
+        (won, the entry before the claim)."""
+        update = "SET item_id = :item, #o = :order, vectors = :n"
+        values: dict[str, Any] = {
+            ":item": claim.item_id,
+            ":order": claim.order,
+            ":n": claim.vectors,
+        }
+        if replacing:
+            update += " ADD replacing :replacing"
+            values[":replacing"] = set(replacing)
         try:
             with translated_aws_errors("DynamoDB"):
-                self._table.put_item(
-                    Item={
-                        "key": f"source#{source_id}",
-                        "item_id": claim.item_id,
-                        "received_at": claim.received_at,
-                        "vectors": claim.vectors,
-                    },
+                answer = self._table.update_item(
+                    Key={"key": f"source#{source_id}"},
+                    UpdateExpression=update,
                     ConditionExpression=(
-                        "attribute_not_exists(#k) OR received_at <= :at OR item_id = :item"
+                        "attribute_not_exists(#k) OR #o <= :order OR item_id = :item"
                     ),
-                    ExpressionAttributeNames={"#k": "key"},
-                    ExpressionAttributeValues={":at": claim.received_at, ":item": claim.item_id},
+                    ExpressionAttributeNames={"#k": "key", "#o": "version_order"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
                 )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
-            return False
-        return True
+            return False, None
+        return True, _source(answer.get("Attributes"))
+
+    def note_replacing(self, source_id: str, item_id: str, replaced: str) -> None:
+        """Add an item whose vectors `item_id` replaces (one learnt only from the claim)."""
+        self._replacing(source_id, item_id, "ADD", {replaced})
+
+    def replaced(self, source_id: str, item_id: str, done: set[str]) -> None:
+        """The vectors of `done` are gone: stop listing them."""
+        if done:
+            self._replacing(source_id, item_id, "DELETE", done)
+
+    def _replacing(self, source_id: str, item_id: str, verb: str, items: set[str]) -> None:
+        try:
+            with translated_aws_errors("DynamoDB"):
+                self._table.update_item(
+                    Key={"key": f"source#{source_id}"},
+                    UpdateExpression=f"{verb} replacing :items",
+                    ConditionExpression="item_id = :item",
+                    ExpressionAttributeValues={":items": items, ":item": item_id},
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
 
     def release_source(self, source_id: str, item_id: str) -> None:
         """Forget the object's entry if it still names `item_id`."""

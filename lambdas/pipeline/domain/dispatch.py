@@ -63,7 +63,12 @@ def request_for_event(
 
     key = decode_event_key(event.detail.object.key, exists)
     request = request_for(
-        bucket, key, event.detail.object.version_id, event.time.isoformat(), config
+        bucket,
+        key,
+        event.detail.object.version_id,
+        event.time.isoformat(),
+        config,
+        sequencer=event.detail.object.sequencer,
     )
     return key, request
 
@@ -89,7 +94,12 @@ def item_id_for(bucket: str, key: str, version_id: str | None) -> str:
 
 
 def request_for(
-    bucket: str, key: str, version_id: str | None, received_at: str, config: PipelineConfig
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    received_at: str,
+    config: PipelineConfig,
+    sequencer: str | None = None,
 ) -> ItemRequest | Skipped:
     if not key.startswith(config.ingest_prefix):
         return Skipped(f"outside the ingest prefix {config.ingest_prefix!r}")
@@ -109,6 +119,7 @@ def request_for(
                 source=source,
                 bundle_prefix=f"{folder}/",
                 received_at=received_at,
+                sequencer=sequencer,
             )
         return ItemRequest(
             item_id=item_id,
@@ -116,8 +127,11 @@ def request_for(
             source=source,
             received_at=received_at,
             manifest_wait_s=config.bundle_manifest_wait_s,
+            sequencer=sequencer,
         )
-    return ItemRequest(item_id=item_id, kind="object", source=source, received_at=received_at)
+    return ItemRequest(
+        item_id=item_id, kind="object", source=source, received_at=received_at, sequencer=sequencer
+    )
 
 
 @dataclass(frozen=True)

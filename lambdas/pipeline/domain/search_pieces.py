@@ -11,14 +11,17 @@ work files the branches left, and from the plan's assets; nothing is embedded he
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, parse_s3_uri
 from pipeline.config import SearchSettings
+from pipeline.domain.alignment_review import read_report
 from pipeline.domain.captions import CaptionsUnparsable, caption_cues
 from pipeline.domain.text_tools import chunk_text, clip, decoded_text, readable_text
+from pipeline.errors import AlignmentFailed
 from pipeline_contracts.item import Asset, ItemPlan
 from pipeline_contracts.naming import WorkFiles
 from pipeline_contracts.records import ItemResult
@@ -63,13 +66,20 @@ def pieces_of(
     processed_bucket: str,
 ) -> Pieces:
     work = WorkFiles(plan.work_prefix)
-    found = [
-        *_visual_pieces(result.vision, plan, work, processed_bucket),
-        *_text_pieces(plan.assets, store, settings),
-        *_keyframe_pieces(result),
-        *_transcript_pieces(result.transcripts, settings.window_s),
-        *_caption_pieces(plan.assets, store, settings.window_s),
+    # What says most about the item comes first; the long kinds share what the cap leaves,
+    # in turn, so a long text cannot push a video's speech out of the index.
+    first = [
         *_summary_piece(result),
+        *_visual_pieces(result.vision, plan, work, processed_bucket),
+    ]
+    long_kinds = [
+        list(_keyframe_pieces(result, plan, store)),
+        list(_transcript_pieces(result.transcripts, settings.window_s)),
+        list(_caption_pieces(plan.assets, store, settings.window_s, result)),
+        list(_text_pieces(plan.assets, store, settings)),
+    ]
+    found = first + [
+        piece for turn in itertools.zip_longest(*long_kinds) for piece in turn if piece is not None
     ]
     limit = settings.max_pieces_per_item
     return Pieces(pieces=found[:limit], left_out=max(0, len(found) - limit))
@@ -141,32 +151,31 @@ def _text_pieces(
                 )
 
 
-def _keyframe_pieces(result: ItemResult) -> Iterator[Piece]:
-    """Each scene's keyframe, with the scene's time span."""
+def _keyframe_pieces(result: ItemResult, plan: ItemPlan, store: ObjectStore) -> Iterator[Piece]:
+    """Each scene's keyframe, with the scene's time span and video, from the job's report (the
+    record's timeline is cut short for long media; the report has every scene)."""
     if result.alignment is None:
         return
-    by_name = {posixpath.basename(uri): uri for uri in result.alignment.keyframe_uris}
-    scenes = [e for e in result.alignment.timeline if e.kind == "scene" and e.ref]
-    words = [e for e in result.alignment.timeline if e.kind in ("word", "cue", "segment")]
-    for scene in scenes:
-        uri = by_name.get(posixpath.basename(scene.ref or ""))
-        if uri is None:
+    try:
+        report = read_report(store, result.alignment.output_uri)
+    except (AlignmentFailed, ValueError):
+        return
+    base = result.alignment.output_uri.rstrip("/") + "/"
+    videos = {posixpath.basename(asset.path): asset.asset_id for asset in plan.assets}
+    words = [e for e in report.timeline if e.kind in ("word", "cue", "segment")]
+    for scene in report.scenes:
+        if not scene.keyframe:
             continue
         said = " ".join(e.text or "" for e in _within(words, scene.start_s, scene.end_s))
         yield Piece(
-            asset_id=scene.asset_id or _asset_of_media(result, scene),
+            asset_id=videos.get(posixpath.basename(scene.media_path), "video"),
             modality="video",
             snippet=_snippet(said or f"scene at {scene.start_s:.1f} s"),
-            image_uri=uri,
+            image_uri=base + scene.keyframe,
             image_format="jpeg",
             start_s=scene.start_s,
             end_s=scene.end_s,
         )
-
-
-def _asset_of_media(result: ItemResult, entry: TimelineEntry) -> str:
-    videos = [a.asset_id for a in result.assets if a.modality == "video"]
-    return videos[0] if len(videos) == 1 else (entry.ref or "video")
 
 
 def _within(entries: list[TimelineEntry], start: float, end: float) -> list[TimelineEntry]:
@@ -181,10 +190,16 @@ def _transcript_pieces(transcripts: list[Transcript], window_s: float) -> Iterat
         elif transcript.words:
             spans = [(w.start_s, w.end_s, w.text) for w in transcript.words]
         elif transcript.text.strip():
-            spans = [(0.0, transcript.duration_s or 0.0, transcript.text)]
+            # No timings: passages of about 300 words, each spanning the whole recording.
+            words = transcript.text.split()
+            spans = [
+                (0.0, transcript.duration_s or 0.0, " ".join(words[i : i + 300]))
+                for i in range(0, len(words), 300)
+            ]
         else:
             continue
-        for start, end, text in _windows(spans, window_s):
+        timed = bool(transcript.segments or transcript.words)
+        for start, end, text in _windows(spans, window_s) if timed else spans:
             yield Piece(
                 asset_id=transcript.asset_id,
                 modality="speech",
@@ -195,12 +210,24 @@ def _transcript_pieces(transcripts: list[Transcript], window_s: float) -> Iterat
             )
 
 
-def _caption_pieces(assets: list[Asset], store: ObjectStore, window_s: float) -> Iterator[Piece]:
+def _caption_pieces(
+    assets: list[Asset], store: ObjectStore, window_s: float, result: ItemResult
+) -> Iterator[Piece]:
+    """Each captions file's cues in windows: the corrected file when alignment wrote one (its
+    times match the media), else the file as uploaded."""
+    corrected = {
+        posixpath.basename(path): uri
+        for path, uri in (
+            result.alignment.corrected_caption_uris if result.alignment else {}
+        ).items()
+    }
     for asset in assets:
         if asset.modality != "captions":
             continue
+        fixed = corrected.get(posixpath.basename(asset.path))
         try:
-            data = store.read_bytes(asset.source, max_bytes=MAX_CAPTIONS_BYTES)
+            source = parse_s3_uri(fixed) if fixed else asset.source
+            data = store.read_bytes(source, max_bytes=MAX_CAPTIONS_BYTES)
             # The file as written (readable_text would keep only the spoken words).
             text, _ = decoded_text(data)
             cues = caption_cues(text, asset.media_format)

@@ -156,7 +156,8 @@ class LocalRun:
     def searches(self, requests: list[SearchRequest]) -> list[SearchResponse]:
         """Several searches in one emulated deployment (a benchmark's queries)."""
         with self._emulation() as (deployment, identities, stack):
-            self._install(deployment, identities, stack)
+            # Its own refusals file: the run's access-denied.jsonl stays the run's evidence.
+            self._install(deployment, identities, stack, "search-access-denied.jsonl")
             self.restored = search_state.restore(deployment, self.out_dir)
             if self.restored.skipped_reason:
                 raise SearchStateMismatch(self.restored.skipped_reason)
@@ -213,7 +214,11 @@ class LocalRun:
         }
 
     def _install(
-        self, deployment: Deployment, identities: Identities, stack: contextlib.ExitStack
+        self,
+        deployment: Deployment,
+        identities: Identities,
+        stack: contextlib.ExitStack,
+        refusals_file: str = "access-denied.jsonl",
     ) -> dict[str, Any]:
         """The providers, the Lambda host, IAM enforcement, the stand-ins and moto's patches;
         the functions' credentials."""
@@ -247,7 +252,7 @@ class LocalRun:
             f.name: identities.assume(f.role_arn, f.name) for f in deployment.functions.values()
         }
         host = LambdaHost(deployment.functions, credentials, self.faults, self.quotas)
-        ledger = self.out_dir / "access-denied.jsonl"
+        ledger = self.out_dir / refusals_file
         ledger.unlink(missing_ok=True)
         self.enforcement = (
             Enforcement(

@@ -8,7 +8,12 @@ from pipeline.config import SearchSettings
 from pipeline.domain.search_pieces import pieces_of
 from pipeline_contracts.item import Asset, ItemPlan, ObjectRef
 from pipeline_contracts.records import ItemResult, Timings
-from pipeline_contracts.work.alignment import AlignmentResult, TimelineEntry
+from pipeline_contracts.work.alignment import (
+    AlignmentReport,
+    AlignmentResult,
+    Scene,
+    TimelineEntry,
+)
 from pipeline_contracts.work.fusion import GeneralDetails, GeneralFused
 from pipeline_contracts.work.transcript import Transcript, TranscriptSegment
 from pipeline_contracts.work.vision import VisionAnalysis, VisionResult
@@ -117,6 +122,21 @@ def _item(store: InMemoryObjectStore) -> tuple[ItemResult, ItemPlan]:
             details=GeneralDetails(topics=["geography"]),
         ),
     )
+    report = AlignmentReport(
+        scenes=[
+            Scene(
+                media_path="/opt/ml/processing/input/media/film",
+                start_s=s,
+                end_s=s + 12,
+                keyframe=f"keyframes/scene-{n:03d}.jpg",
+            )
+            for n, s in enumerate(range(0, 600, 12))
+        ],
+        timeline=[TimelineEntry(start_s=2, end_s=3, kind="word", text="rivers")],
+    )
+    store.put(
+        "processed", "work/item-1/alignment/alignment.json", report.model_dump_json().encode()
+    )
     return result, plan
 
 
@@ -145,10 +165,15 @@ def test_an_item_is_cut_into_pieces_that_say_where_they_are() -> None:
     assert pixels.image_uri == "s3://processed/work/item-1/prepared/photo.jpg"
     assert "SUMMER SALE" in (words.text or "")
     assert words.image_uri is None
-    # The video's keyframe, with its scene's span and what was said in it
-    (keyframe,) = by["video"]
-    assert (keyframe.start_s, keyframe.end_s, keyframe.asset_id) == (0, 12, "film")
-    assert keyframe.snippet == "rivers"
+    # Every keyframe of the 10-minute video (50 scenes), with its scene's span, its video
+    # (from the scene's media path) and what was said in it
+    keyframes = by["video"]
+    assert len(keyframes) == 50
+    first = keyframes[0]
+    assert (first.start_s, first.end_s, first.asset_id) == (0, 12, "film")
+    assert first.image_uri == "s3://processed/work/item-1/alignment/keyframes/scene-000.jpg"
+    assert first.snippet == "rivers"
+    assert keyframes[-1].start_s == 588
     # The item's fused summary
     (summary,) = by["summary"]
     assert summary.asset_id == "item"
@@ -156,9 +181,14 @@ def test_an_item_is_cut_into_pieces_that_say_where_they_are() -> None:
     assert found.left_out == 0
 
 
-def test_an_item_never_has_more_pieces_than_the_cap() -> None:
+def test_the_cap_keeps_the_summary_and_images_and_shares_the_rest_between_kinds() -> None:
     store = InMemoryObjectStore()
     result, plan = _item(store)
-    found = pieces_of(result, plan, store, SearchSettings(max_pieces_per_item=5), "processed")
-    assert len(found.pieces) == 5
+    found = pieces_of(result, plan, store, SearchSettings(max_pieces_per_item=11), "processed")
+    assert len(found.pieces) == 11
     assert found.left_out > 0
+    kinds = [p.modality for p in found.pieces]
+    # The summary and the image first, then keyframes, speech, captions and text in turn:
+    # 50 keyframes do not push the speech, the captions or the text out
+    assert kinds[:3] == ["summary", "image", "image"]
+    assert {"video", "speech", "captions", "text"} <= set(kinds[3:])
