@@ -133,7 +133,8 @@ class Search(TaskFunctions):
             "IndexForSearch",
             "index_for_search",
             "Embeds a finished item's pieces (cache first) into the S3 Vectors index",
-            memory_mb=1024,
+            # It waits on Bedrock and S3 Vectors, holding one item's pieces (a few MB).
+            memory_mb=512,
             # 400 pieces at Bedrock's pace take a minute or two; a timeout leaves the item
             # degraded and its vectors are removed (the IndexingFailed rule).
             timeout=Duration.minutes(10),
