@@ -26,8 +26,11 @@ def test_a_run_under_a_small_lambda_concurrency_still_ends_every_item(
 
 
 def test_start_execution_past_its_bucket_is_throttled_and_retried(run_local, demo: Path) -> None:
-    # Given a StartExecution bucket of one token, refilled at one an emulated second
-    report = run_local([demo], inject="quota=sfn:1")
+    # Given a StartExecution bucket of one token, refilled at one a second, at real time
+    # (time scale 1): at x0.01 a token came back every 10 ms, and a loaded machine's
+    # dispatcher started items slower than that, so nothing was refused and the test failed
+    # on CPU speed alone
+    report = run_local([demo], inject="quota=sfn:1", time_scale=1.0)
 
     # Then the dispatcher's starts were throttled and retried, and every item still ended
     assert report.quota_refusals.get("stepfunctions", 0) > 0
