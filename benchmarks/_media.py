@@ -203,7 +203,7 @@ def music_bed(n: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
             bar = min(4 * beat_n, n - pos)
             root = float(rng.choice(scale[:4])) / 2
             tb = np.arange(bar) / RATE
-            pad = sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * tb) for s in pad_chord)
+            pad = np.asarray(sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * tb) for s in pad_chord))
             out[pos : pos + bar] += 0.2 * pad.astype(np.float32)
     return out
 
@@ -236,8 +236,8 @@ def generate_clip(
     truth_file = folder / "truth.json"
     if audio.exists() and truth_file.exists():
         data = json.loads(truth_file.read_text())
-        cues = [TruthCue(**c) for c in data["cues"]]
-        return Clip(name, audio, data["duration_s"], cues)
+        cached = [TruthCue(**c) for c in data["cues"]]
+        return Clip(name, audio, data["duration_s"], cached)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_total = int(duration_s * RATE)
