@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from pipeline.config import PipelineConfig
 from pipeline.environment import ENVIRONMENTS
-from stacks.constructs.grants import grant_key_decrypt, iam_acknowledgment
+from stacks.constructs.grants import grant_key_decrypt, grant_key_encrypt, iam_acknowledgment
 from stacks.constructs.storage import Storage
 from stacks.constructs.thresholds import ThresholdParameters
 
@@ -137,6 +137,8 @@ class PipelineFunction(Construct):
                 "X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.",
             )
         )
+        self._key = key
+        self._failures_kept = False  # an on-failure destination, set by event_target()
         self.function_arn = self.function.function_arn
         # What an item's bill multiplies this function's run time by.
         self.memory_mb = memory_mb
@@ -158,8 +160,34 @@ class PipelineFunction(Construct):
         return []
 
     def event_target(self, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
-        """This function as an EventBridge rule's target: an event it cannot take is retried
-        for hours, then kept in `dead_letter_queue`, never dropped."""
+        """This function as an EventBridge rule's target: an event EventBridge cannot deliver
+        is retried for hours, then kept in `dead_letter_queue`; an event the function fails on
+        (Lambda retries an asynchronous invocation twice) goes to the same queue through the
+        function's on-failure destination. Neither is dropped."""
+        if not self._failures_kept:
+            # L1, with the grants written out: SqsDestination would grant kms:ReEncrypt* and
+            # the like (action wildcards) for the encrypted queue.
+            failed_events = lambda_.CfnEventInvokeConfig(
+                self,
+                "FailedEvents",
+                function_name=self.function.function_name,
+                qualifier="$LATEST",
+                maximum_retry_attempts=2,
+                destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
+                        destination=dead_letter_queue.queue_arn
+                    )
+                ),
+            )
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]
+                )
+            )
+            grant_key_encrypt(self.role, self._key)  # the queue is encrypted with the key
+            # CloudFormation checks the role may send there when it creates the config.
+            failed_events.node.add_dependency(self.role)
+            self._failures_kept = True
         return targets.LambdaFunction(
             self.function,
             dead_letter_queue=dead_letter_queue,

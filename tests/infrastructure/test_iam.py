@@ -148,3 +148,37 @@ def test_applications_reach_search_only_through_the_function(template):
     ]
     assert len(querying) == 1
     assert "SearchFunction" in querying[0]
+
+
+def test_events_a_rule_target_fails_on_are_kept_not_dropped(template):
+    """Lambda retries an asynchronous invocation twice, then drops the event unless the
+    function has an on-failure destination: every rule target keeps them in a queue its
+    role may send to."""
+    functions = resources_of(template, "AWS::Lambda::Function")
+    targeted = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in resources_of(template, "AWS::Events::Rule").values()
+        for target in rule["Properties"].get("Targets", [])
+        if isinstance(target.get("Arn"), dict)
+        and "Fn::GetAtt" in target["Arn"]
+        and target["Arn"]["Fn::GetAtt"][0] in functions
+    }
+    configs = {
+        config["Properties"]["FunctionName"]["Ref"]: config["Properties"]
+        for config in resources_of(template, "AWS::Lambda::EventInvokeConfig").values()
+    }
+    assert targeted
+    assert targeted <= set(configs)
+    for function in targeted:
+        destination = configs[function]["DestinationConfig"]["OnFailure"]["Destination"]
+        queue = destination["Fn::GetAtt"][0]
+        role = functions[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = resources_of(template, "AWS::IAM::Policy")
+        sends = [
+            statement
+            for name, statement in _statements(template)
+            if {"Ref": role} in policies[name]["Properties"]["Roles"]
+            and "sqs:SendMessage" in _as_list(statement["Action"])
+            and {"Fn::GetAtt": [queue, "Arn"]} in _as_list(statement["Resource"])
+        ]
+        assert sends, (function, role)
