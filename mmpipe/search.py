@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline_contracts.search import SearchHit, SearchRequest, SearchResponse
+from pipeline_contracts.search import ImageFormat, SearchHit, SearchRequest, SearchResponse
 
 
 class SearchFailed(RuntimeError):
@@ -87,11 +87,12 @@ def run_search(args: Any, console: Any) -> int:
         if not args.image.is_file():
             console.print(f"[red]no such file: {args.image}[/]")
             return 2
-        image_format = _image_format(args.image.read_bytes()[:16])
+        image = args.image.read_bytes()
+        image_format = _image_format(image)
         if image_format is None:
             console.print("[red]--image takes a PNG, JPEG, GIF or WebP file[/]")
             return 2
-        image_b64 = base64.b64encode(args.image.read_bytes()).decode("ascii")
+        image_b64 = base64.b64encode(image).decode("ascii")
     try:
         request = SearchRequest(
             query=args.query,
@@ -139,16 +140,13 @@ def _deployed(args: Any, request: SearchRequest) -> SearchResponse:
     return invoke_search(session.client("lambda"), function, request)
 
 
-def _image_format(head: bytes) -> str | None:
-    if head.startswith(b"\x89PNG"):
-        return "png"
-    if head.startswith(b"\xff\xd8"):
-        return "jpeg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
+def _image_format(data: bytes) -> ImageFormat | None:
+    """The image's format as the intake gate sniffs it (libmagic), if the model takes it."""
+    from pipeline.domain.sniffing import SNIFF_BYTES, sniff  # noqa: PLC0415
+
+    sniffed = sniff(data[:SNIFF_BYTES], truncated=len(data) > SNIFF_BYTES)
+    formats: dict[str, ImageFormat] = {"png": "png", "jpeg": "jpeg", "gif": "gif", "webp": "webp"}
+    return formats.get(sniffed.media_format) if sniffed.modality == "image" else None
 
 
 def _table(response: SearchResponse, out_dir: Path | None) -> Any:

@@ -41,9 +41,8 @@ MAX_QUERY_CHARS = 4000
 MAX_QUERY_IMAGE_BASE64_CHARS = 5_000_000
 
 
-class VectorMetadata(Message):
-    """Every vector's metadata. None values are left out when written (S3 Vectors takes
-    strings, numbers, booleans and lists, not nulls)."""
+class _Found(Message):
+    """What a vector says about the piece it stands for: a vector's metadata, and a hit."""
 
     item_id: str
     asset_id: str
@@ -56,6 +55,11 @@ class VectorMetadata(Message):
     snippet: str = Field(default="", max_length=MAX_SNIPPET_CHARS)
     source_key: str = ""
     result_uri: str = ""
+
+
+class VectorMetadata(_Found):
+    """Every vector's metadata. None values are left out when written (S3 Vectors takes
+    strings, numbers, booleans and lists, not nulls)."""
 
     def to_s3vectors(self) -> dict[str, str | float | int | bool]:
         return {k: v for k, v in self.model_dump().items() if v is not None and v != ""}
@@ -118,21 +122,10 @@ class SearchRequest(Message):
         return self
 
 
-class SearchHit(Message):
+class SearchHit(_Found):
     key: str
     score: float = Field(description="1 - cosine distance: 1 is the same direction.")
     distance: float
-    item_id: str
-    asset_id: str
-    modality: SearchModality
-    embedded: Embedded
-    start_s: float | None = None
-    end_s: float | None = None
-    page: int | None = None
-    chunk: int | None = None
-    snippet: str = ""
-    source_key: str = ""
-    result_uri: str = ""
 
 
 class SearchResponse(Message):

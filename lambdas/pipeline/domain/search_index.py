@@ -31,6 +31,7 @@ from pipeline.adapters.search_ledger import (
 from pipeline.adapters.storage import ObjectMissing, ObjectStore, read_json
 from pipeline.adapters.vector_index import IndexedVector
 from pipeline.config import SearchSettings
+from pipeline.domain.media_preparation import MAX_MODEL_IMAGE_BYTES
 from pipeline.domain.plans import load_plan
 from pipeline.domain.publishing import assemble_result
 from pipeline.domain.search_pieces import Piece, Pieces, image_bytes, pieces_of
@@ -42,9 +43,6 @@ from pipeline_contracts.records import ItemProcessed
 from pipeline_contracts.search import EmbeddingUsage, SearchIndexing, VectorMetadata
 from pipeline_contracts.states.index_for_search import IndexForSearchInput
 from pipeline_contracts.work.fusion import FusionDraft
-
-# Bedrock's image limit for a model input; prepared images and keyframes are far smaller.
-MAX_IMAGE_BYTES = 3_750_000
 
 
 class VectorIndex(Protocol):
@@ -70,8 +68,12 @@ def source_id_of(source: ObjectRef) -> str:
     return hashlib.sha256(f"{source.bucket}/{source.key}".encode()).hexdigest()[:32]
 
 
+def vector_key(item_id: str, n: int) -> str:
+    return f"{item_id}:{n:05d}"
+
+
 def vector_keys(item_id: str, start: int, stop: int) -> list[str]:
-    return [f"{item_id}:{n:05d}" for n in range(start, stop)]
+    return [vector_key(item_id, n) for n in range(start, stop)]
 
 
 def index_item(
@@ -175,8 +177,9 @@ def _vectors(
             source_key=f"{source.bucket}/{source.key}",
             result_uri=located.result_uri,
         )
-        key = vector_keys(item_id, len(vectors), len(vectors) + 1)[0]
-        vectors.append(IndexedVector(key, vector, metadata.to_s3vectors()))
+        vectors.append(
+            IndexedVector(vector_key(item_id, len(vectors)), vector, metadata.to_s3vectors())
+        )
     return vectors
 
 
@@ -236,7 +239,7 @@ def _contents(pieces: list[Piece], store: ObjectStore) -> list[tuple[Piece, byte
     found: list[tuple[Piece, bytes, str]] = []
     for piece in pieces:
         if piece.image_uri is not None:
-            data = image_bytes(store, piece.image_uri, MAX_IMAGE_BYTES)
+            data = image_bytes(store, piece.image_uri, MAX_MODEL_IMAGE_BYTES)
             if not data:
                 continue
             kind = b"image\0"

@@ -44,7 +44,7 @@ def trim_partial_utf8(data: bytes) -> bytes:
 
 def readable_text(data: bytes, media_format: str) -> tuple[str, list[str]]:
     """Decoded, visible, normalised text of a text or captions file, plus any warnings."""
-    text, warnings = _decode_leniently(data)
+    text, warnings = decoded_text(data)
     if media_format == "html":
         text = html_to_text(text)
     elif media_format == "json":
@@ -74,11 +74,6 @@ def _finite_float(literal: str) -> float:
 
 
 def decoded_text(data: bytes) -> tuple[str, list[str]]:
-    """The bytes as text, as written (captions with their timings), plus any warnings."""
-    return _decode_leniently(data)
-
-
-def _decode_leniently(data: bytes) -> tuple[str, list[str]]:
     """Text whatever the bytes: UTF-8, or UTF-16 by its BOM; what does not decode is replaced
     and said in a warning. (The intake gate's strict check is `media_checks`.)"""
     for bom, encoding in (
