@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from processing import sync_report
 from processing.captions import CaptionsError, load_cues
 from processing.media import MediaError
 from processing.quality import audio_quality, image_quality
@@ -34,7 +35,10 @@ def _sync(args: argparse.Namespace) -> dict[str, Any]:
         "score": result.score,
         "cues": result.cues,
         "agreeing_cues": result.agreeing_cues,
-        "mapping": "corrected = drift * original + offset_s",
+        "mapping": "corrected = drift * original + offset_s (per segment)",
+        "segments": [s.model_dump(mode="json") for s in sync_report.segments(result)],
+        "breaks": [b.model_dump(mode="json") for b in sync_report.breaks(result)],
+        "left_out_cues": result.left_out_cues,
         "out": str(args.out),
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -83,11 +87,28 @@ def _quality(args: argparse.Namespace) -> dict[str, Any]:
 
 def _human(command: str, data: dict[str, Any]) -> str:
     if command == "sync":
-        return (
+        lines = [
             f"offset {data['offset_s']:+.3f} s, drift {data['drift']:.6f}, "
             f"score {data['score']:.2f} ({data['agreeing_cues']}/{data['cues']} cues), "
             f"wrote {data['out']}"
-        )
+        ]
+        if len(data["segments"]) > 1:
+            lines += [
+                f"  cues {s['first_cue']}-{s['last_cue']}: offset {s['offset_s']:+.3f} s, "
+                f"score {s['score']:.2f}"
+                for s in data["segments"]
+            ]
+            lines += [
+                f"  {b['kind']} {b['length_s']:.2f} s at {b['audio_s']:.2f} s of the audio "
+                f"({b['captions_s']:.2f} s of the captions)"
+                + (
+                    f", cues {b['left_out_first']}-{b['left_out_last']} left out"
+                    if b["left_out_first"] is not None
+                    else ""
+                )
+                for b in data["breaks"]
+            ]
+        return "\n".join(lines)
     return json.dumps(data, indent=2)
 
 

@@ -9,6 +9,7 @@ without `processing/`, so one function cannot serve both; there is one parser pe
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,12 @@ class Cue:
     start_s: float
     end_s: float
     text: str
+    event: int = -1  # index of the pysubs2 event it was read from (-1: not from a file)
 
 
 _FORMATS = {".vtt": "vtt", ".srt": "srt"}
+# New times for an event, by its index in the file: (start s, end s), or None to leave it out.
+Retime = Callable[[int, float, float], tuple[float, float] | None]
 
 
 def load_cues(path: Path) -> tuple[list[Cue], pysubs2.SSAFile]:
@@ -38,8 +42,8 @@ def load_cues(path: Path) -> tuple[list[Cue], pysubs2.SSAFile]:
         raise CaptionsError(f"cannot parse captions {path.name}: {exc}") from exc
     subs.sort()
     cues = [
-        Cue(start_s=e.start / 1000.0, end_s=e.end / 1000.0, text=e.plaintext.strip())
-        for e in subs
+        Cue(start_s=e.start / 1000.0, end_s=e.end / 1000.0, text=e.plaintext.strip(), event=i)
+        for i, e in enumerate(subs)
         if not e.is_comment and e.end > e.start
     ]
     if not cues:
@@ -48,18 +52,23 @@ def load_cues(path: Path) -> tuple[list[Cue], pysubs2.SSAFile]:
 
 
 def write_corrected(
-    subs: pysubs2.SSAFile, out: Path, drift: float, offset_s: float, fmt: str | None = None
+    subs: pysubs2.SSAFile, out: Path, retime: Retime, fmt: str | None = None
 ) -> Path:
-    """Write `subs` with every time mapped to `drift * t + offset_s` (negative times -> 0).
+    """Write `subs` with every event's times from `retime` (negative times -> 0); events it
+    returns None for are left out.
 
     The format follows `out`'s suffix (.vtt or .srt) unless `fmt` is given.
     """
     fixed = copy.deepcopy(subs)
-    for event in fixed:
-        start = drift * event.start / 1000.0 + offset_s
-        end = drift * event.end / 1000.0 + offset_s
-        event.start = max(0, round(start * 1000))
-        event.end = max(0, round(end * 1000))
+    kept = []
+    for i, event in enumerate(fixed):
+        times = retime(i, event.start / 1000.0, event.end / 1000.0)
+        if times is None:
+            continue
+        event.start = max(0, round(times[0] * 1000))
+        event.end = max(0, round(times[1] * 1000))
+        kept.append(event)
+    fixed.events = kept
     out.parent.mkdir(parents=True, exist_ok=True)
     format_ = fmt or _FORMATS.get(out.suffix.lower(), "vtt")
     fixed.save(str(out), format_=format_)

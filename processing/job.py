@@ -30,6 +30,7 @@ from pipeline_contracts.work.alignment import (
     SyncOutcome,
     TimelineCounts,
 )
+from processing import sync_report
 from processing.captions import CaptionsError, Cue, load_cues
 from processing.media import MediaError, decode_audio
 from processing.plan import PlanError, asset_file, load_plan
@@ -114,6 +115,9 @@ class _Job:
                     cues=result.cues,
                     agreeing_cues=result.agreeing_cues,
                     corrected_captions=ref,
+                    segments=sync_report.segments(result),
+                    breaks=sync_report.breaks(result),
+                    left_out_cues=result.left_out_cues,
                 )
             )
             self.cue_spans.extend(_spans(fixed, ref))

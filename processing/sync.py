@@ -13,16 +13,19 @@ Cost: O(F log F) per drift candidate for F frames; a 10-minute clip takes well u
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from processing.captions import Cue, load_cues, write_corrected
 from processing.media import decode_audio
+from processing.piecewise import Run, place_cues
 from processing.speech import FRAME_S, RATE, SpeechActivity, speech_activity
 
 FloatArray = npt.NDArray[np.float64]
@@ -32,16 +35,78 @@ _FPS_RATIOS = (23.976 / 25, 25 / 23.976, 24 / 25, 25 / 24, 23.976 / 24, 24 / 23.
 _AGREE_S = 0.15
 _FINE_WINDOW_S = 0.6
 _LOCAL_S = 1.0
+# Piecewise alignment (processing.piecewise): 50 ms steps; a new segment costs as much as
+# _SPLIT_PENALTY_S seconds of speech covered, leaving a cue out half the speech its text
+# stands for; breaks are sought over at least _MIN_BREAKS_S (or a quarter of the audio) past
+# the offset bound.
+_GRID = 5
+_SPLIT_PENALTY_S = 4.0
+_LEAVE_OUT_SHARE = 0.5
+_MIN_BREAKS_S = 300.0
+_MIN_SEGMENT_CUES = 4
+# Segments are reported only when the speech confirms them this well: captions of another
+# programme fit nowhere, and cutting them into segments would only dress the misfit up. Cut
+# into segments, such captions scored up to 0.43 (40 generated pairs); captions from another
+# cut scored 0.85 and up (benchmarks/alignment_benchmark.py --cases breaks).
+_SEGMENTS_CONFIRMED = 0.6
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Cues `first_cue`..`last_cue` (sorted order) heard at `drift * t + offset_s`."""
+
+    first_cue: int
+    last_cue: int
+    offset_s: float
+    drift: float
+    score: float
+    agreeing_cues: int
+
+    @property
+    def cues(self) -> int:
+        return self.last_cue - self.first_cue + 1
+
+    def at(self, t: float) -> float:
+        return self.drift * t + self.offset_s
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where two segments part ways: a stretch the audio has and the captions lack
+    ("inserted"), or the reverse ("removed"), between cue `after_cue` and the next segment."""
+
+    kind: Literal["inserted", "removed"]
+    after_cue: int
+    captions_s: float  # caption time of the cut: the middle of the gap between the segments
+    audio_s: float  # audio time of the cut: the middle of the gap between the segments
+    length_s: float
+    left_out: tuple[int, int] | None  # cues between the segments, kept out of the output
 
 
 @dataclass(frozen=True)
 class SyncResult:
+    """The fit: one segment when one offset and drift fit (the usual case), more when the
+    captions come from another cut. `offset_s` and `drift` are the first segment's."""
+
     offset_s: float
     drift: float
     score: float
     cues: int
     agreeing_cues: int
     correlation: float
+    segments: tuple[Segment, ...] = ()
+    breaks: tuple[Break, ...] = ()
+
+    @property
+    def left_out_cues(self) -> int:
+        return self.cues - sum(s.cues for s in self.segments) if self.segments else 0
+
+    def placement(self, index: int) -> Segment | None:
+        """The segment that holds cue `index`, or None when the cue is left out."""
+        for segment in self.segments:
+            if segment.first_cue <= index <= segment.last_cue:
+                return segment
+        return None
 
 
 def _indicator(cues: Sequence[Cue], drift: float) -> tuple[FloatArray, int]:
@@ -167,16 +232,17 @@ def _local_shifts(
     return out
 
 
-def synchronise(
+def _linear_fit(
     activity: SpeechActivity,
     cues: Sequence[Cue],
-    max_offset_s: float = 60.0,
-    max_drift: float = 0.007,
+    max_offset_s: float,
+    max_drift: float,
 ) -> SyncResult:
-    """Find drift and offset mapping caption times onto the speech in `activity`."""
+    """The one drift and offset mapping caption times onto the speech in `activity`."""
     robust, precise = activity.robust, activity.precise
     if not cues or robust.size == 0 or not np.any(robust):
-        return SyncResult(0.0, 1.0, 0.0, len(cues), 0, 0.0)
+        unmoved = (Segment(0, len(cues) - 1, 0.0, 1.0, 0.0, 0),) if cues else ()
+        return SyncResult(0.0, 1.0, 0.0, len(cues), 0, 0.0, segments=unmoved)
     coarse = list(np.arange(1 - max_drift, 1 + max_drift + 1e-9, 0.001)) + list(_FPS_RATIOS)
     span_s = max(c.end_s for c in cues) - min(c.start_s for c in cues)
     spectrum = _Spectrum.of(robust, int(max(coarse) * span_s / FRAME_S) + 4)
@@ -201,20 +267,225 @@ def synchronise(
     best_c = _best_offset_near(
         robust_csum, spectrum.norm, cues, drift=best_d, centre_s=best_o, radius_s=0.0
     )[1]
-    shifts = _local_shifts(robust, cues, best_d, best_o)
-    valid = shifts[~np.isnan(shifts)]
-    agree = int(np.count_nonzero(np.abs(valid) <= _AGREE_S)) if valid.size else 0
-    chance = (2 * _AGREE_S + FRAME_S) / (2 * _LOCAL_S + FRAME_S)
-    share = agree / valid.size if valid.size else 0.0
-    score = max(0.0, (share - chance) / (1 - chance)) * min(1.0, valid.size / 3)
+    agree, valid = _agreement(robust, cues, best_d, best_o)
+    score = _score(agree, valid)
     return SyncResult(
         offset_s=float(best_o),
         drift=float(best_d),
-        score=float(round(score, 4)),
+        score=score,
         cues=len(cues),
         agreeing_cues=agree,
         correlation=float(best_c),
+        segments=(Segment(0, len(cues) - 1, float(best_o), float(best_d), score, agree),),
     )
+
+
+def _agreement(
+    robust: FloatArray, cues: Sequence[Cue], drift: float, offset_s: float
+) -> tuple[int, int]:
+    """How many cues, slid +-1 s on their own, land within _AGREE_S of the fit; of how many
+    that fall inside the audio."""
+    shifts = _local_shifts(robust, cues, drift, offset_s)
+    valid = shifts[~np.isnan(shifts)]
+    return int(np.count_nonzero(np.abs(valid) <= _AGREE_S)), int(valid.size)
+
+
+def _score(agree: int, valid: int, enough: int = 3) -> float:
+    """The share of agreeing cues, corrected for chance, and discounted below `enough` cues."""
+    chance = (2 * _AGREE_S + FRAME_S) / (2 * _LOCAL_S + FRAME_S)
+    share = agree / valid if valid else 0.0
+    return round(max(0.0, (share - chance) / (1 - chance)) * min(1.0, valid / enough), 4)
+
+
+def synchronise(
+    activity: SpeechActivity,
+    cues: Sequence[Cue],
+    max_offset_s: float = 60.0,
+    max_drift: float = 0.007,
+) -> SyncResult:
+    """Map caption times onto the speech in `activity`: one segment, or one per stretch when
+    the captions come from another cut (and the split fits better than the line)."""
+    linear = _linear_fit(activity, cues, max_offset_s, max_drift)
+    if not cues or not np.any(activity.robust):
+        return linear
+    pieces = _piecewise(activity, cues, linear, max_offset_s)
+    if pieces is None or pieces.score <= max(linear.score, _SEGMENTS_CONFIRMED):
+        return linear
+    return pieces
+
+
+def _grid(activity: FloatArray) -> FloatArray:
+    """Mean activity per _GRID frames (the dynamic programme's 50 ms steps)."""
+    n = activity.size // _GRID
+    grid: FloatArray = activity[: n * _GRID].reshape(n, _GRID).mean(axis=1)
+    return grid
+
+
+def _expected_speech_s(cues: Sequence[Cue]) -> FloatArray:
+    """How long each cue's text takes to say, at the captions' own median reading rate, at
+    most the cue's duration: a cue left out loses the speech its text stands for."""
+    durations = np.array([max(c.end_s - c.start_s, 0.0) for c in cues])
+    chars = np.array([len(c.text) for c in cues], dtype=np.float64)
+    spoken = (chars > 0) & (durations > 0)
+    if not spoken.any():
+        return durations
+    per_s = float(np.median(chars[spoken] / durations[spoken]))
+    return np.where(chars > 0, np.minimum(durations, chars / per_s), durations)
+
+
+def _piecewise(
+    activity: SpeechActivity, cues: Sequence[Cue], linear: SyncResult, max_offset_s: float
+) -> SyncResult | None:
+    """Segments and breaks, or None when the dynamic programme keeps the line."""
+    grid = _grid(activity.robust)
+    step_s = FRAME_S * _GRID
+    speech_level = float(grid[grid > 0].mean()) if np.any(grid > 0) else 1.0
+    leave_out = _LEAVE_OUT_SHARE * speech_level * _expected_speech_s(cues)
+    drift = linear.drift
+    runs: list[Run] = []
+    for _ in range(3):  # segment, refit the drift on every segment, segment again
+        starts = np.round(np.array([c.start_s for c in cues]) * drift / step_s).astype(np.int64)
+        ends = np.maximum(
+            np.round(np.array([c.end_s for c in cues]) * drift / step_s).astype(np.int64),
+            starts + 1,
+        )
+        centre = round(linear.offset_s / step_s)
+        band = round((max_offset_s + max(_MIN_BREAKS_S, grid.size * step_s / 4)) / step_s)
+        lo = max(centre - band, -int(ends.max()))
+        hi = min(centre + band, grid.size - int(starts.min()))
+        if lo > hi:
+            return None
+        runs = place_cues(
+            grid,
+            starts,
+            ends,
+            offsets=(lo, hi),
+            leave_out_cost=leave_out,
+            split_penalty=_SPLIT_PENALTY_S * speech_level,
+            step_s=step_s,
+        )
+        if len(runs) <= 1:
+            return None
+        new_drift, offsets = _refit(activity, cues, runs, drift, step_s)
+        if abs(new_drift - drift) * _caption_span(cues) < step_s:
+            drift = new_drift
+            break
+        drift = new_drift
+    return _describe(activity, cues, runs, drift, offsets, linear)
+
+
+def _caption_span(cues: Sequence[Cue]) -> float:
+    return max(c.end_s for c in cues) - min(c.start_s for c in cues)
+
+
+def _refit(
+    activity: SpeechActivity,
+    cues: Sequence[Cue],
+    runs: Sequence[Run],
+    drift: float,
+    step_s: float,
+) -> tuple[float, list[float]]:
+    """One drift for every segment (the frame rates do not change at a cut) and an offset per
+    segment, to a fraction of a frame, on the precise signal near the grid's answer."""
+    signal = activity.precise if np.any(activity.precise) else activity.robust
+    csum = np.concatenate([[0.0], np.cumsum(signal)])
+    norm = float(np.linalg.norm(signal))
+    groups = [list(cues[r.first : r.last + 1]) for r in runs]
+    mids = [(g[0].start_s + g[-1].end_s) / 2 for g in groups]
+    weights = [len(g) for g in groups]
+    best = (drift, [r.offset * step_s for r in runs])
+    best_total = -np.inf
+    for step, span in ((0.0, 0.0), (0.0005, 0.003), (0.0001, 0.0005), (0.00001, 0.0001)):
+        centre_d, centre_o = best
+        candidates = centre_d + np.arange(-span, span + 1e-12, step) if step else [centre_d]
+        for d in candidates:
+            fits = [
+                _best_offset_near(
+                    csum,
+                    norm,
+                    g,
+                    drift=float(d),
+                    centre_s=o + (centre_d - d) * m,
+                    radius_s=_FINE_WINDOW_S if step == 0 else _FINE_WINDOW_S / 2,
+                )
+                for g, o, m in zip(groups, centre_o, mids, strict=True)
+            ]
+            total = sum(w * c for w, (_, c) in zip(weights, fits, strict=True))
+            if total > best_total:
+                best_total = total
+                best = (float(d), [o for o, _ in fits])
+    return best
+
+
+def _describe(
+    activity: SpeechActivity,
+    cues: Sequence[Cue],
+    runs: Sequence[Run],
+    drift: float,
+    offsets: Sequence[float],
+    linear: SyncResult,
+) -> SyncResult:
+    segments = []
+    judged = 0  # cues the speech could confirm or not: those inside the audio, and left out
+    for run, offset in zip(runs, offsets, strict=True):
+        part = cues[run.first : run.last + 1]
+        agree, valid = _agreement(activity.robust, part, drift, offset)
+        score = _score(agree, valid, _MIN_SEGMENT_CUES)
+        segments.append(Segment(run.first, run.last, offset, drift, score, agree))
+        judged += valid
+    breaks = []
+    for before, after in itertools.pairwise(segments):
+        last, first = cues[before.last_cue], cues[after.first_cue]
+        captions_s = (last.end_s + first.start_s) / 2
+        audio_s = (before.at(last.end_s) + after.at(first.start_s)) / 2
+        length = after.offset_s - before.offset_s
+        gap = (before.last_cue + 1, after.first_cue - 1)
+        breaks.append(
+            Break(
+                kind="inserted" if length > 0 else "removed",
+                after_cue=before.last_cue,
+                captions_s=captions_s,
+                audio_s=audio_s,
+                length_s=abs(length),
+                left_out=gap if gap[0] <= gap[1] else None,
+            )
+        )
+    # Cues in short segments are not confirmed: a segment of one or two cues is placed where
+    # it fits best, so its own cues agreeing with it proves nothing.
+    agree = sum(s.agreeing_cues for s in segments if s.cues >= _MIN_SEGMENT_CUES)
+    judged += len(cues) - sum(s.cues for s in segments)
+    return replace(
+        linear,
+        offset_s=segments[0].offset_s,
+        drift=drift,
+        score=_score(agree, judged),
+        agreeing_cues=agree,
+        segments=tuple(segments),
+        breaks=tuple(breaks),
+    )
+
+
+def retimed(result: SyncResult, cues: Sequence[Cue]) -> list[Cue | None]:
+    """Each cue's corrected times (None: left out), in order, with no overlap made at a
+    segment boundary: a cue that would run into the next segment's first cue ends there."""
+    out: list[Cue | None] = []
+    previous: tuple[int, Segment] | None = None  # the last placed cue: index, segment
+    for i, cue in enumerate(cues):
+        segment = result.placement(i)
+        if segment is None:
+            out.append(None)
+            continue
+        start, end = segment.at(cue.start_s), segment.at(cue.end_s)
+        if previous is not None and previous[1] is not segment:
+            before = out[previous[0]]
+            assert before is not None
+            start = max(start, before.start_s)
+            end = max(end, start)
+            if before.end_s > start:
+                out[previous[0]] = replace(before, end_s=start)
+        out.append(Cue(start, end, cue.text, cue.event))
+        previous = (i, segment)
+    return out
 
 
 def sync_captions(
@@ -227,21 +498,27 @@ def sync_captions(
 ) -> tuple[SyncResult, list[Cue]]:
     """Synchronise a captions file to the speech of `media`; write the corrected file to `out`.
 
-    Returns the fit and the corrected cues. `activity` may be passed in when several captions
-    files share one media file (it is the expensive part).
+    Returns the fit and the corrected cues (left-out cues are not among them, nor in the
+    file). `activity` may be passed in when several captions files share one media file (it
+    is the expensive part).
     """
     cues, subs = load_cues(captions)
     if activity is None:
         activity = speech_activity(decode_audio(media, rate=RATE)[0])
     result = synchronise(activity, cues, max_offset_s=max_offset_s)
+    fixed = retimed(result, cues)
     if out is not None:
-        write_corrected(subs, out, result.drift, result.offset_s)
-    fixed = [
-        Cue(
-            result.drift * c.start_s + result.offset_s,
-            result.drift * c.end_s + result.offset_s,
-            c.text,
-        )
-        for c in cues
-    ]
-    return result, fixed
+        by_event = {c.event: i for i, c in enumerate(cues)}
+        owner = 0  # the cue an event that is no cue (a comment, an empty cue) goes with
+
+        def retime(event: int, start_s: float, end_s: float) -> tuple[float, float] | None:
+            nonlocal owner
+            if event in by_event:
+                owner = by_event[event]
+                cue = fixed[owner]
+                return None if cue is None else (cue.start_s, cue.end_s)
+            segment = result.placement(owner)
+            return None if segment is None else (segment.at(start_s), segment.at(end_s))
+
+        write_corrected(subs, out, retime)
+    return result, [c for c in fixed if c is not None]

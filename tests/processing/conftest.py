@@ -44,3 +44,14 @@ def activities(clean_clip: Clip, noisy_clip: Clip) -> dict[str, SpeechActivity]:
         "clean": speech_activity(decode_audio(clean_clip.audio, rate=RATE)[0]),
         "noisy": speech_activity(decode_audio(noisy_clip.audio, rate=RATE)[0]),
     }
+
+
+@pytest.fixture(scope="session")
+def programme(media_cache: Path) -> Clip:
+    """Two minutes of speech: long enough for a stretch on either side of one or two breaks."""
+    return generate_clip(media_cache, 120.0, seed=21, noisy=False)
+
+
+@pytest.fixture(scope="session")
+def noisy_programme(media_cache: Path) -> Clip:
+    return generate_clip(media_cache, 120.0, seed=22, noisy=True)

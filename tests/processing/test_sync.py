@@ -54,10 +54,13 @@ def test_corrected_cue_starts_are_within_a_tenth_of_a_second(
     result = synchronise(activities[condition], cues)
 
     # Then the corrected cue starts are within 0.10 s of the truth on average, the fitted
-    # drift undoes the stretch, and the fit is confident
+    # drift undoes the stretch, the fit is confident, and one offset covers every cue (a
+    # linear case is never cut into segments)
     assert _error(clip, cues, (offset, drift), result) < 0.10
     assert result.drift == pytest.approx(1 / drift, abs=0.0015)
     assert result.score >= 0.8
+    assert [(s.first_cue, s.last_cue) for s in result.segments] == [(0, len(cues) - 1)]
+    assert result.breaks == ()
 
 
 def test_captions_of_other_speech_get_a_low_score(other_speech_clip, activities):
@@ -67,8 +70,10 @@ def test_captions_of_other_speech_get_a_low_score(other_speech_clip, activities)
     # When they are synchronised against this clip's speech
     result = synchronise(activities["clean"], cues)
 
-    # Then the score says the timeline cannot be trusted
+    # Then the score says the timeline cannot be trusted, and they are not cut into segments
     assert result.score < 0.5
+    assert len(result.segments) == 1
+    assert result.breaks == ()
 
 
 def test_audio_without_speech_scores_zero(clean_clip):

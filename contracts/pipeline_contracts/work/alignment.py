@@ -1,11 +1,12 @@
 """The alignment branch's work files: the job's report (`alignment/alignment.json`, written
 by processing/job.py) and the gate's `AlignmentResult` (`results/alignment.json`).
 
-The gate reads `score`, `syncs[].score` and `quality.audio.*.clipping_ratio`;
-`quality.images` holds the keyframes' quality (an image asset is measured, and its sharpness
-judged, in the vision branch). Job and gate read and write with this very module (the job
-unpacks the wheel shipped with its code), so a field added here is added on both sides at
-once; renaming or removing one bumps `schema_version` for readers outside the pipeline.
+The gate reads `score`, `syncs[].score`, `syncs[].segments[].score` and
+`quality.audio.*.clipping_ratio`; `quality.images` holds the keyframes' quality (an image
+asset is measured, and its sharpness judged, in the vision branch). Job and gate read and
+write with this very module (the job unpacks the wheel shipped with its code), so a field
+added here is added on both sides at once; renaming or removing one bumps `schema_version`
+for readers outside the pipeline.
 """
 
 from __future__ import annotations
@@ -22,12 +23,41 @@ REPORT_SCHEMA_VERSION = "1.0"
 TIMELINE_REPORT_LIMIT = 2000
 
 
+class SyncSegment(Document):
+    """A stretch of the captions heard at one offset (and drift): one for the whole file
+    unless the captions come from another cut of the programme."""
+
+    first_cue: int = Field(ge=0, description="Index of its first cue, in start order.")
+    last_cue: int = Field(ge=0, description="Index of its last cue, in start order.")
+    offset_s: float = Field(description="t' = drift * t + offset_s for the segment's cues.")
+    drift: float
+    score: float = Field(ge=0, le=1, description="Share of its cues confirmed by the speech.")
+    agreeing_cues: int = Field(ge=0)
+
+
+class CaptionBreak(Document):
+    """Where two segments part ways: a stretch only the audio has (`inserted`, e.g. an ad
+    break the captions' cut lacks) or only the captions have (`removed`)."""
+
+    kind: Literal["inserted", "removed"]
+    after_cue: int = Field(ge=0, description="The last cue before the break.")
+    captions_s: float = Field(description="Caption time of the break (the gap's middle).")
+    audio_s: float = Field(description="Audio time of the break (the gap's middle).")
+    length_s: float = Field(ge=0)
+    left_out_first: int | None = Field(
+        default=None, description="First of the cues between the segments, left out."
+    )
+    left_out_last: int | None = None
+
+
 class SyncOutcome(Document):
     """One captions file synchronised to the speech of one audio or video asset."""
 
     captions_path: str
     media_path: str
-    offset_s: float = Field(description="Seconds added after scaling: t' = drift * t + offset_s.")
+    offset_s: float = Field(
+        description="Seconds added after scaling: t' = drift * t + offset_s (first segment)."
+    )
     drift: float = Field(description="Rate applied to caption times; 1.0 means no drift.")
     score: float = Field(ge=0, le=1, description="Share of cues confirmed by the speech.")
     cues: int = Field(ge=0)
@@ -35,7 +65,12 @@ class SyncOutcome(Document):
     corrected_captions: str | None = Field(
         default=None, description="Corrected WebVTT, relative to the alignment folder."
     )
-    mapping: str = "corrected = drift * original + offset_s"
+    mapping: str = "corrected = drift * original + offset_s (per segment)"
+    segments: list[SyncSegment] = Field(default_factory=list)
+    breaks: list[CaptionBreak] = Field(default_factory=list)
+    left_out_cues: int = Field(
+        default=0, ge=0, description="Cues no stretch of the speech has (not in the output)."
+    )
 
 
 class Scene(Document):

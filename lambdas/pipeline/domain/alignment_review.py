@@ -20,7 +20,12 @@ from pipeline_contracts.states.check_alignment_quality import (
     CheckAlignmentQualityInput,
 )
 from pipeline_contracts.vocabulary import Provider
-from pipeline_contracts.work.alignment import AlignmentMetrics, AlignmentReport, AlignmentResult
+from pipeline_contracts.work.alignment import (
+    AlignmentMetrics,
+    AlignmentReport,
+    AlignmentResult,
+    SyncOutcome,
+)
 
 REPORT_FILE = "alignment.json"
 TIMELINE_IN_RESULT = 500
@@ -69,15 +74,7 @@ def review(
     base = output_uri.rstrip("/") + "/"
     gates: list[GateResult] = []
     for sync in report.syncs:
-        gates.append(
-            GateResult(
-                name=f"caption-sync:{sync.captions_path}",
-                passed=sync.score >= thresholds.alignment_min_score,
-                score=sync.score,
-                threshold=thresholds.alignment_min_score,
-                reason=f"offset {sync.offset_s:+.2f} s, drift {sync.drift:.5f}, {sync.cues} cues",
-            )
-        )
+        gates.extend(_sync_gates(sync, thresholds.alignment_min_score))
     for path, audio in report.quality.audio.items():
         clipping = audio.clipping_ratio
         gates.append(
@@ -109,3 +106,39 @@ def review(
         keyframe_uris=[base + scene.keyframe for scene in report.scenes if scene.keyframe],
     )
     return result, gates
+
+
+def _sync_gates(sync: SyncOutcome, threshold: float) -> list[GateResult]:
+    """The file's gate, and with captions from another cut one per segment: each stretch must
+    be confirmed on its own, so a good majority cannot carry a misplaced stretch through."""
+    reason = f"offset {sync.offset_s:+.2f} s, drift {sync.drift:.5f}, {sync.cues} cues"
+    if len(sync.segments) > 1:
+        found = "; ".join(f"{b.kind} {b.length_s:.1f} s at {b.audio_s:.1f} s" for b in sync.breaks)
+        reason = (
+            f"{len(sync.segments)} segments (first at offset {sync.offset_s:+.2f} s), "
+            f"drift {sync.drift:.5f}, {sync.cues} cues; breaks: {found}"
+        )
+    if sync.left_out_cues:
+        reason += f"; {sync.left_out_cues} cues left out (no speech for them)"
+    gates = [
+        GateResult(
+            name=f"caption-sync:{sync.captions_path}",
+            passed=sync.score >= threshold,
+            score=sync.score,
+            threshold=threshold,
+            reason=reason,
+        )
+    ]
+    if len(sync.segments) > 1:
+        gates += [
+            GateResult(
+                name=f"caption-sync:{sync.captions_path}:cues {s.first_cue}-{s.last_cue}",
+                passed=s.score >= threshold,
+                score=s.score,
+                threshold=threshold,
+                reason=f"offset {s.offset_s:+.2f} s, {s.last_cue - s.first_cue + 1} cues, "
+                f"{s.agreeing_cues} confirmed",
+            )
+            for s in sync.segments
+        ]
+    return gates
