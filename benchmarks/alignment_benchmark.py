@@ -136,6 +136,10 @@ class Run:
     def sync_score(self) -> float:
         return float(self.report.get("score", math.nan))
 
+    @property
+    def breaks_found(self) -> int:
+        return len(self.report.get("breaks", []))
+
 
 @dataclass
 class CutRow:
@@ -287,11 +291,12 @@ def cut_section(args: argparse.Namespace, groups: set[str]) -> list[CutRow]:
         "\nCaptions from another cut (issue #12): +fillB = a break of B s in the audio only, "
         "-fillB = in the captions only;\ncues = scored/written (cues inside a removed stretch "
         f"have no true time); <={BREAK_TARGET_S:.2f} = share of the scored cues within "
-        f"{BREAK_TARGET_S:.2f} s\n"
+        f"{BREAK_TARGET_S:.2f} s; brk = breaks our report found\n"
     )
     header = (
         f"{'case':<34} {'seed':>4} {'offset':>7} {'drift':>7} {'cues':>7} | "
-        f"{'ours err':>8} {'max':>7} {f'<={BREAK_TARGET_S:.2f}':>6} {'score':>5} {'ours s':>6} | "
+        f"{'ours err':>8} {'max':>7} {f'<={BREAK_TARGET_S:.2f}':>6} {'score':>5} {'brk':>3} "
+        f"{'ours s':>6} | "
         f"{'ffs err':>8} {'max':>7} {f'<={BREAK_TARGET_S:.2f}':>6} {'ffs s':>6}"
     )
     print(header)
@@ -325,7 +330,7 @@ def cut_section(args: argparse.Namespace, groups: set[str]) -> list[CutRow]:
                 f"{(case.drift - 1) * 100:>+6.2f}% "
                 f"{f'{len(case.truth)}/{len(case.captions)}':>7} | "
                 f"{_num(ours.error_s, 8)} {_num(ours.max_error_s, 7)} {_share(ours.within)} "
-                f"{ours.sync_score:>5.2f} {ours.wall_s:>6.2f} | {theirs}"
+                f"{ours.sync_score:>5.2f} {ours.breaks_found:>3} {ours.wall_s:>6.2f} | {theirs}"
                 + (f"  ({', '.join(notes)})" if notes else ""),
                 flush=True,
             )
@@ -385,15 +390,18 @@ def targets_section(linear: list[dict[str, Any]], cuts: list[CutRow]) -> dict[st
                 )
         met["breaks_error"] = f"{err_met}/{len(breaks)}"
         met["breaks_time"] = f"{time_met}/{len(breaks)}"
+        counted = sum(c.ours.breaks_found == len(c.case.breaks) for c in breaks)
+        met["breaks_found"] = f"{counted}/{len(breaks)}"
+        print(f"  breaks found = breaks made on {counted}/{len(breaks)} cases")
     unrelated = [c for c in cuts if not c.case.truth]
     if unrelated:
         print(
             f"unrelated: reported unalignable (score < {GATE_MIN_SCORE}, the gate's default "
-            "alignment_min_score) and wall time <= ffsubsync's"
+            "alignment_min_score, and not cut into segments) and wall time <= ffsubsync's"
         )
         passed = 0
         for c in unrelated:
-            low = c.ours.sync_score < GATE_MIN_SCORE
+            low = c.ours.sync_score < GATE_MIN_SCORE and not c.ours.breaks_found
             time_ok = c.ffs is not None and c.ours.wall_s <= c.ffs.wall_s
             passed += low and time_ok
             ffs_wall = f"{c.ffs.wall_s:.2f} s" if c.ffs else "failed"
@@ -438,7 +446,10 @@ def _cut_json(c: CutRow) -> dict[str, Any]:
         "ours": {
             **(tool(c.ours) or {}),
             "score": c.ours.sync_score,
-            "fit": {k: c.ours.report.get(k) for k in ("offset_s", "drift", "agreeing_cues")},
+            "fit": {
+                k: c.ours.report.get(k)
+                for k in ("offset_s", "drift", "agreeing_cues", "segments", "breaks")
+            },
         },
         "ffsubsync": tool(c.ffs),
     }

@@ -36,18 +36,21 @@ _AGREE_S = 0.15
 _FINE_WINDOW_S = 0.6
 _LOCAL_S = 1.0
 # Piecewise alignment (processing.piecewise): 50 ms steps; a new segment costs as much as
-# _SPLIT_PENALTY_S seconds of speech covered, leaving a cue out half the speech its text
-# stands for; breaks are sought over at least _MIN_BREAKS_S (or a quarter of the audio) past
-# the offset bound.
+# _SPLIT_PENALTY_S seconds of speech covered and holds at least _MIN_RUN_CUES cues; leaving a
+# cue out costs half the speech its text stands for; breaks are sought over at least
+# _MIN_BREAKS_S (or a quarter of the audio) past the offset bound. Activity above its
+# _SATURATE_PERCENTILE-th percentile (of speech frames) counts no more than that.
 _GRID = 5
-_SPLIT_PENALTY_S = 4.0
+_SPLIT_PENALTY_S = 8.0
 _LEAVE_OUT_SHARE = 0.5
 _MIN_BREAKS_S = 300.0
 _MIN_SEGMENT_CUES = 4
+_MIN_RUN_CUES = 3
+_SATURATE_PERCENTILE = 75
 # Segments are reported only when the speech confirms them this well: captions of another
 # programme fit nowhere, and cutting them into segments would only dress the misfit up. Cut
-# into segments, such captions scored up to 0.43 (40 generated pairs); captions from another
-# cut scored 0.85 and up (benchmarks/alignment_benchmark.py --cases breaks).
+# into segments, such captions scored up to 0.24 (32 generated pairs of 1-3 minutes);
+# captions from another cut 0.76 and up (benchmarks/alignment_benchmark.py --cases breaks).
 _SEGMENTS_CONFIRMED = 0.6
 
 
@@ -283,11 +286,11 @@ def _linear_fit(
 def _agreement(
     robust: FloatArray, cues: Sequence[Cue], drift: float, offset_s: float
 ) -> tuple[int, int]:
-    """How many cues, slid +-1 s on their own, land within _AGREE_S of the fit; of how many
-    that fall inside the audio."""
+    """How many cues, slid +-1 s on their own, land within _AGREE_S of the fit, and of how
+    many: every cue, since one the fit puts outside the audio is not confirmed either."""
     shifts = _local_shifts(robust, cues, drift, offset_s)
     valid = shifts[~np.isnan(shifts)]
-    return int(np.count_nonzero(np.abs(valid) <= _AGREE_S)), int(valid.size)
+    return int(np.count_nonzero(np.abs(valid) <= _AGREE_S)), len(cues)
 
 
 def _score(agree: int, valid: int, enough: int = 3) -> float:
@@ -308,10 +311,16 @@ def synchronise(
     linear = _linear_fit(activity, cues, max_offset_s, max_drift)
     if not cues or not np.any(activity.robust):
         return linear
-    pieces = _piecewise(activity, cues, linear, max_offset_s)
-    if pieces is None or pieces.score <= max(linear.score, _SEGMENTS_CONFIRMED):
+    # The line's drift is a compromise when stretches part ways (a frame-rate ratio can fit a
+    # long break better than the truth), so the segments are also sought from no drift.
+    starts = (
+        {linear.drift, 1.0} if abs(linear.drift - 1) * _caption_span(cues) > 0.1 else {linear.drift}
+    )
+    tried = [_piecewise(activity, cues, linear, d, max_offset_s) for d in sorted(starts)]
+    best = max((p for p in tried if p is not None), key=lambda p: p.score, default=None)
+    if best is None or best.score <= max(linear.score, _SEGMENTS_CONFIRMED):
         return linear
-    return pieces
+    return best
 
 
 def _grid(activity: FloatArray) -> FloatArray:
@@ -334,14 +343,21 @@ def _expected_speech_s(cues: Sequence[Cue]) -> FloatArray:
 
 
 def _piecewise(
-    activity: SpeechActivity, cues: Sequence[Cue], linear: SyncResult, max_offset_s: float
+    activity: SpeechActivity,
+    cues: Sequence[Cue],
+    linear: SyncResult,
+    drift: float,
+    max_offset_s: float,
 ) -> SyncResult | None:
-    """Segments and breaks, or None when the dynamic programme keeps the line."""
+    """Segments and breaks from a first guess at the drift, or None when the dynamic
+    programme keeps one stretch."""
     grid = _grid(activity.robust)
     step_s = FRAME_S * _GRID
     speech_level = float(grid[grid > 0].mean()) if np.any(grid > 0) else 1.0
+    # Louder is not more speech: an ad's music can drive both detectors higher than speech
+    # under noise does, and would pull the cues beside it in.
+    grid = np.minimum(grid, np.percentile(grid[grid > 0], _SATURATE_PERCENTILE))
     leave_out = _LEAVE_OUT_SHARE * speech_level * _expected_speech_s(cues)
-    drift = linear.drift
     runs: list[Run] = []
     for _ in range(3):  # segment, refit the drift on every segment, segment again
         starts = np.round(np.array([c.start_s for c in cues]) * drift / step_s).astype(np.int64)
@@ -363,6 +379,7 @@ def _piecewise(
             leave_out_cost=leave_out,
             split_penalty=_SPLIT_PENALTY_S * speech_level,
             step_s=step_s,
+            min_run=_MIN_RUN_CUES,
         )
         if len(runs) <= 1:
             return None

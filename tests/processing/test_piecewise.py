@@ -73,6 +73,7 @@ def test_every_stretch_is_found_with_its_offset(programme) -> None:
         leave_out_cost=np.full(len(starts), 0.5),
         split_penalty=SPLIT_PENALTY,
         step_s=STEP_S,
+        min_run=3,
     )
 
     assert [(r.first, r.last, r.offset) for r in runs] == [
@@ -86,8 +87,9 @@ def test_every_stretch_is_found_with_its_offset(programme) -> None:
     st.integers(0, 2**32 - 1),
     st.floats(0.0, 5.0),
     st.floats(0.0, 3.0),
+    st.integers(1, 4),
 )
-def test_runs_keep_cue_order_and_never_overlap(cues, seed, penalty, leave_out) -> None:
+def test_runs_keep_cue_order_and_never_overlap(cues, seed, penalty, leave_out, min_run) -> None:
     # Given any cues (gap, duration) and any activity
     starts, ends, t = [], [], 0
     for gap, duration in cues:
@@ -105,12 +107,13 @@ def test_runs_keep_cue_order_and_never_overlap(cues, seed, penalty, leave_out) -
         leave_out_cost=np.full(len(starts), leave_out),
         split_penalty=penalty,
         step_s=STEP_S,
+        min_run=min_run,
     )
 
-    # Then runs hold consecutive cues in order, at allowed offsets, and each run starts no
-    # earlier than the previous one's last cue ends
+    # Then runs hold at least min_run consecutive cues in order, at allowed offsets, and
+    # each run starts no earlier than the previous one's last cue ends
     for run in runs:
-        assert run.first <= run.last
+        assert run.last - run.first + 1 >= min_run
         assert -100 <= run.offset <= 200
     for before, after in itertools.pairwise(runs):
         assert before.last < after.first
