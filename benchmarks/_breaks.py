@@ -130,14 +130,16 @@ def cut_case(
     offset_s: float,
     drift: float,
     rng: np.random.Generator,
+    lengths: tuple[float, float] = (MIN_BREAK_S, MAX_BREAK_S),
 ) -> CutCase:
     """`clip` with the breaks of `plan` (in programme order), its captions distorted too.
 
-    Break lengths, cut points, ad music and scene scripts are drawn from `rng`.
+    Break lengths (within `lengths`, seconds), cut points, ad music and scene scripts are
+    drawn from `rng`.
     """
     points = _cut_points(clip.cues, len(plan), rng)
     breaks = [
-        Break(direction, fill, at, round(rng.uniform(MIN_BREAK_S, MAX_BREAK_S) * RATE) / RATE)
+        Break(direction, fill, at, round(rng.uniform(*lengths) * RATE) / RATE)
         for (direction, fill), at in zip(plan, points, strict=True)
     ]
     programme = read_wav(clip.audio)

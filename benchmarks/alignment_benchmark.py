@@ -1,7 +1,7 @@
 """Caption sync: this project's aligner against ffsubsync, on the same generated inputs.
 
     .venv/bin/python benchmarks/alignment_benchmark.py [--quick] [--cache DIR] [--repeat N]
-        [--cases linear,breaks,unrelated] [--seed N ...] [--json FILE]
+        [--cases linear,breaks,unrelated] [--seed N ...] [--break-lengths MIN,MAX] [--json FILE]
 
 For each clip (espeak-ng speech, 1 to 10 minutes, clean or under a music bed and pink
 noise) the captions are shifted by a known offset and stretched by a known drift; both tools
@@ -43,7 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._breaks import CutCase, Direction, Fill, cut_case, unrelated_case  # noqa: E402
+from benchmarks._breaks import (  # noqa: E402
+    MAX_BREAK_S,
+    MIN_BREAK_S,
+    CutCase,
+    Direction,
+    Fill,
+    cut_case,
+    unrelated_case,
+)
 from benchmarks._media import (  # noqa: E402
     TruthCue,
     distorted_cues,
@@ -249,8 +257,15 @@ def linear_section(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-def cut_cases(cache: Path, seed: int, quick: bool, groups: set[str]) -> list[CutCase]:
-    """The selected break and unrelated cases of one seed (speech generated on first use)."""
+def cut_cases(
+    cache: Path,
+    seed: int,
+    quick: bool,
+    groups: set[str],
+    lengths: tuple[float, float] = (MIN_BREAK_S, MAX_BREAK_S),
+) -> list[CutCase]:
+    """The selected break and unrelated cases of one seed (speech generated on first use),
+    breaks `lengths` seconds long."""
     cases = []
     for i, spec in enumerate(BREAK_CASES if "breaks" in groups else []):
         if quick and spec.duration_s > QUICK_MAX_S:
@@ -268,6 +283,7 @@ def cut_cases(cache: Path, seed: int, quick: bool, groups: set[str]) -> list[Cut
                 offset_s=offset,
                 drift=drift,
                 rng=rng,
+                lengths=lengths,
             )
         )
     for i, (duration, noisy) in enumerate(UNRELATED_CASES if "unrelated" in groups else []):
@@ -303,7 +319,7 @@ def cut_section(args: argparse.Namespace, groups: set[str]) -> list[CutRow]:
     print("-" * len(header))
     rows = []
     for seed in args.seed or [DEFAULT_SEED]:
-        for case in cut_cases(args.cache, seed, args.quick, groups):
+        for case in cut_cases(args.cache, seed, args.quick, groups, args.break_lengths):
             work = args.cache / "runs" / f"{case.name.replace(' ', '_')}-seed{seed}"
             work.mkdir(parents=True, exist_ok=True)
             captions = write_captions(work / "captions.srt", case.captions)
@@ -455,6 +471,13 @@ def _cut_json(c: CutRow) -> dict[str, Any]:
     }
 
 
+def _lengths(text: str) -> tuple[float, float]:
+    low, high = (float(v) for v in text.split(","))
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError("MIN,MAX with 0 < MIN <= MAX")
+    return low, high
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -476,6 +499,14 @@ def main() -> int:
         action="append",
         help="generate every case from this seed (repeatable); default: the README's "
         f"fixed linear clips, seed {DEFAULT_SEED} for the others",
+    )
+    parser.add_argument(
+        "--break-lengths",
+        type=_lengths,
+        default=(MIN_BREAK_S, MAX_BREAK_S),
+        metavar="MIN,MAX",
+        help=f"seconds per break (default {MIN_BREAK_S:g},{MAX_BREAK_S:g}; real ad breaks run "
+        "to minutes)",
     )
     args = parser.parse_args()
     groups = {g.strip() for g in args.cases.split(",") if g.strip()}
