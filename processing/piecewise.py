@@ -97,14 +97,9 @@ def place_cues(
         ) * step_s
         # A new run: after any chain whose last cue ends by this cue's start (plus the
         # penalty), or as the first run (after leaving every earlier cue out).
-        best_so_far = np.maximum.accumulate(ends_at)
-        record = np.maximum.accumulate(
-            np.where(ends_at >= best_so_far, np.arange(ends_at.size), -1)
-        )
-        at = s + ks - t_lo
-        ok = at >= 0
-        at_c = np.clip(at, 0, ends_at.size - 1)
-        split = np.where(ok, best_so_far[at_c] - split_penalty, -np.inf)
+        best_so_far, record = _prefix_best(ends_at, s + lo - t_lo, ks.size)
+        ok = s + ks - t_lo >= 0
+        split = np.where(ok, best_so_far - split_penalty, -np.inf)
         fresh = -left_out
         start = np.maximum(split, fresh)
         start_how = np.where(start == split, _SPLIT, _FRESH).astype(np.int8)
@@ -117,9 +112,7 @@ def place_cues(
         if min_run == 1:
             longer = np.maximum(longer, start)
         new = [rating + start, *(rating + r for r in runs[:-2]), rating + longer][-min_run:]
-        steps.append(
-            _Step(start_how, long_how, np.where(ok, record[at_c] + t_lo, -1).astype(np.int32))
-        )
+        steps.append(_Step(start_how, long_how, np.where(ok, record + t_lo, -1).astype(np.int32)))
         # Chains that leave this cue out pay for it; long enough runs may now end here.
         ends_at -= leave_out_cost[i]
         left_out += float(leave_out_cost[i])
@@ -140,6 +133,28 @@ class _Step:
     long_how: npt.NDArray[np.int8]
     came_from: npt.NDArray[np.int32]
     placed: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _prefix_best(
+    values: FloatArray, first: int, count: int
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """For positions first..first + count - 1 (clipped to `values`): the maximum of `values`
+    up to and including it, and where it is. Everything before `first` is one maximum, so the
+    running part costs `count`, not the whole timeline."""
+    n = values.size
+    pos = np.clip(np.arange(first, first + count), 0, n - 1)
+    lo, hi = int(pos[0]), int(pos[-1])
+    window = values[lo : hi + 1]
+    if lo > 0:
+        head = int(np.argmax(values[:lo]))
+        window = np.concatenate([[values[head]], window])
+        index = np.concatenate([[head], np.arange(lo, hi + 1)])
+    else:
+        index = np.arange(lo, hi + 1)
+    best = np.maximum.accumulate(window)
+    where = index[np.maximum.accumulate(np.where(window >= best, np.arange(window.size), 0))]
+    shift = 1 if lo > 0 else 0
+    return best[pos - lo + shift], where[pos - lo + shift]
 
 
 def _covered(

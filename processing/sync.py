@@ -311,11 +311,10 @@ def synchronise(
     linear = _linear_fit(activity, cues, max_offset_s, max_drift)
     if not cues or not np.any(activity.robust):
         return linear
-    # The line's drift is a compromise when stretches part ways (a frame-rate ratio can fit a
-    # long break better than the truth), so the segments are also sought from no drift.
-    starts = (
-        {linear.drift, 1.0} if abs(linear.drift - 1) * _caption_span(cues) > 0.1 else {linear.drift}
-    )
+    # The line's drift is a compromise when stretches part ways; the refit corrects it within
+    # +-0.3 %, but a frame-rate ratio (4 %) can fit a long break better than the truth, so
+    # from one of those the segments are also sought from no drift.
+    starts = {linear.drift, 1.0} if abs(linear.drift - 1) > max_drift else {linear.drift}
     tried = [_piecewise(activity, cues, linear, d, max_offset_s) for d in sorted(starts)]
     best = max((p for p in tried if p is not None), key=lambda p: p.score, default=None)
     if best is None or best.score <= max(linear.score, _SEGMENTS_CONFIRMED):
