@@ -387,7 +387,27 @@ def _piecewise(
             drift = new_drift
             break
         drift = new_drift
+    merged = _merge_close(runs, offsets, step_s)
+    if len(merged) < len(runs):
+        if len(merged) == 1:
+            return None
+        runs = merged
+        drift, offsets = _refit(activity, cues, runs, drift, step_s)
     return _describe(activity, cues, runs, drift, offsets, linear)
+
+
+def _merge_close(runs: Sequence[Run], offsets: Sequence[float], step_s: float) -> list[Run]:
+    """Adjacent runs the refit put within a grid step of each other are one segment: the
+    grid split them, the speech did not."""
+    merged = [Run(runs[0].first, runs[0].last, round(offsets[0] / step_s))]
+    last_offset = offsets[0]
+    for run, offset in zip(runs[1:], offsets[1:], strict=True):
+        if run.first == merged[-1].last + 1 and abs(offset - last_offset) < step_s:
+            merged[-1] = Run(merged[-1].first, run.last, merged[-1].offset)
+        else:
+            merged.append(Run(run.first, run.last, round(offset / step_s)))
+            last_offset = offset
+    return merged
 
 
 def _caption_span(cues: Sequence[Cue]) -> float:
