@@ -50,7 +50,8 @@ _SATURATE_PERCENTILE = 75
 # Segments are reported only when the speech confirms them this well: captions of another
 # programme fit nowhere, and cutting them into segments would only dress the misfit up. Cut
 # into segments, such captions scored up to 0.24 (32 generated pairs of 1-3 minutes);
-# captions from another cut 0.76 and up (benchmarks/alignment_benchmark.py --cases breaks).
+# captions from another cut 0.83 and up with breaks of 12-30 s, 0.62 and up with breaks of
+# minutes, where the cues left out count as unconfirmed (benchmarks/alignment_benchmark.py).
 _SEGMENTS_CONFIRMED = 0.6
 
 
