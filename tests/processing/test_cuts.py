@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +16,14 @@ from pysubs2 import SSAFile
 
 from benchmarks._breaks import CutCase, Direction, Fill, cut_case
 from benchmarks._media import Clip, start_errors, write_captions
+from pipeline.config import Thresholds
+from pipeline.domain.alignment_review import review
 from processing.captions import Cue
+from processing.job import run_job
 from processing.media import decode_audio
 from processing.speech import RATE, speech_activity
 from processing.sync import SyncResult, sync_captions, synchronise
+from tests.processing.test_job import _asset, _write_plan
 
 
 def _case(
@@ -171,3 +176,45 @@ def test_cli_json_reports_segments_and_breaks(programme, media_cache, tmp_path):
     assert found["kind"] == "inserted"
     assert found["after_cue"] == first["last_cue"]
     assert data["left_out_cues"] == 0
+
+
+def test_the_job_reports_the_segments_and_the_gate_judges_each(programme, media_cache, tmp_path):
+    # Given an item: a programme's audio with an ad break, and captions from the cut without it
+    case = _case(media_cache, programme, [("inserted", "ad")], noisy=False, seed=11)
+    root = tmp_path / "in"
+    (root / "media").mkdir(parents=True)
+    shutil.copy(case.audio, root / "media" / "episode.wav")
+    write_captions(root / "media" / "episode.en.srt", case.captions)
+    _write_plan(
+        root,
+        [
+            _asset("a", "episode.wav", "audio", "wav", has_audio=True),
+            _asset(
+                "c", "episode.en.srt", "captions", "srt", role="captions", syncs_with="episode.wav"
+            ),
+        ],
+    )
+
+    # When the alignment job runs (as SageMaker runs it, and local mode), and the gate reads it
+    report = run_job(root, tmp_path / "out")
+    _, gates = review(report, "s3://b/work/alignment/", "job", "local", Thresholds())
+
+    # Then the report carries the segments and the break, the corrected captions are right,
+    # and the gate gives the file and each segment a verdict
+    (sync,) = report.syncs
+    assert len(sync.segments) == 2
+    (found,) = sync.breaks
+    assert found.kind == "inserted"
+    assert found.length_s == pytest.approx(case.breaks[0].length_s, abs=0.1)
+    errors, missing = start_errors(
+        tmp_path / "out" / "alignment" / str(sync.corrected_captions), case.truth
+    )
+    assert missing == 0
+    assert np.mean(errors) < 0.10
+    names = {g.name: g.passed for g in gates if g.name.startswith("caption-sync")}
+    first, second = sync.segments
+    assert names == {
+        "caption-sync:episode.en.srt": True,
+        f"caption-sync:episode.en.srt:cues 0-{first.last_cue}": True,
+        f"caption-sync:episode.en.srt:cues {second.first_cue}-{second.last_cue}": True,
+    }
