@@ -47,6 +47,7 @@ _MIN_BREAKS_S = 300.0
 _MIN_SEGMENT_CUES = 4
 _MIN_RUN_CUES = 3
 _SATURATE_PERCENTILE = 75
+_DP_CELLS = 30_000_000  # cues x offsets: about an hour of programme, 0.2 GB of decisions
 # Segments are reported only when the speech confirms them this well: captions of another
 # programme fit nowhere, and cutting them into segments would only dress the misfit up. Cut
 # into segments, such captions scored up to 0.24 (32 generated pairs of 1-3 minutes);
@@ -177,6 +178,19 @@ def _best_offset(
     return (lags[k] + frac) * FRAME_S, float(corr[k]) / norm
 
 
+def _union(
+    starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Overlapping cues (two speakers at once, a caption repeated) as the frames they cover
+    together: counted once, as the FFT search's indicator counts them."""
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], np.maximum(ends[order], starts[order])
+    reach = np.maximum.accumulate(e)
+    opens = np.concatenate([[True], s[1:] > reach[:-1]])
+    closes = np.concatenate([np.flatnonzero(opens)[1:] - 1, [s.size - 1]])
+    return s[opens], reach[closes]
+
+
 def _best_offset_near(
     csum: FloatArray,
     norm_a: float,
@@ -192,8 +206,10 @@ def _best_offset_near(
     minus the coverage share times the activity summed over the whole span: O(cues) a lag.
     """
     n = csum.size - 1
-    starts = np.round(np.array([c.start_s for c in cues]) * drift / FRAME_S).astype(np.int64)
-    ends = np.round(np.array([c.end_s for c in cues]) * drift / FRAME_S).astype(np.int64)
+    starts, ends = _union(
+        np.round(np.array([c.start_s for c in cues]) * drift / FRAME_S).astype(np.int64),
+        np.round(np.array([c.end_s for c in cues]) * drift / FRAME_S).astype(np.int64),
+    )
     first, last = int(starts.min()), int(ends.max())
     span = last - first
     cover = float(np.clip(ends - starts, 0, None).sum()) / max(span, 1)
@@ -323,11 +339,18 @@ def synchronise(
     return best
 
 
-def _grid(activity: FloatArray) -> FloatArray:
-    """Mean activity per _GRID frames (the dynamic programme's 50 ms steps)."""
-    n = activity.size // _GRID
-    grid: FloatArray = activity[: n * _GRID].reshape(n, _GRID).mean(axis=1)
+def _grid(activity: FloatArray, frames: int) -> FloatArray:
+    """Mean activity per `frames` frames (the dynamic programme's steps)."""
+    n = activity.size // frames
+    grid: FloatArray = activity[: n * frames].reshape(n, frames).mean(axis=1)
     return grid
+
+
+def _grid_frames(cues: Sequence[Cue], audio_s: float, band_s: float) -> int:
+    """_GRID frames a step (50 ms), or a multiple when cues x offsets would pass _DP_CELLS:
+    a two-hour film, or ten thousand 10 ms cues, costs the same as an hour."""
+    offsets = min(2 * band_s, audio_s + _caption_span(cues)) / (FRAME_S * _GRID)
+    return _GRID * max(1, math.ceil(len(cues) * offsets / _DP_CELLS))
 
 
 def _expected_speech_s(cues: Sequence[Cue]) -> FloatArray:
@@ -351,8 +374,11 @@ def _piecewise(
 ) -> SyncResult | None:
     """Segments and breaks from a first guess at the drift, or None when the dynamic
     programme keeps one stretch."""
-    grid = _grid(activity.robust)
-    step_s = FRAME_S * _GRID
+    audio_s = activity.frames * FRAME_S
+    band_s = max_offset_s + max(_MIN_BREAKS_S, audio_s / 4)
+    frames = _grid_frames(cues, audio_s, band_s)
+    grid = _grid(activity.robust, frames)
+    step_s = FRAME_S * frames
     speech_level = float(grid[grid > 0].mean()) if np.any(grid > 0) else 1.0
     # Louder is not more speech: an ad's music can drive both detectors higher than speech
     # under noise does, and would pull the cues beside it in.
@@ -366,7 +392,7 @@ def _piecewise(
             starts + 1,
         )
         centre = round(linear.offset_s / step_s)
-        band = round((max_offset_s + max(_MIN_BREAKS_S, grid.size * step_s / 4)) / step_s)
+        band = round(band_s / step_s)
         lo = max(centre - band, -int(ends.max()))
         hi = min(centre + band, grid.size - int(starts.min()))
         if lo > hi:

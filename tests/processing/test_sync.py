@@ -186,3 +186,20 @@ def test_five_minute_clips_with_large_offset_and_drift(noisy, tmp_path_factory):
 
     # Then the corrected starts are within 0.10 s of the truth on average
     assert mean_start_error(out, kept_truth(clip.cues, offset, drift)) < 0.10
+
+
+def test_overlapping_cues_are_synchronised_not_refused(clean_clip, activities):
+    # Given captions 2 s late in which every cue overlaps the next (two speakers, or a caption
+    # repeated): found by a hostile-input sweep, where the fine search took a square root of
+    # a negative coverage and raised
+    late = _as_cues(clean_clip, 2.0, 1.0)
+    cues = sorted(
+        [*late, *(Cue(c.start_s + 0.5, c.end_s + 0.5, f"{c.text} (echo)") for c in late)],
+        key=lambda c: c.start_s,
+    )
+
+    # When they are synchronised
+    result = synchronise(activities["clean"], cues)
+
+    # Then the offset is found as for the plain captions
+    assert result.offset_s == pytest.approx(-2.0, abs=0.3)
