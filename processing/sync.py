@@ -378,6 +378,8 @@ def _piecewise(
     band_s = max_offset_s + max(_MIN_BREAKS_S, audio_s / 4)
     frames = _grid_frames(cues, audio_s, band_s)
     grid = _grid(activity.robust, frames)
+    if not np.any(grid > 0):
+        return None  # shorter than a step, or no step louder than the average: nothing to cut
     step_s = FRAME_S * frames
     speech_level = float(grid[grid > 0].mean()) if np.any(grid > 0) else 1.0
     # Louder is not more speech: an ad's music can drive both detectors higher than speech
@@ -529,25 +531,32 @@ def _describe(
 
 
 def retimed(result: SyncResult, cues: Sequence[Cue]) -> list[Cue | None]:
-    """Each cue's corrected times (None: left out), in order, with no overlap made at a
-    segment boundary: a cue that would run into the next segment's first cue ends there."""
+    """Each cue's corrected times (None: left out), in start order and without overlap made
+    at a segment boundary. The DP keeps segments apart on its grid; refining each offset to a
+    fraction of a frame can move one by a few tenths of a second, so a segment's cues start no
+    earlier than any cue before them, and cues of earlier segments end where it begins."""
     out: list[Cue | None] = []
-    previous: tuple[int, Segment] | None = None  # the last placed cue: index, segment
+    placed: list[int] = []  # indices in `out` of the placed cues of earlier segments
+    seen = 0  # `out` up to here is in `placed` (or left out)
+    current: Segment | None = None
+    latest_start = -math.inf
     for i, cue in enumerate(cues):
         segment = result.placement(i)
         if segment is None:
             out.append(None)
             continue
-        start, end = segment.at(cue.start_s), segment.at(cue.end_s)
-        if previous is not None and previous[1] is not segment:
-            before = out[previous[0]]
-            assert before is not None
-            start = max(start, before.start_s)
-            end = max(end, start)
-            if before.end_s > start:
-                out[previous[0]] = replace(before, end_s=start)
+        start = max(segment.at(cue.start_s), latest_start)
+        end = max(segment.at(cue.end_s), start)
+        if segment is not current:
+            placed.extend(j for j in range(seen, len(out)) if out[j] is not None)
+            seen = len(out)
+            current = segment
+            for j in placed:
+                before = out[j]
+                if before is not None and before.end_s > start:
+                    out[j] = replace(before, end_s=max(before.start_s, start))
         out.append(Cue(start, end, cue.text, cue.event))
-        previous = (i, segment)
+        latest_start = start
     return out
 
 
@@ -575,13 +584,19 @@ def sync_captions(
         owner = 0  # the cue an event that is no cue (a comment, an empty cue) goes with
 
         def retime(event: int, start_s: float, end_s: float) -> tuple[float, float] | None:
+            """A cue's corrected times; an event that is no cue moves with the cue before it
+            and stays inside that cue's corrected span, so it cannot land across a break."""
             nonlocal owner
             if event in by_event:
                 owner = by_event[event]
                 cue = fixed[owner]
                 return None if cue is None else (cue.start_s, cue.end_s)
-            segment = result.placement(owner)
-            return None if segment is None else (segment.at(start_s), segment.at(end_s))
+            segment, cue = result.placement(owner), fixed[owner]
+            if segment is None or cue is None:
+                return None
+            lo, hi = cue.start_s, cue.end_s
+            at_start = min(max(segment.at(start_s), lo), hi)
+            return at_start, min(max(segment.at(end_s), at_start), hi)
 
         write_corrected(subs, out, retime)
     return result, [c for c in fixed if c is not None]

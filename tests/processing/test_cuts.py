@@ -21,8 +21,8 @@ from pipeline.domain.alignment_review import review
 from processing.captions import Cue
 from processing.job import run_job
 from processing.media import decode_audio
-from processing.speech import RATE, speech_activity
-from processing.sync import SyncResult, sync_captions, synchronise
+from processing.speech import RATE, SpeechActivity, speech_activity
+from processing.sync import Segment, SyncResult, retimed, sync_captions, synchronise
 from tests.processing.test_job import _asset, _write_plan
 
 
@@ -218,3 +218,40 @@ def test_the_job_reports_the_segments_and_the_gate_judges_each(programme, media_
         f"caption-sync:episode.en.srt:cues 0-{first.last_cue}": True,
         f"caption-sync:episode.en.srt:cues {second.first_cue}-{second.last_cue}": True,
     }
+
+
+def test_corrected_cues_keep_order_and_never_overlap_when_segments_are_refined_into_each_other():
+    # Given a fit whose second segment, refined to a fraction of a frame, starts 2.5 s
+    # earlier than the first one ends (the reviewer's case), with an overlapping cue before it
+    cues = [
+        Cue(0.0, 1.0, "a"),
+        Cue(2.0, 6.0, "b"),
+        Cue(4.0, 5.0, "c"),
+        Cue(5.5, 6.0, "d"),
+        Cue(6.2, 7.0, "e"),
+        Cue(8.0, 9.0, "f"),
+    ]
+    first = Segment(0, 2, 0.0, 1.0, 1.0, 3)
+    second = Segment(3, 5, -2.5, 1.0, 1.0, 3)
+    fit = SyncResult(0.0, 1.0, 1.0, 6, 6, 0.0, segments=(first, second))
+
+    # When the corrected times are made
+    fixed = [c for c in retimed(fit, cues) if c is not None]
+
+    # Then starts never go back, and no cue runs into a later one of another segment
+    assert [c.text for c in fixed] == list("abcdef")
+    assert all(a.start_s <= b.start_s for a, b in itertools.pairwise(fixed))
+    boundary = fixed[3].start_s
+    assert all(c.end_s <= boundary for c in fixed[:3])
+    assert all(c.end_s >= c.start_s for c in fixed)
+
+
+def test_audio_too_short_to_segment_is_a_low_score_not_a_crash():
+    # Given 30 ms of audio (shorter than one step of the search) and ten cues
+    short = np.array([1.0, -1.0, 1.0])
+    cues = [Cue(i + 0.2, i + 0.8, "x") for i in range(10)]
+
+    # When they are synchronised, then the line stands with a low score
+    result = synchronise(SpeechActivity(robust=short, precise=short), cues)
+    assert result.score < 0.5
+    assert len(result.segments) == 1
