@@ -29,16 +29,9 @@ from processing.timeline import Span, join_timeline, load_transcript_words, writ
 def _sync(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     result, _ = sync_captions(args.audio, args.captions, args.out, max_offset_s=args.max_offset)
+    fit = sync_report.outcome(result, captions_path=str(args.captions), media_path=str(args.audio))
     return {
-        "offset_s": round(result.offset_s, 4),
-        "drift": round(result.drift, 6),
-        "score": result.score,
-        "cues": result.cues,
-        "agreeing_cues": result.agreeing_cues,
-        "mapping": "corrected = drift * original + offset_s (per segment)",
-        "segments": [s.model_dump(mode="json") for s in sync_report.segments(result)],
-        "breaks": [b.model_dump(mode="json") for b in sync_report.breaks(result)],
-        "left_out_cues": result.left_out_cues,
+        **fit.model_dump(mode="json", exclude={"corrected_captions"}),
         "out": str(args.out),
         "seconds": round(time.perf_counter() - started, 3),
     }

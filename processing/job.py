@@ -106,18 +106,11 @@ class _Job:
                 continue
             ref = f"captions/{name}"
             self.syncs.append(
-                SyncOutcome(
+                sync_report.outcome(
+                    result,
                     captions_path=captions.path,
                     media_path=target.path,
-                    offset_s=round(result.offset_s, 4),
-                    drift=round(result.drift, 6),
-                    score=result.score,
-                    cues=result.cues,
-                    agreeing_cues=result.agreeing_cues,
                     corrected_captions=ref,
-                    segments=sync_report.segments(result),
-                    breaks=sync_report.breaks(result),
-                    left_out_cues=result.left_out_cues,
                 )
             )
             self.cue_spans.extend(_spans(fixed, ref))

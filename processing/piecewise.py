@@ -25,7 +25,7 @@ The caller applies the linear fit's drift first and refines each segment afterwa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -112,19 +112,19 @@ def place_cues(
         if min_run == 1:
             longer = np.maximum(longer, start)
         new = [rating + start, *(rating + r for r in runs[:-2]), rating + longer][-min_run:]
-        steps.append(_Step(start_how, long_how, np.where(ok, record + t_lo, -1).astype(np.int32)))
         # Chains that leave this cue out pay for it; long enough runs may now end here.
         ends_at -= leave_out_cost[i]
         left_out += float(leave_out_cost[i])
         window = ends_at[e + lo - t_lo : e + hi - t_lo + 1]
         wins = new[-1] > window
         window[wins] = new[-1][wins]
-        steps[-1].placed = wins
+        came_from = np.where(ok, record + t_lo, -1).astype(np.int32)
+        steps.append(_Step(start_how, long_how, came_from, wins))
         runs = new
     return _trace(ends_at, left_out, ends, lo, t_lo, steps, min_run)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Step:
     """One cue's decisions, per offset: how a run started here, how the longest state was
     reached, a split's previous end, and whether ending a run here won `ends_at`."""
@@ -132,7 +132,7 @@ class _Step:
     start_how: npt.NDArray[np.int8]
     long_how: npt.NDArray[np.int8]
     came_from: npt.NDArray[np.int32]
-    placed: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    placed: npt.NDArray[np.bool_]
 
 
 def _prefix_best(

@@ -264,7 +264,7 @@ def _linear_fit(
         unmoved = (Segment(0, len(cues) - 1, 0.0, 1.0, 0.0, 0),) if cues else ()
         return SyncResult(0.0, 1.0, 0.0, len(cues), 0, 0.0, segments=unmoved)
     coarse = list(np.arange(1 - max_drift, 1 + max_drift + 1e-9, 0.001)) + list(_FPS_RATIOS)
-    span_s = max(c.end_s for c in cues) - min(c.start_s for c in cues)
+    span_s = _caption_span(cues)
     spectrum = _Spectrum.of(robust, int(max(coarse) * span_s / FRAME_S) + 4)
     scored = [(d, *_best_offset(spectrum, cues, d, max_offset_s)) for d in coarse]
     best_d, best_o, _ = max(scored, key=lambda r: r[2])
@@ -287,8 +287,8 @@ def _linear_fit(
     best_c = _best_offset_near(
         robust_csum, spectrum.norm, cues, drift=best_d, centre_s=best_o, radius_s=0.0
     )[1]
-    agree, valid = _agreement(robust, cues, best_d, best_o)
-    score = _score(agree, valid)
+    agree = _agreement(robust, cues, best_d, best_o)
+    score = _score(agree, len(cues))
     return SyncResult(
         offset_s=float(best_o),
         drift=float(best_d),
@@ -300,21 +300,19 @@ def _linear_fit(
     )
 
 
-def _agreement(
-    robust: FloatArray, cues: Sequence[Cue], drift: float, offset_s: float
-) -> tuple[int, int]:
-    """How many cues, slid +-1 s on their own, land within _AGREE_S of the fit, and of how
-    many: every cue, since one the fit puts outside the audio is not confirmed either."""
+def _agreement(robust: FloatArray, cues: Sequence[Cue], drift: float, offset_s: float) -> int:
+    """How many cues, slid +-1 s on their own, land within _AGREE_S of the fit (a cue the fit
+    puts outside the audio does not)."""
     shifts = _local_shifts(robust, cues, drift, offset_s)
-    valid = shifts[~np.isnan(shifts)]
-    return int(np.count_nonzero(np.abs(valid) <= _AGREE_S)), len(cues)
+    return int(np.count_nonzero(np.abs(shifts[~np.isnan(shifts)]) <= _AGREE_S))
 
 
-def _score(agree: int, valid: int, enough: int = 3) -> float:
-    """The share of agreeing cues, corrected for chance, and discounted below `enough` cues."""
+def _score(agree: int, judged: int, enough: int = 3) -> float:
+    """The share of agreeing cues among `judged` (every cue: one outside the audio or left out
+    is not confirmed either), corrected for chance, and discounted below `enough` cues."""
     chance = (2 * _AGREE_S + FRAME_S) / (2 * _LOCAL_S + FRAME_S)
-    share = agree / valid if valid else 0.0
-    return round(max(0.0, (share - chance) / (1 - chance)) * min(1.0, valid / enough), 4)
+    share = agree / judged if judged else 0.0
+    return round(max(0.0, (share - chance) / (1 - chance)) * min(1.0, judged / enough), 4)
 
 
 def synchronise(
@@ -381,7 +379,7 @@ def _piecewise(
     if not np.any(grid > 0):
         return None  # shorter than a step, or no step louder than the average: nothing to cut
     step_s = FRAME_S * frames
-    speech_level = float(grid[grid > 0].mean()) if np.any(grid > 0) else 1.0
+    speech_level = float(grid[grid > 0].mean())
     # Louder is not more speech: an ad's music can drive both detectors higher than speech
     # under noise does, and would pull the cues beside it in.
     grid = np.minimum(grid, np.percentile(grid[grid > 0], _SATURATE_PERCENTILE))
@@ -491,13 +489,11 @@ def _describe(
     linear: SyncResult,
 ) -> SyncResult:
     segments = []
-    judged = 0  # cues the speech could confirm or not: those inside the audio, and left out
     for run, offset in zip(runs, offsets, strict=True):
         part = cues[run.first : run.last + 1]
-        agree, valid = _agreement(activity.robust, part, drift, offset)
-        score = _score(agree, valid, _MIN_SEGMENT_CUES)
+        agree = _agreement(activity.robust, part, drift, offset)
+        score = _score(agree, len(part), _MIN_SEGMENT_CUES)
         segments.append(Segment(run.first, run.last, offset, drift, score, agree))
-        judged += valid
     breaks = []
     for before, after in itertools.pairwise(segments):
         last, first = cues[before.last_cue], cues[after.first_cue]
@@ -518,12 +514,11 @@ def _describe(
     # Cues in short segments are not confirmed: a segment of one or two cues is placed where
     # it fits best, so its own cues agreeing with it proves nothing.
     agree = sum(s.agreeing_cues for s in segments if s.cues >= _MIN_SEGMENT_CUES)
-    judged += len(cues) - sum(s.cues for s in segments)
     return replace(
         linear,
         offset_s=segments[0].offset_s,
         drift=drift,
-        score=_score(agree, judged),
+        score=_score(agree, len(cues)),
         agreeing_cues=agree,
         segments=tuple(segments),
         breaks=tuple(breaks),

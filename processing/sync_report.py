@@ -1,13 +1,35 @@
-"""A fit (processing.sync) as the alignment contract's segments and breaks: the job's report
-and `python -m processing.align sync --json` print the same fields."""
+"""A fit (processing.sync) as the alignment contract's `SyncOutcome`: the job's report and
+`python -m processing.align sync --json` are built here, so they print the same fields."""
 
 from __future__ import annotations
 
-from pipeline_contracts.work.alignment import CaptionBreak, SyncSegment
+from pipeline_contracts.work.alignment import CaptionBreak, SyncOutcome, SyncSegment
 from processing.sync import Break, Segment, SyncResult
 
 
-def segment(s: Segment) -> SyncSegment:
+def outcome(
+    result: SyncResult,
+    *,
+    captions_path: str,
+    media_path: str,
+    corrected_captions: str | None = None,
+) -> SyncOutcome:
+    return SyncOutcome(
+        captions_path=captions_path,
+        media_path=media_path,
+        offset_s=round(result.offset_s, 4),
+        drift=round(result.drift, 6),
+        score=result.score,
+        cues=result.cues,
+        agreeing_cues=result.agreeing_cues,
+        corrected_captions=corrected_captions,
+        segments=[_segment(s) for s in result.segments],
+        breaks=[_cut(b) for b in result.breaks],
+        left_out_cues=result.left_out_cues,
+    )
+
+
+def _segment(s: Segment) -> SyncSegment:
     return SyncSegment(
         first_cue=s.first_cue,
         last_cue=s.last_cue,
@@ -18,7 +40,7 @@ def segment(s: Segment) -> SyncSegment:
     )
 
 
-def cut(b: Break) -> CaptionBreak:
+def _cut(b: Break) -> CaptionBreak:
     first, last = b.left_out if b.left_out else (None, None)
     return CaptionBreak(
         kind=b.kind,
@@ -29,11 +51,3 @@ def cut(b: Break) -> CaptionBreak:
         left_out_first=first,
         left_out_last=last,
     )
-
-
-def segments(result: SyncResult) -> list[SyncSegment]:
-    return [segment(s) for s in result.segments]
-
-
-def breaks(result: SyncResult) -> list[CaptionBreak]:
-    return [cut(b) for b in result.breaks]
