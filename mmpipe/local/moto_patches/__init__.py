@@ -37,6 +37,7 @@ from mmpipe.local.iam.enforcement import Enforcement
 from mmpipe.local.moto_patches import (
     authorization,
     awslambda,
+    dynamodb_atomic,
     events,
     sfn_errors,
     sfn_executions,
@@ -63,6 +64,7 @@ MOTO_VERSION = "5.2.5"
 # Every patch module, in the order install() applies them; uninstall() restores in reverse.
 PATCHES = (
     speed,
+    dynamodb_atomic,
     authorization,
     sfn_tasks,
     transcribe_patches,

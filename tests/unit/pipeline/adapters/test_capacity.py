@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mmpipe.local.moto_patches.dynamodb_atomic import atomic_writes
 from pipeline.adapters.capacity import DynamoDbCapacity
 from pipeline.config import ModelQuota
 from pipeline.domain.admission import Bucket
@@ -17,7 +18,9 @@ from pipeline.domain.admission import Bucket
 
 @pytest.fixture
 def ledger() -> Iterator[DynamoDbCapacity]:
-    with mock_aws():
+    # Conditional writes are atomic on AWS; atomic_writes makes moto's so too (local mode
+    # installs the same patch), or racing takers would pass one condition together.
+    with mock_aws(), atomic_writes():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName="capacity",
